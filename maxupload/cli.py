@@ -1,0 +1,61 @@
+"""The command line. Each subcommand lives in ``maxupload.commands.<name>`` and registers itself.
+
+``maxupload`` with no subcommand opens the window (``--sandbox`` for demo mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from maxupload import __version__
+
+#: Subcommand modules, each with ``register(subparsers)`` that sets ``func`` on its parser.
+COMMAND_MODULES = ("upload", "prepare", "sandbox", "key", "queue")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maxupload",
+        description="Attach clinical photos to a patient's visit note in the EHR (Max AI API).",
+    )
+    parser.add_argument("--version", action="version", version=f"MaxUpload {__version__}")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="open the window in demo mode with a local sandbox"
+    )
+    parser.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"maxupload.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"maxupload.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is not None:
+        return int(func(args) or 0)
+    if args.self_test:
+        from maxupload.selftest import run_self_test
+
+        return run_self_test()
+    try:
+        from maxupload.app import run_gui
+    except ModuleNotFoundError as exc:
+        if exc.name != "maxupload.app":
+            raise
+        parser.print_help()
+        return 0
+    return run_gui(sandbox=args.sandbox)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

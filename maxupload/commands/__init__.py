@@ -1,0 +1,1 @@
+"""Subcommands of the ``maxupload`` command line, one module each (see ``maxupload.cli``)."""

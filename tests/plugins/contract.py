@@ -1,0 +1,1 @@
+"""Test fixtures: contract (filled in by its owner)."""

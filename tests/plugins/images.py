@@ -1,0 +1,1 @@
+"""Test fixtures: images (filled in by its owner)."""

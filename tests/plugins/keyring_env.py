@@ -1,0 +1,1 @@
+"""Test fixtures: keyring_env (filled in by its owner)."""

@@ -1,0 +1,1 @@
+"""Test fixtures: sandbox (filled in by its owner)."""
