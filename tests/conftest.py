@@ -62,8 +62,7 @@ def _no_leftover_threads() -> Iterator[None]:
     deadline = time.monotonic() + 5.0
     while True:
         extra = [
-            t for t in threading.enumerate()
-            if t not in before and t.is_alive() and not t.daemon
+            t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
         ]
         if not extra or time.monotonic() > deadline:
             break

@@ -31,7 +31,7 @@ def api_root(base_url: str) -> str:
     segments = [s for s in path.split("/") if s]
     if segments and segments[-1].startswith("v") and segments[-1][1:].isdigit():
         segments = segments[:-1]
-    return urlunsplit((parts.scheme, parts.netloc, "/".join([""] + segments), "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, "/".join(["", *segments]), "", ""))
 
 
 def with_version(base_url: str, version: str) -> str:

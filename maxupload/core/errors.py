@@ -12,8 +12,12 @@ from dataclasses import dataclass
 class MaxUploadError(Exception):
     """Base of every error MaxUpload raises on purpose."""
 
-    #: What the user should do next, in one sentence.
-    next_step: str = "Try again; if it keeps happening, contact support."
+    #: What the user should do next, in one sentence (subclasses may compute it).
+    default_next_step: str = "Try again; if it keeps happening, contact support."
+
+    @property
+    def next_step(self) -> str:
+        return self.default_next_step
 
     @property
     def user_message(self) -> str:
@@ -23,13 +27,13 @@ class MaxUploadError(Exception):
 class InsecureUrlError(MaxUploadError):
     """A plain http:// base URL that does not point at this computer."""
 
-    next_step = "Use an https:// address (plain http is allowed only for this computer)."
+    default_next_step = "Use an https:// address (plain http is allowed only for this computer)."
 
 
 class Cancelled(MaxUploadError):
     """The user cancelled the operation."""
 
-    next_step = "Nothing was sent. Start the upload again when ready."
+    default_next_step = "Nothing was sent. Start the upload again when ready."
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class ApiError(MaxUploadError):
 
     status: int = 0
     default_code = "error"
-    next_step = "Try again; if it keeps happening, contact support with the trace id."
+    default_next_step = "Try again; if it keeps happening, contact support with the trace id."
     #: True when the server may already hold a copy of an upload that reported this error.
     copy_may_exist = False
     #: True when the same request may be re-sent automatically.
@@ -80,14 +84,17 @@ class ApiError(MaxUploadError):
 class BadRequest(ApiError):
     status = 400
     default_code = "bad_request"
-    next_step = "Check the note, provider and file; the server named what it did not accept."
+    default_next_step = (
+        "Check the note, provider and file; the server named what it did not accept."
+    )
 
 
 class AuthError(ApiError):
     status = 401
     default_code = "unauthorized"
-    next_step = (
-        "The API key was rejected: open Settings (or run 'maxupload key set') and enter a valid key."
+    default_next_step = (
+        "The API key was rejected: open Settings (or run 'maxupload key set') "
+        "and enter a valid key."
     )
 
 
@@ -102,8 +109,8 @@ class ScopeError(ApiError):
             return self.message.split(marker, 1)[1].strip().rstrip(".") or None
         return None
 
-    @property  # type: ignore[override]
-    def next_step(self) -> str:  # noqa: D401
+    @property
+    def next_step(self) -> str:
         scope = self.required_scope
         if scope:
             return (
@@ -116,7 +123,7 @@ class ScopeError(ApiError):
 class NotFound(ApiError):
     status = 404
     default_code = "not_found"
-    next_step = (
+    default_next_step = (
         "The note does not exist in this organization or is not visible to it: "
         "check the note id and organization, then pick the note again."
     )
@@ -125,7 +132,7 @@ class NotFound(ApiError):
 class NoteLocked(ApiError):
     status = 409
     default_code = "conflict"
-    next_step = (
+    default_next_step = (
         "The note is signed and takes no more images: ask the provider to add an addendum "
         "or choose another note."
     )
@@ -135,7 +142,7 @@ class RateLimited(ApiError):
     status = 429
     default_code = "rate_limit_exceeded"
     retryable = True
-    next_step = "Too many requests: MaxUpload waits and sends again by itself."
+    default_next_step = "Too many requests: MaxUpload waits and sends again by itself."
 
     @property
     def retry_after(self) -> float | None:
@@ -146,7 +153,7 @@ class EhrSyncFailed(ApiError):
     status = 502
     default_code = "unexpected_integration_error"
     copy_may_exist = True
-    next_step = (
+    default_next_step = (
         "The photo may already be stored in Max AI but did not reach the EHR: check the note "
         "in the EHR before choosing 'Send again'."
     )
@@ -155,7 +162,9 @@ class EhrSyncFailed(ApiError):
 class ServerError(ApiError):
     status = 500
     default_code = "internal_error"
-    next_step = "The Max AI server had a problem: try again later; give support the trace id."
+    default_next_step = (
+        "The Max AI server had a problem: try again later; give support the trace id."
+    )
 
 
 class NetworkError(MaxUploadError):
@@ -169,7 +178,7 @@ class NetworkError(MaxUploadError):
     def copy_may_exist(self) -> bool:
         return self.request_sent
 
-    @property  # type: ignore[override]
+    @property
     def next_step(self) -> str:
         if self.request_sent:
             return (
@@ -189,7 +198,9 @@ class UploadOutcomeUnknown(NetworkError):
 class VerificationError(MaxUploadError):
     """The stored copy could not be fetched or does not match what was sent."""
 
-    next_step = "Open the note in the EHR to check the photo, then use 'Send again' if it is wrong."
+    default_next_step = (
+        "Open the note in the EHR to check the photo, then use 'Send again' if it is wrong."
+    )
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {
