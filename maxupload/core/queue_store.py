@@ -111,6 +111,7 @@ MUTABLE_FIELDS = frozenset(
         "uploaded_at",
         "verified_at",
         "verify_attempts",
+        "retry_count",
         "next_attempt_at",
         "duplicate_of",
         "duplicate_ok",
@@ -177,6 +178,7 @@ class QueueItem:
     uploaded_at: float | None = None
     verified_at: float | None = None
     verify_attempts: int = 0
+    retry_count: int = 0  # automatic retries since the last user action
     next_attempt_at: float | None = None
     duplicate_of: int | None = None
     duplicate_ok: bool = False
@@ -278,6 +280,7 @@ CREATE INDEX items_note_hash ON items (note_id, sha256_original);
 _V2 = """
 ALTER TABLE items ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN verify_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN retry_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN next_attempt_at REAL;
 ALTER TABLE items ADD COLUMN duplicate_of INTEGER;
 ALTER TABLE items ADD COLUMN duplicate_ok INTEGER NOT NULL DEFAULT 0;
@@ -753,7 +756,11 @@ class QueueStore:
 
     def next_wakeup(self, *, only: Iterable[int] | None = None) -> float | None:
         """The earliest scheduled retry or verification, if any."""
-        sql = "SELECT MIN(next_attempt_at) FROM items WHERE next_attempt_at IS NOT NULL"
+        sql = (
+            "SELECT MIN(next_attempt_at) FROM items WHERE next_attempt_at IS NOT NULL "
+            "AND (state = 'retry_later' OR (state IN ('pending_upload', 'synced', 'archived') "
+            "AND verified_at IS NULL))"
+        )
         params: list[Any] = []
         if only is not None:
             only_list = [int(i) for i in only]

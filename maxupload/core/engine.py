@@ -1,0 +1,746 @@
+"""UploadEngine: walks every queued photo through prepare, upload and verification.
+
+A small pool of worker threads (default 2: the work is network I/O and Pillow, both of which
+release the GIL) takes the oldest runnable item from the ``QueueStore``. Each step is committed
+to the store before the next begins and before anyone is told, so a crash leaves a row that says
+exactly how far the photo got (see the state machine in ``maxupload.core.queue_store``):
+
+1. prepare: decode, orient, strip metadata, resize and encode; the prepared copy is written to
+   the cache folder and its sha256 recorded, then the item is ``ready``;
+2. duplicate guard on the prepared copy (the original was checked when queued);
+3. ``uploading`` is committed, then the request is sent; the answer's status
+   (``pending_upload``/``synced``/``archived``, unknown values kept raw, shown as not confirmed)
+   and image id are committed;
+4. verification: download the stored copy through a signed URL and compare hashes; then
+   ``verified`` and the prepared copy is deleted.
+
+Only one engine sends from a queue file at a time (``RunLock``); it recovers rows left mid-way
+by a crash when it starts. Listener callbacks run on worker threads (or on the caller's thread
+for user actions), always after the change is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from maxupload.core.errors import Cancelled, MaxUploadError
+from maxupload.core.models import Target
+from maxupload.core.outcomes import Outcome, classify
+from maxupload.core.paths import app_paths
+from maxupload.core.queue_store import (
+    UPLOADED_STATES,
+    InvalidTransition,
+    ItemState,
+    NewItem,
+    QueueItem,
+    QueueStore,
+)
+from maxupload.core.ratelimit import RateGate
+from maxupload.core.runlock import QueueBusy, RunLock
+from maxupload.core.verify import verify_stored_copy
+
+log = logging.getLogger(__name__)
+
+#: Seconds before each automatic retry of an item that stored nothing (network, 429).
+DEFAULT_RETRY_DELAYS: tuple[float, ...] = (10.0, 60.0, 300.0)
+#: Seconds before each new attempt to verify a stored copy.
+DEFAULT_VERIFY_DELAYS: tuple[float, ...] = (5.0, 30.0, 120.0)
+
+_MIME_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png"}
+
+
+class EngineListener(Protocol):
+    """What the engine reports. Called from worker threads, after the change is committed."""
+
+    def item_changed(self, item: QueueItem) -> None: ...
+
+    def item_progress(self, item_id: int, sent: int, total: int) -> None: ...
+
+    def batch_finished(self, counts: dict[str, int]) -> None: ...
+
+
+class DuplicateNotConfirmed(MaxUploadError):
+    """``send_again`` needs an explicit confirmation that a second copy is wanted."""
+
+    next_step = (
+        "Check the note in the EHR first; then confirm 'Send again' "
+        "(maxupload queue send-again ID --yes)."
+    )
+
+
+ClientFactory = Callable[[Target], Any]
+
+
+@dataclass
+class _Job:
+    item_id: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+    user_cancelled: bool = False
+    phase: str = "prepare"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` durably and owner-only (temp file, fsync, rename)."""
+    tmp = path.with_name(path.name + ".part")
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+class UploadEngine:
+    """Runs the queue. See the module docstring for the steps and guarantees."""
+
+    def __init__(
+        self,
+        store: QueueStore,
+        client_factory: ClientFactory,
+        *,
+        workers: int = 2,
+        listener: EngineListener | None = None,
+        cache_dir: Path | None = None,
+        gate: RateGate | None = None,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        verify_delays: Sequence[float] = DEFAULT_VERIFY_DELAYS,
+    ) -> None:
+        self.store = store
+        self.client_factory = client_factory
+        self.workers = max(1, int(workers))
+        self.listener = listener
+        self.cache_dir = cache_dir or (app_paths().cache / "prepared")
+        #: The one rate limiter for every client of this engine; pass it to the factory's clients.
+        self.gate = gate or RateGate()
+        self.retry_delays = tuple(retry_delays)
+        self.verify_delays = tuple(verify_delays)
+        self._lock = RunLock(store.path.with_name(store.path.name + ".lock"))
+        self._cv = threading.Condition()
+        self._active: dict[int, _Job] = {}
+        self._threads: list[threading.Thread] = []
+        self._paused = False
+        self._stopping = False
+        self._busy = False
+        self._only: set[int] | None = None
+        self._unsubscribe = store.subscribe(self._forward)
+
+    # --- listener plumbing ----------------------------------------------------------------
+
+    def _forward(self, item: QueueItem) -> None:
+        if self.listener is not None:
+            try:
+                self.listener.item_changed(item)
+            except Exception:  # a listener's bug must not stop the queue
+                log.exception("item_changed listener failed")
+
+    def _progress(self, item_id: int, sent: int, total: int) -> None:
+        if self.listener is not None:
+            try:
+                self.listener.item_progress(item_id, sent, total)
+            except Exception:
+                log.exception("item_progress listener failed")
+
+    # --- lifetime -------------------------------------------------------------------------
+
+    def acquire(self) -> None:
+        """Take the queue lock (QueueBusy when another MaxUpload is sending)."""
+        if not self._lock.acquire():
+            raise QueueBusy("Another MaxUpload window or command is sending photos right now.")
+
+    def recover(self) -> list[QueueItem]:
+        """After a crash: put interrupted items where they are safe; drop stray copies."""
+        self.acquire()
+        changed = self.store.recover()
+        self._sweep_cache()
+        return changed
+
+    def start(self, only: Iterable[int] | None = None) -> None:
+        """Recover, then run the queue on the worker pool (``only``: just these item ids)."""
+        with self._cv:
+            if self._threads:
+                if only is not None and self._only is not None:
+                    self._only.update(int(i) for i in only)
+                elif only is None:
+                    self._only = None
+                self._cv.notify_all()
+                return
+        self.recover()
+        with self._cv:
+            self._only = None if only is None else {int(i) for i in only}
+            self._stopping = False
+            for n in range(self.workers):
+                thread = threading.Thread(
+                    target=self._worker, name=f"maxupload-upload-{n + 1}", daemon=False
+                )
+                self._threads.append(thread)
+                thread.start()
+
+    def shutdown(self, wait: bool = True, *, cancel_in_flight: bool = False) -> None:
+        """Stop taking new items; in-flight ones finish (or are interrupted safely).
+
+        ``cancel_in_flight`` aborts running uploads: one not yet sent goes back to the queue,
+        one that may have reached the server waits for the user's decision.
+        """
+        with self._cv:
+            self._stopping = True
+            if cancel_in_flight:
+                for job in self._active.values():
+                    job.cancel.set()
+            self._cv.notify_all()
+            threads = list(self._threads)
+        if wait:
+            for thread in threads:
+                thread.join()
+            with self._cv:
+                self._threads = []
+            self._lock.release()
+            self._unsubscribe()
+
+    def __enter__(self) -> UploadEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown(wait=True, cancel_in_flight=True)
+
+    # --- user actions ---------------------------------------------------------------------
+
+    def add(
+        self,
+        files: Sequence[Any],
+        target: Target,
+        preset: str,
+    ) -> list[QueueItem]:
+        """Queue files (``AcceptedFile`` or ``Path``) for ``target`` with a size preset."""
+        from maxupload.core.imaging import get_preset
+
+        get_preset(preset)  # ValueError with a clear message for an unknown preset
+        entries: list[NewItem] = []
+        for entry in files:
+            if isinstance(entry, (str, os.PathLike)):
+                path = Path(entry)
+                entries.append(NewItem(path, path.stat().st_size, sha256_file(path)))
+            else:
+                entries.append(NewItem(Path(entry.path), int(entry.size), str(entry.sha256)))
+        items = self.store.add(entries, target, preset)
+        with self._cv:
+            if self._only is not None:
+                self._only.update(i.id for i in items)
+            self._cv.notify_all()
+        return items
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Start no new item; items already on their way finish."""
+        with self._cv:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._cv:
+            self._paused = False
+            self._cv.notify_all()
+
+    def cancel(self, item_id: int) -> bool:
+        """Cancel an item that has not reached the server. An upload in flight is aborted; if
+        its request had already gone out, the item waits for a decision instead."""
+        with self._cv:
+            job = self._active.get(item_id)
+            if job is not None:
+                if job.phase == "verify":
+                    return False  # it has reached the server already
+                job.user_cancelled = True
+                job.cancel.set()
+                return True
+        try:
+            self.store.update(
+                item_id,
+                ItemState.CANCELLED,
+                expect={
+                    ItemState.QUEUED,
+                    ItemState.READY,
+                    ItemState.RETRY_LATER,
+                    ItemState.NEEDS_DECISION,
+                },
+                message="cancelled by the user",
+                error_kind="cancelled",
+                error_code="cancelled",
+                error_message="Cancelled by the user.",
+                next_step=f"Choose 'Retry' to send it after all (maxupload queue retry {item_id}).",
+                next_attempt_at=None,
+            )
+        except InvalidTransition:
+            return False
+        self._drop_copy(self.store.get(item_id))
+        return True
+
+    def retry(self, item_id: int) -> QueueItem:
+        """Queue again an item that stored nothing (retry later, failed, cancelled)."""
+        item = self.store.update(
+            item_id,
+            ItemState.QUEUED,
+            expect={ItemState.RETRY_LATER, ItemState.FAILED, ItemState.CANCELLED},
+            message="queued again by the user",
+            **_CLEAR_ERROR,
+            retry_count=0,
+        )
+        self._wake(item_id)
+        return item
+
+    def send_again(self, item_id: int, *, confirm_duplicate: bool = False) -> QueueItem:
+        """Send an item that waits for a decision, knowing a copy may already be stored.
+
+        Without ``confirm_duplicate=True`` this raises DuplicateNotConfirmed.
+        """
+        item = self.store.get(item_id)
+        if item.state != ItemState.NEEDS_DECISION:
+            raise InvalidTransition(
+                f"Queue item {item_id} is {item.state}; only items waiting for a decision "
+                "can be sent again."
+            )
+        if not confirm_duplicate:
+            raise DuplicateNotConfirmed(
+                f"Queue item {item_id} may already be stored on the note ({item.error_message})"
+            )
+        copy_ok = item.prepared_path is not None and Path(item.prepared_path).exists()
+        item = self.store.update(
+            item_id,
+            ItemState.READY if copy_ok and item.sha256_sent else ItemState.QUEUED,
+            expect={ItemState.NEEDS_DECISION},
+            message="the user chose to send it again, knowing a copy may exist",
+            **_CLEAR_ERROR,
+            duplicate_ok=True,
+            retry_count=0,
+            verify_attempts=0,
+            image_id=None,
+            server_status=None,
+            uploaded_at=None,
+            verified_at=None,
+        )
+        self._wake(item_id)
+        return item
+
+    def remove(self, item_id: int) -> QueueItem:
+        """Hide an item from the list (cancelling it first if it never reached the server).
+
+        The row stays in the file: it remembers what was sent, for the duplicate guard.
+        """
+        item = self.store.get(item_id)
+        if item.id in self._active or item.state == ItemState.UPLOADING:
+            raise InvalidTransition(
+                f"Queue item {item_id} is being sent; cancel it or wait, then remove it."
+            )
+        if not item.reached_server and item.state not in (
+            ItemState.CANCELLED,
+            ItemState.FAILED,
+            ItemState.NEEDS_DECISION,
+        ):
+            self.cancel(item_id)
+        self._drop_copy(self.store.get(item_id))
+        return self.store.update(item_id, message="removed from the list", hidden=True)
+
+    def clear_done(self) -> int:
+        """Hide verified items from the list (they stay on file for the duplicate guard)."""
+        count = 0
+        for item in self.store.items(states=[ItemState.VERIFIED]):
+            self.store.update(item.id, message="cleared from the list", hidden=True)
+            count += 1
+        return count
+
+    def rate_limit_pause_remaining(self) -> float:
+        """Seconds until the server's rate-limit pause ends (for a countdown)."""
+        return self.gate.pause_remaining()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is running, runnable or scheduled (in ``only`` when set)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            while not self._idle_locked():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cv.wait(0.5 if remaining is None else min(remaining, 0.5))
+        return True
+
+    # --- workers --------------------------------------------------------------------------
+
+    def _wake(self, item_id: int) -> None:
+        with self._cv:
+            if self._only is not None:
+                self._only.add(item_id)
+            self._cv.notify_all()
+
+    def _idle_locked(self) -> bool:
+        if self._active:
+            return False
+        if self._paused:
+            return True
+        if self.store.next_runnable(time.time(), only=self._only) is not None:
+            return False
+        return self.store.next_wakeup(only=self._only) is None
+
+    def _take(self) -> tuple[QueueItem, _Job] | None:
+        """The next item for this worker, or None when the engine stops."""
+        while True:
+            finished: dict[str, int] | None = None
+            with self._cv:
+                while finished is None:
+                    if self._stopping:
+                        return None
+                    if not self._paused:
+                        item = self.store.next_runnable(
+                            time.time(), exclude=self._active, only=self._only
+                        )
+                        if item is not None:
+                            job = _Job(item.id)
+                            self._active[item.id] = job
+                            self._busy = True
+                            return item, job
+                    if self._busy and self._idle_locked():
+                        self._busy = False
+                        finished = self.store.counts(ids=self._only)
+                        self._cv.notify_all()
+                    else:
+                        self._cv.wait(self._sleep_for())
+            if self.listener is not None:
+                try:
+                    self.listener.batch_finished(finished)
+                except Exception:
+                    log.exception("batch_finished listener failed")
+
+    def _sleep_for(self) -> float:
+        wake = self.store.next_wakeup(only=self._only)
+        if wake is None:
+            return 1.0
+        return min(max(wake - time.time(), 0.01), 1.0)
+
+    def _worker(self) -> None:
+        clients: dict[tuple[str, str], Any] = {}
+        try:
+            while True:
+                taken = self._take()
+                if taken is None:
+                    return
+                item, job = taken
+                try:
+                    self._process(item, job, clients)
+                except Exception:  # never lose the worker; the row says what happened
+                    log.exception("queue item %s: unexpected failure", item.id)
+                finally:
+                    with self._cv:
+                        self._active.pop(item.id, None)
+                        self._cv.notify_all()
+        finally:
+            for client in clients.values():
+                with contextlib.suppress(Exception):
+                    client.close()
+
+    def _client(self, item: QueueItem, clients: dict[tuple[str, str], Any]) -> Any:
+        key = (item.base_url, item.org_id)
+        if key not in clients:
+            clients[key] = self.client_factory(item.target)
+        return clients[key]
+
+    def _process(self, item: QueueItem, job: _Job, clients: dict[tuple[str, str], Any]) -> None:
+        if item.state in UPLOADED_STATES:
+            self._verify(item, job, clients)
+            return
+        try:
+            ready = self._prepare(item, job)
+        except BaseException as exc:
+            self._fail(item.id, exc, "prepare", job)
+            return
+        if ready is None:
+            return
+        try:
+            client = self._client(ready, clients)
+        except BaseException as exc:
+            self._fail(ready.id, exc, "prepare", job)
+            return
+        uploaded = self._upload(ready, job, client)
+        if uploaded is not None:
+            self._verify(uploaded, job, clients)
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def _copy_intact(self, item: QueueItem) -> bool:
+        if not item.prepared_path or not item.sha256_sent:
+            return False
+        path = Path(item.prepared_path)
+        try:
+            return path.is_file() and sha256_file(path) == item.sha256_sent
+        except OSError:
+            return False
+
+    def _prepare(self, item: QueueItem, job: _Job) -> QueueItem | None:
+        """Bring the item to ``ready`` with an intact prepared copy; None if it went elsewhere."""
+        from maxupload.core.imaging import get_preset, prepare
+
+        if job.cancel.is_set():
+            raise Cancelled("Cancelled before sending.")
+        if self._copy_intact(item):
+            if item.state != ItemState.READY:
+                item = self.store.update(
+                    item.id,
+                    ItemState.READY,
+                    expect={item.state},
+                    message="prepared copy found intact",
+                    next_attempt_at=None,
+                )
+        else:
+            item = self.store.update(
+                item.id,
+                ItemState.PREPARING,
+                expect={ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER},
+                message="preparing the photo",
+                next_attempt_at=None,
+            )
+            source = Path(item.source_path)
+            if sha256_file(source) != item.sha256_original:
+                self.store.update(
+                    item.id,
+                    ItemState.FAILED,
+                    message="the file changed after it was queued",
+                    error_kind="failed",
+                    error_code="file_changed",
+                    error_message=f"{item.file_name} changed after it was queued; it was not sent.",
+                    next_step="Add the photo again so you can check it before it is sent.",
+                )
+                return None
+            prepared = prepare(source, preset=get_preset(item.preset))
+            data: bytes = prepared.data
+            sent_sha = hashlib.sha256(data).hexdigest()
+            self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            suffix = _MIME_SUFFIX.get(prepared.mime_type, ".bin")
+            path = self.cache_dir / f"item-{item.id}-{sent_sha[:12]}{suffix}"
+            _write_private(path, data)
+            if job.cancel.is_set():
+                path.unlink(missing_ok=True)
+                raise Cancelled("Cancelled before sending.")
+            item = self.store.update(
+                item.id,
+                ItemState.READY,
+                expect={ItemState.PREPARING},
+                message=f"prepared: {len(data)} bytes, {prepared.mime_type}",
+                prepared_path=str(path),
+                sha256_sent=sent_sha,
+                size_sent=len(data),
+                mime_type=prepared.mime_type,
+                sent_file_name=prepared.file_name,
+            )
+        held = self.store.mark_duplicate_if_any(item.id)
+        return None if held is not None else item
+
+    def _upload(self, item: QueueItem, job: _Job, client: Any) -> QueueItem | None:
+        assert item.prepared_path and item.sha256_sent and item.mime_type
+        mime = item.mime_type
+        data = Path(item.prepared_path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != item.sha256_sent:
+            self.store.update(
+                item.id,
+                ItemState.QUEUED,
+                message="prepared copy damaged; preparing again",
+                prepared_path=None,
+            )
+            return None
+        if job.cancel.is_set():
+            self._fail(item.id, Cancelled("Cancelled before sending."), "prepare", job)
+            return None
+        item = self.store.update(
+            item.id,
+            ItemState.UPLOADING,
+            expect={ItemState.READY},
+            message=f"sending (attempt {item.attempts + 1})",
+            attempts=item.attempts + 1,
+            sent_at=time.time(),
+            **_CLEAR_ERROR,
+        )
+        job.phase = "upload"
+        try:
+            result = client.upload_image(
+                item.note_id,
+                item.provider_id,
+                data,
+                item.sent_file_name or f"photo{_MIME_SUFFIX.get(mime, '')}",
+                mime,
+                on_progress=lambda sent, total: self._progress(item.id, sent, total),
+                cancel=job.cancel,
+            )
+        except BaseException as exc:
+            self._fail(item.id, exc, "upload", job)
+            return None
+        status = str(result.status or "")
+        try:
+            state = ItemState(status)
+        except ValueError:
+            state = ItemState.PENDING_UPLOAD  # unknown status: kept raw, shown as not confirmed
+        if state not in UPLOADED_STATES:
+            state = ItemState.PENDING_UPLOAD
+        return self.store.update(
+            item.id,
+            state,
+            expect={ItemState.UPLOADING},
+            message=f"stored as {result.id} (status {status or 'none'})",
+            image_id=result.id,
+            server_status=status or None,
+            trace_id=getattr(result, "trace_id", None),
+            uploaded_at=time.time(),
+        )
+
+    def _verify(self, item: QueueItem, job: _Job, clients: dict[tuple[str, str], Any]) -> None:
+        assert item.image_id
+        job.phase = "verify"
+        try:
+            if not item.sha256_sent:
+                raise MaxUploadError("The hash of the sent copy is not on record.")
+            client = self._client(item, clients)
+            result = verify_stored_copy(
+                client, item.note_id, item.image_id, item.sha256_sent, cancel=job.cancel
+            )
+        except Cancelled:
+            return  # the engine is stopping; verification continues next time
+        except BaseException as exc:
+            outcome = classify(exc, "verify", item.id)
+            if outcome.code == "verify_mismatch":
+                self.store.update(
+                    item.id,
+                    ItemState.NEEDS_DECISION,
+                    message=outcome.message,
+                    error_kind=outcome.kind,
+                    error_code=outcome.code,
+                    error_message=outcome.message,
+                    next_step=outcome.next_step,
+                    next_attempt_at=None,
+                )
+                return
+            attempt = item.verify_attempts + 1
+            if attempt <= len(self.verify_delays):
+                delay = self.verify_delays[attempt - 1]
+                next_at: float | None = time.time() + delay
+                message = f"Not verified yet: {outcome.message}"
+                step = "MaxUpload checks the stored copy again by itself."
+            else:
+                next_at = None
+                message = f"The stored copy could not be checked: {outcome.message}"
+                step = (
+                    f"The photo reached the server as {item.image_id}; open the note in the "
+                    "EHR to check it."
+                )
+            self.store.update(
+                item.id,
+                message=message,
+                verify_attempts=attempt,
+                next_attempt_at=next_at,
+                error_kind="verify",
+                error_code=outcome.code,
+                error_message=message,
+                next_step=step,
+            )
+            return
+        done = self.store.update(
+            item.id,
+            ItemState.VERIFIED,
+            message=f"stored copy matches what was sent ({result.size} bytes)",
+            verified_at=time.time(),
+            prepared_path=None,
+            **_CLEAR_ERROR,
+        )
+        if item.prepared_path:
+            Path(item.prepared_path).unlink(missing_ok=True)
+        del done
+
+    def _fail(self, item_id: int, exc: BaseException, phase: str, job: _Job) -> None:
+        """Record a failure with its class; never re-send something that may be stored."""
+        if isinstance(exc, Cancelled) and not job.user_cancelled and self._stopping:
+            sent = bool(getattr(exc, "request_sent", False))
+            if not sent:
+                self.store.update(
+                    item_id,
+                    ItemState.QUEUED,
+                    message="MaxUpload was closed before this photo was sent; it stays queued",
+                    **_CLEAR_ERROR,
+                )
+                return
+        outcome: Outcome = classify(exc, phase, item_id)  # type: ignore[arg-type]
+        if not isinstance(exc, (MaxUploadError, OSError)):
+            log.error("queue item %s: %s during %s", item_id, type(exc).__name__, phase)
+        item = self.store.get(item_id)
+        next_at: float | None = None
+        retry_count = item.retry_count
+        step = outcome.next_step
+        if outcome.kind == "retry_later":
+            if retry_count < len(self.retry_delays):
+                next_at = time.time() + self.retry_delays[retry_count]
+                retry_count += 1
+            else:
+                step = (
+                    "MaxUpload stopped trying by itself: check the connection, then choose "
+                    f"'Retry' (maxupload queue retry {item_id})."
+                )
+        self.store.update(
+            item_id,
+            outcome.state,
+            message=outcome.message,
+            error_kind=outcome.kind,
+            error_code=outcome.code,
+            error_message=outcome.message,
+            next_step=step,
+            trace_id=outcome.trace_id or item.trace_id,
+            next_attempt_at=next_at,
+            retry_count=retry_count,
+        )
+        if outcome.kind in ("failed", "cancelled"):
+            self._drop_copy(self.store.get(item_id))
+
+    # --- cache ----------------------------------------------------------------------------
+
+    def _drop_copy(self, item: QueueItem) -> None:
+        """Delete the prepared copy of an item that will not be sent as it is."""
+        if item.prepared_path:
+            Path(item.prepared_path).unlink(missing_ok=True)
+            self.store.update(item.id, prepared_path=None)
+
+    def _sweep_cache(self) -> None:
+        """Delete prepared copies no queue item refers to (left by a crash)."""
+        if not self.cache_dir.is_dir():
+            return
+        keep = {
+            item.prepared_path
+            for item in self.store.items(include_hidden=True)
+            if item.prepared_path
+        }
+        for path in self.cache_dir.iterdir():
+            if str(path) not in keep and path.name.startswith("item-"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+_CLEAR_ERROR: dict[str, Any] = {
+    "error_kind": None,
+    "error_code": None,
+    "error_message": None,
+    "next_step": None,
+    "next_attempt_at": None,
+}
