@@ -1,0 +1,149 @@
+"""``maxupload sandbox``: run the local Max AI API sandbox with the demo clinic until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import shlex
+import signal
+import sys
+import threading
+
+from maxupload.sandbox import Faults, SandboxConfig, SandboxServer
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "sandbox",
+        help="run a local Max AI API sandbox with demo data (for trying MaxUpload and for tests)",
+        description=(
+            "Serve the Max AI API contract on this computer with a demo clinic. Prints the base "
+            "URL, a demo key, the organization and note IDs, and an upload command to paste."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a host other than this computer (demo data only, no TLS)",
+    )
+    p.add_argument("--rate-limit", type=int, default=1000, help="requests per window (1000)")
+    p.add_argument("--rate-window", type=float, default=60.0, help="window in seconds (60)")
+    p.add_argument(
+        "--status",
+        choices=("synced", "pending_upload"),
+        default="synced",
+        help="status a successful upload answers with (synced)",
+    )
+    p.add_argument("--url-ttl", type=int, default=3600, help="signed URL lifetime, s (3600)")
+    p.add_argument(
+        "--max-upload-bytes", type=int, default=20_000_000, help="largest file accepted (20 MB)"
+    )
+    faults = p.add_argument_group("faults (each hits the next N uploads; -1 = every one)")
+    faults.add_argument("--fail-ehr", type=int, default=0, metavar="N", help="502, kept pending")
+    faults.add_argument("--error-500", type=int, default=0, metavar="N", help="500 answers")
+    faults.add_argument(
+        "--latency-ms", type=int, default=0, metavar="MS", help="delay every upload answer"
+    )
+    faults.add_argument(
+        "--drop-connection", type=int, default=0, metavar="N", help="read, then hang up"
+    )
+    faults.add_argument(
+        "--burst-429", type=int, default=0, metavar="N", help="429 for the next N API requests"
+    )
+    p.set_defaults(func=run)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_config(args: argparse.Namespace) -> SandboxConfig:
+    return SandboxConfig(
+        host=args.host,
+        port=args.port,
+        rate_limit=args.rate_limit,
+        rate_window_s=args.rate_window,
+        max_upload_bytes=args.max_upload_bytes,
+        upload_status=args.status,
+        url_ttl_s=args.url_ttl,
+        faults=Faults(
+            ehr_fail=args.fail_ehr,
+            error_500=args.error_500,
+            latency_ms=args.latency_ms,
+            drop_connection=args.drop_connection,
+            rate_limit_burst=args.burst_429,
+        ),
+    )
+
+
+def banner(srv: SandboxServer) -> str:
+    """What to paste: base URL, demo key, IDs and a ready upload command."""
+    d = srv.demo
+    readonly_note = "no write:notes; uploads answer 403"
+    upload = (
+        f"MAXUPLOAD_API_KEY={d.api_key} maxupload upload "
+        f"--base-url {shlex.quote(srv.base_url)} --org {d.org_id} "
+        f"--note {d.open_note_id} --provider {d.provider_id} photo.jpg"
+    )
+    lines = [
+        "Max AI API sandbox (demo data only) is running.",
+        f"  Base URL:        {srv.base_url}",
+        f"  Demo key:        {d.api_key}",
+        f"  Read-only key:   {d.readonly_key}  ({readonly_note})",
+        f"  Organization:    {d.org_id}",
+        f"  Open note:       {d.open_note_id}",
+        f"  Signed note:     {d.signed_note_id}  (uploads answer 409)",
+        f"  Provider:        {d.provider_id}",
+        f"  Uploads so far:  {srv.root_url}/_sandbox/uploads",
+        f"  Request log:     {srv.root_url}/_sandbox/requests",
+        "",
+        "Upload a photo to the demo note:",
+        f"  {upload}",
+        "",
+        "These keys are made fresh for this run and work only with this sandbox.",
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not _is_loopback(args.host) and not args.allow_remote:
+        print(
+            f"maxupload sandbox: refusing to listen on {args.host}: other computers could reach "
+            "it. Use --host 127.0.0.1, or add --allow-remote if that is what you want.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        config = build_config(args)
+    except ValueError as exc:
+        print(f"maxupload sandbox: {exc}", file=sys.stderr)
+        return 2
+    srv = SandboxServer(config, echo=lambda line: print(line, flush=True))
+    try:
+        srv.start()
+    except OSError as exc:
+        where = f"{args.host}:{args.port}"
+        print(f"maxupload sandbox: cannot listen on {where}: {exc}", file=sys.stderr)
+        return 1
+    print(banner(srv), flush=True)
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("\nStopping the sandbox.", flush=True)
+    finally:
+        srv.stop()
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
