@@ -1,1 +1,442 @@
-"""Test fixtures: images (filled in by its owner)."""
+"""Test images, generated on the fly: realistic photos, odd formats and broken files.
+
+Plain functions (usable from benchmarks and other teams' tests) plus a few fixtures. Nothing is
+committed in bulk; every file is written into the test's own temporary folder.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+from maxupload.core.image_formats import register_heif
+
+register_heif()
+
+# --- EXIF tags used below ---------------------------------------------------------------------
+ORIENTATION = 0x0112
+MAKE, MODEL, ARTIST, DATETIME = 0x010F, 0x0110, 0x013B, 0x0132
+EXIF_IFD, GPS_IFD = 0x8769, 0x8825
+BODY_SERIAL, LENS_SERIAL, OWNER_NAME = 0xA431, 0xA435, 0xA430
+MAKER_NOTE, USER_COMMENT, DATETIME_ORIGINAL, IMAGE_UNIQUE_ID = 0x927C, 0x9286, 0x9003, 0xA420
+
+SECRET_SERIAL = "SN-4471-PATIENTCAM"
+SECRET_OWNER = "Dr Jane Example"
+XMP_PACKET = (
+    b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+    b'syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
+    b"<dc:creator>Patient John Doe MRN 123456</dc:creator></rdf:Description></rdf:RDF>"
+    b'</x:xmpmeta><?xpacket end="w"?>'
+)
+
+
+# --- pixels ----------------------------------------------------------------------------------
+def photo(
+    width: int = 640, height: int = 480, *, seed: int = 1, noise: float = 10.0
+) -> Image.Image:
+    """A photo-like RGB image: smooth lighting gradients, soft shapes, and sensor noise."""
+    rng = random.Random(seed)
+    gx = Image.linear_gradient("L").resize((width, height)).rotate(rng.choice((0, 90, 180, 270)))
+    gx = gx.resize((width, height))
+    gy = Image.radial_gradient("L").resize((width, height))
+    base = Image.merge(
+        "RGB",
+        (
+            gx.point(lambda v: 60 + v * 0.6),
+            gy.point(lambda v: 40 + v * 0.5),
+            Image.blend(gx, gy, 0.5).point(lambda v: 90 + v * 0.4),
+        ),
+    )
+    draw = ImageDraw.Draw(base)
+    for _ in range(12):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randrange(max(2, min(width, height) // 20), max(3, min(width, height) // 4))
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+    base = base.filter(ImageFilter.GaussianBlur(radius=max(1, min(width, height) // 200)))
+    if noise > 0:
+        grain = Image.merge("RGB", [Image.effect_noise((width, height), noise) for _ in range(3)])
+        base = Image.blend(base, grain, 0.18)
+    return base
+
+
+def marker_image(width: int = 120, height: int = 80) -> Image.Image:
+    """An asymmetric test card (distinct colour per corner) that shows any wrong rotation/flip."""
+    im = Image.new("RGB", (width, height), (128, 128, 128))
+    draw = ImageDraw.Draw(im)
+    w3, h3 = width // 3, height // 3
+    draw.rectangle((0, 0, w3, h3), fill=(230, 20, 20))  # top-left red
+    draw.rectangle((width - w3, 0, width, h3), fill=(20, 200, 20))  # top-right green
+    draw.rectangle((0, height - h3, w3, height), fill=(20, 20, 230))  # bottom-left blue
+    draw.rectangle((width - w3, height - h3, width, height), fill=(240, 240, 20))  # yellow
+    return im
+
+
+#: Transpose that stores an upright image so that EXIF orientation N shows it upright again.
+_STORE_FOR_ORIENTATION = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def stored_for_orientation(upright: Image.Image, orientation: int) -> Image.Image:
+    """The pixels a camera stores for ``upright`` when it tags them with ``orientation``."""
+    op = _STORE_FOR_ORIENTATION[orientation]
+    return upright.copy() if op is None else upright.transpose(op)
+
+
+# --- metadata --------------------------------------------------------------------------------
+def identifying_exif(*, orientation: int | None = None, gps: bool = True) -> Image.Exif:
+    """EXIF as a phone or camera writes it: GPS, serial numbers, owner, maker notes, dates."""
+    exif = Image.Exif()
+    exif[MAKE] = "ExampleCam"
+    exif[MODEL] = "Model 7"
+    exif[ARTIST] = SECRET_OWNER
+    exif[DATETIME] = "2026:03:20 18:30:00"
+    if orientation is not None:
+        exif[ORIENTATION] = orientation
+    sub = exif.get_ifd(EXIF_IFD)
+    sub[BODY_SERIAL] = SECRET_SERIAL
+    sub[LENS_SERIAL] = "LENS-99881"
+    sub[OWNER_NAME] = SECRET_OWNER
+    sub[MAKER_NOTE] = b"MAKERNOTE-SECRET-BLOB"
+    sub[DATETIME_ORIGINAL] = "2026:03:20 18:30:00"
+    sub[IMAGE_UNIQUE_ID] = "0123456789abcdef0123456789abcdef"
+    if gps:
+        g = exif.get_ifd(GPS_IFD)
+        g[1] = "N"
+        g[2] = (40.0, 44.0, 54.36)
+        g[3] = "W"
+        g[4] = (73.0, 59.0, 8.5)
+    return exif
+
+
+def insert_jpeg_segment(data: bytes, marker: int, payload: bytes) -> bytes:
+    """Insert an APPn/COM segment right after SOI (for IPTC, which Pillow cannot write)."""
+    assert data[:2] == b"\xff\xd8"
+    seg = bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+    return data[:2] + seg + data[2:]
+
+
+def iptc_segment() -> bytes:
+    """A Photoshop APP13 payload with an IPTC caption naming a patient."""
+    caption = b"Patient John Doe wound day 3"
+    record = b"\x1c\x02\x78" + struct.pack(">H", len(caption)) + caption
+    block = b"8BIM" + b"\x04\x04" + b"\x00\x00" + struct.pack(">I", len(record)) + record
+    if len(record) % 2:
+        block += b"\x00"
+    return b"Photoshop 3.0\x00" + block
+
+
+def adobe_rgb_icc() -> bytes:
+    """A small ICC v2 matrix/TRC profile with Adobe RGB (1998) primaries: a non-sRGB source."""
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + b"\0" * 4 + s15(x) + s15(y) + s15(z)
+
+    desc_text = b"Wide Gamut Test RGB\0"
+    desc = (
+        b"desc"
+        + b"\0" * 4
+        + struct.pack(">I", len(desc_text))
+        + desc_text
+        + struct.pack(">II", 0, 0)
+        + struct.pack(">HB", 0, 0)
+        + b"\0" * 67
+    )
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, 563) + b"\0\0"  # gamma 2.2
+    tags = [
+        (b"desc", desc),
+        (b"cprt", b"text" + b"\0" * 4 + b"No copyright\0"),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(0.6097, 0.3111, 0.0195)),
+        (b"gXYZ", xyz(0.2053, 0.6257, 0.0609)),
+        (b"bXYZ", xyz(0.1492, 0.0632, 0.7446)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table = b""
+    body = b""
+    for sig, data in tags:
+        while (offset + len(body)) % 4:
+            body += b"\0"
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    total = offset + len(body)
+    header = (
+        struct.pack(">I", total)
+        + b"\0" * 4
+        + bytes((2, 0x10, 0, 0))
+        + b"mntr"
+        + b"RGB "
+        + b"XYZ "
+        + b"\0" * 12
+        + b"acsp"
+        + b"\0" * 4
+        + b"\0" * 4
+        + b"\0" * 8
+        + b"\0" * 8
+        + struct.pack(">I", 0)
+        + s15(0.9642)
+        + s15(1.0)
+        + s15(0.8249)
+        + b"\0" * 4
+        + b"\0" * 44
+    )
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+# --- files -----------------------------------------------------------------------------------
+def write_jpeg(
+    path: Path,
+    im: Image.Image | None = None,
+    *,
+    orientation: int | None = None,
+    metadata: bool = True,
+    quality: int = 90,
+    icc: bytes | None = None,
+) -> Path:
+    """A JPEG as a phone writes it: EXIF (GPS, serials, owner, maker notes), XMP, IPTC, comment."""
+    im = im if im is not None else photo()
+    buf = io.BytesIO()
+    kwargs: dict[str, object] = {"quality": quality}
+    if metadata or orientation is not None:
+        kwargs["exif"] = identifying_exif(orientation=orientation, gps=metadata).tobytes()
+    if metadata:
+        kwargs["comment"] = b"Patient John Doe, MRN 123456"
+        kwargs["xmp"] = XMP_PACKET
+    if icc:
+        kwargs["icc_profile"] = icc
+    im.save(buf, "JPEG", **kwargs)
+    data = buf.getvalue()
+    if metadata:
+        data = insert_jpeg_segment(data, 0xED, iptc_segment())
+    path.write_bytes(data)
+    return path
+
+
+def write_oriented_jpeg(path: Path, upright: Image.Image, orientation: int, **kw: object) -> Path:
+    """A JPEG whose stored pixels need EXIF ``orientation`` to look like ``upright``."""
+    return write_jpeg(
+        path, stored_for_orientation(upright, orientation), orientation=orientation, **kw
+    )  # type: ignore[arg-type]
+
+
+def write_heic(
+    path: Path, im: Image.Image | None = None, *, orientation: int | None = None
+) -> Path:
+    """An iPhone-like HEIC with EXIF (GPS, serial) and optionally an orientation."""
+    im = im if im is not None else photo()
+    exif = identifying_exif(orientation=orientation)
+    im.save(path, "HEIF", quality=80, exif=exif.tobytes())
+    return path
+
+
+def write_cmyk_jpeg(path: Path, size: tuple[int, int] = (200, 150)) -> Path:
+    """A print-style CMYK JPEG (Adobe APP14 marker) with a few flat colour patches."""
+    im = photo(*size).convert("CMYK")
+    im.save(path, "JPEG", quality=92)
+    return path
+
+
+def write_png16(path: Path, size: tuple[int, int] = (256, 128)) -> Path:
+    """A 16-bit greyscale PNG (mode I;16) with a full-range ramp."""
+    w, h = size
+    im = Image.new("I;16", size)
+    im.putdata([(x * 65535) // (w - 1) for _y in range(h) for x in range(w)])
+    im.save(path, "PNG")
+    return path
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def write_png48(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
+    """A 48-bit RGB PNG (16 bits per channel), written by hand since Pillow cannot."""
+    w, h = size
+    rows = []
+    for y in range(h):
+        row = bytearray(b"\0")
+        for x in range(w):
+            row += struct.pack(">HHH", x * 65535 // (w - 1), y * 65535 // (h - 1), 40000)
+        rows.append(bytes(row))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + _png_chunk(b"IEND", b"")
+    )
+    return path
+
+
+def write_alpha_png(path: Path, size: tuple[int, int] = (200, 150), *, mode: str = "RGBA") -> Path:
+    """A PNG with real transparency (a transparent border around an opaque photo)."""
+    im = photo(*size).convert(mode if mode != "LA" else "L")
+    alpha = Image.new("L", size, 0)
+    ImageDraw.Draw(alpha).rectangle((20, 20, size[0] - 20, size[1] - 20), fill=255)
+    im.putalpha(alpha)
+    im.save(path, "PNG")
+    return path
+
+
+def write_palette_gif(path: Path, size: tuple[int, int] = (160, 120)) -> Path:
+    """A single-frame palette GIF."""
+    photo(*size).quantize(64).save(path, "GIF")
+    return path
+
+
+def write_animated_gif(path: Path, frames: int = 12, size: tuple[int, int] = (120, 90)) -> Path:
+    """An animated GIF with ``frames`` different frames."""
+    images = [photo(*size, seed=i, noise=0).quantize(32) for i in range(frames)]
+    images[0].save(path, "GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
+    return path
+
+
+def write_mpo(path: Path, size: tuple[int, int] = (160, 120)) -> Path:
+    """A two-image MPO (stereo/depth cameras) with EXIF."""
+    left, right = photo(*size, seed=1), photo(*size, seed=2)
+    left.save(path, "MPO", save_all=True, append_images=[right], exif=identifying_exif().tobytes())
+    return path
+
+
+def write_format(path: Path, fmt: str, im: Image.Image | None = None) -> Path:
+    """``im`` (default: a photo) saved in a plain Pillow format: WEBP, TIFF, BMP, PNG, GIF."""
+    (im if im is not None else photo()).save(path, fmt)
+    return path
+
+
+def write_truncated_jpeg(path: Path, keep: float = 0.6) -> Path:
+    """A JPEG cut off part-way, as an interrupted copy leaves it."""
+    buf = io.BytesIO()
+    photo(400, 300).save(buf, "JPEG", quality=90)
+    data = buf.getvalue()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def write_bomb_png(path: Path, side: int = 20_000) -> Path:
+    """A real, valid ``side``x``side`` PNG (1-bit, all black) that compresses to a few KB."""
+    row = b"\0" + b"\0" * ((side + 7) // 8)
+    comp = zlib.compressobj(9)
+    parts = [comp.compress(row) for _ in range(side)]
+    parts.append(comp.flush())
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", b"".join(parts))
+        + _png_chunk(b"IEND", b"")
+    )
+    return path
+
+
+def write_text_as_jpg(path: Path) -> Path:
+    """A text file wearing a photo's name."""
+    path.write_text("Patient notes: this is not a photo.\n", encoding="utf-8")
+    return path
+
+
+def write_realistic_photo(
+    path: Path,
+    size: tuple[int, int] = (4000, 3000),
+    *,
+    seed: int = 1,
+    orientation: int = 6,
+    quality: int = 92,
+) -> Path:
+    """A 12 MP phone photo (noise + gradients), EXIF orientation 6, GPS and serials."""
+    return write_jpeg(path, photo(*size, seed=seed), orientation=orientation, quality=quality)
+
+
+# --- fixtures --------------------------------------------------------------------------------
+@pytest.fixture
+def images_dir(tmp_path: Path) -> Path:
+    """An empty folder for generated images."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def phone_jpeg(images_dir: Path) -> Path:
+    """A phone JPEG (640x480 stored, orientation 6) with GPS, serials, XMP, IPTC and a comment."""
+    return write_jpeg(images_dir / "IMG_0001.JPG", photo(640, 480), orientation=6)
+
+
+@pytest.fixture
+def heic_photo(images_dir: Path) -> Path:
+    """An iPhone-style HEIC with GPS and serial numbers."""
+    return write_heic(images_dir / "IMG_0002.HEIC", photo(320, 240))
+
+
+@pytest.fixture
+def mixed_folder(images_dir: Path) -> Path:
+    """A folder as clinics have them: good photos in nested folders, junk, and bad files."""
+    root = images_dir / "visit"
+    (root / "day 1" / "close-ups").mkdir(parents=True)
+    write_jpeg(root / "day 1" / "wound.jpg", photo(320, 240, seed=3))
+    write_heic(root / "day 1" / "close-ups" / "IMG_0003.HEIC", photo(320, 240, seed=4))
+    write_alpha_png(root / "diagram.png")
+    write_truncated_jpeg(root / "cut.jpg")
+    (root / "empty.jpg").write_bytes(b"")
+    write_text_as_jpg(root / "notes.jpg")
+    (root / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (root / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (root / "._wound.jpg").write_bytes(b"\0\5\26\7")
+    return root
+
+
+@pytest.fixture
+def make_image(images_dir: Path) -> Callable[..., Path]:
+    """Factory: ``make_image(name, kind="jpeg", **kw)`` writes one generated image file."""
+    writers: dict[str, Callable[..., Path]] = {
+        "jpeg": write_jpeg,
+        "heic": write_heic,
+        "cmyk": write_cmyk_jpeg,
+        "png16": write_png16,
+        "png48": write_png48,
+        "alpha": write_alpha_png,
+        "gif": write_palette_gif,
+        "animated": write_animated_gif,
+        "mpo": write_mpo,
+        "truncated": write_truncated_jpeg,
+        "bomb": write_bomb_png,
+        "text": write_text_as_jpg,
+    }
+
+    def make(name: str, kind: str = "jpeg", **kw: object) -> Path:
+        path = images_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind in writers:
+            return writers[kind](path, **kw)
+        return write_format(path, kind.upper(), **kw)  # type: ignore[arg-type]
+
+    return make
+
+
+def can_drop_privileges() -> bool:
+    """True when running as root on POSIX, where a forked child can become 'nobody'."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and hasattr(os, "fork")
