@@ -356,10 +356,10 @@ class SandboxApi:
         return self._page(req, "facilities", facilities)
 
 
-def too_large_message(size: int, limit: int) -> str:
-    return (
-        f"File is too large ({size} bytes). The limit is {limit} bytes ({limit / 1_000_000:g} MB)"
-    )
+def too_large_message(size: int | str | None, limit: int) -> str:
+    """Names the size and the limit, so the user knows how far to shrink the photo."""
+    told = f" ({size} bytes)" if size else ""
+    return f"File is too large{told}. The limit is {limit} bytes ({limit / 1e6:g} MB)"
 
 
 def _matches_all(words: list[str], text: str) -> bool:

@@ -208,26 +208,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset_connection = True
             return
         trace_id = new_trace_id()
-        limit = sandbox.config.max_upload_bytes + _MULTIPART_SLACK
+        file_limit = sandbox.config.max_upload_bytes
         try:
-            body = self._read_body(limit)
+            body = self._read_body(file_limit + _MULTIPART_SLACK)
         except _BodyTooLarge:
             self.close_connection = True
-            msg = too_large_message(int(self.headers.get("Content-Length") or 0), limit)
-            if not self.headers.get("Content-Length"):
-                msg = f"Request body is larger than {limit} bytes"
-            reply = error_reply(400, "bad_request", msg, trace_id)
-            self._finish_api(entry, reply, None, None)
+            msg = too_large_message(self.headers.get("Content-Length"), file_limit)
+            self._finish_api(entry, error_reply(400, "bad_request", msg, trace_id), None, None)
             return
         except _BadBody as exc:
             self.close_connection = True
             self._finish_api(entry, error_reply(400, "bad_request", str(exc), trace_id), None, None)
             return
         sandbox.log.update(entry, bodyBytes=len(body))
-        if sandbox.faults.take("drop_connection", method, path):
-            sandbox.log.update(entry, fault="drop_connection")
-            self.close_connection = True
-            return
+        drop = sandbox.faults.take("drop_connection", method, path)
         now = sandbox.clock.now()
         fault: str | None = None
         if sandbox.faults.take("rate_limit_burst", method, path):
@@ -255,7 +249,9 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = error_reply(failure.status, failure.code, failure.message, trace_id)
                 if failure.status == 502:
                     fault = "ehr_fail"
-        self._finish_api(entry, reply, decision, fault)
+        if drop:
+            fault = f"{fault}+drop_connection" if fault else "drop_connection"
+        self._finish_api(entry, reply, decision, fault, drop=drop)
 
     def _finish_api(
         self,
@@ -263,7 +259,10 @@ class _Handler(BaseHTTPRequestHandler):
         reply: Reply,
         decision: RateDecision | None,
         fault: str | None,
+        *,
+        drop: bool = False,
     ) -> None:
+        """Add rate-limit headers, wait out any latency, then answer (or hang up unanswered)."""
         sandbox = self.server.sandbox
         if decision is None:
             decision = sandbox.window.peek(sandbox.clock.now())
@@ -273,12 +272,23 @@ class _Handler(BaseHTTPRequestHandler):
             fault = f"{fault}+latency" if fault else "latency"
             sandbox.log.update(entry, fault=fault)
             sandbox.stopping.wait(delay)
-        sent = self._send(reply)
+        if drop:
+            # The request was processed (an upload is stored); the answer is never sent.
+            self.close_connection = True
+            sent = False
+        else:
+            sent = self._send(reply)
         sandbox.log.update(
-            entry, status=reply.status, fault=fault, traceId=reply.trace_id, answered=sent
+            entry,
+            status=reply.status if sent else None,
+            processedStatus=reply.status,
+            fault=fault,
+            traceId=reply.trace_id,
+            answered=sent,
         )
         sandbox.echo(
-            f"{self.command} {entry['path']} -> {reply.status}" + (f" [{fault}]" if fault else "")
+            f"{self.command} {entry['path']} -> {reply.status if sent else 'no answer'}"
+            + (f" [{fault}]" if fault else "")
         )
 
     def _s3(self, sandbox: SandboxServer, path: str, query: dict[str, str], raw_query: str) -> None:
