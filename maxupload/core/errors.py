@@ -167,6 +167,24 @@ class ServerError(ApiError):
     )
 
 
+class UploadServerError(ServerError):
+    """A 5xx other than 502 answered an upload: the server may have stored the photo first."""
+
+    copy_may_exist = True
+    default_next_step = (
+        "The server failed while taking the photo, so a copy may be stored: check the note "
+        "in the EHR before choosing 'Send again'."
+    )
+
+
+class SignedUrlRefused(ApiError):
+    """A signed download link answered 403: it expired or was refused; ask for a fresh one."""
+
+    status = 403
+    default_code = "signed_url_refused"
+    default_next_step = "The download link expired or was refused: get a fresh link and try again."
+
+
 class NetworkError(MaxUploadError):
     """No HTTP answer at all. ``request_sent`` tells whether the server may have the request."""
 
