@@ -1,0 +1,331 @@
+"""The composition root: the one place where MaxUpload's objects are built and wired.
+
+``run_gui(sandbox)`` is what ``maxupload`` (no subcommand) runs; ``--sandbox`` starts the
+embedded sandbox with its demo clinic and a demo key kept in memory only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from maxupload import APP_NAME, __version__
+from maxupload.core.environments import environment_name
+from maxupload.core.errors import MaxUploadError
+from maxupload.core.models import Target
+from maxupload.core.paths import app_paths
+from maxupload.core.secrets import StoreHealth, resolve_api_key
+from maxupload.core.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+DEMO_TEXT = (
+    "Demo mode: local sandbox with made-up patients; nothing reaches a real EHR. "
+    "Try: search “Rivera”, pick the open note, tick the confirmation, drop photos, Upload."
+)
+
+
+class MissingKey(MaxUploadError):
+    """No API key is known for the organization in the settings."""
+
+    window_action = "settings"
+    next_step = "Open Settings (Ctrl+,), enter the organization id and the clinic's API key."
+
+
+class MemoryKeyStore:
+    """A key store that never writes anywhere: used in demo mode for the sandbox's demo key."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def health(self) -> StoreHealth:
+        return StoreHealth(
+            "ready",
+            "memory (demo mode)",
+            "Demo mode: the demo key is kept in memory only and never written to your keyring.",
+        )
+
+    def get(self, base_url: str, org_id: str) -> str | None:
+        with self._lock:
+            return self._keys.get((base_url.rstrip("/"), org_id))
+
+    def set(self, base_url: str, org_id: str, key: str) -> bool:
+        with self._lock:
+            self._keys[(base_url.rstrip("/"), org_id)] = key.strip()
+        return False
+
+    def delete(self, base_url: str, org_id: str) -> bool:
+        with self._lock:
+            return self._keys.pop((base_url.rstrip("/"), org_id), None) is not None
+
+
+class Connection:
+    """The API client of the current settings, built on first use on a worker thread
+    (reading the key may wait on the OS keyring). The key never leaves this object."""
+
+    def __init__(self, settings: Settings, key_store: Any, gate: Any = None) -> None:
+        self._settings = settings
+        self._store = key_store
+        self._gate = gate
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def set_gate(self, gate: Any) -> None:
+        self._gate = gate
+
+    def key_for(self, base_url: str, org_id: str) -> str:
+        if isinstance(self._store, MemoryKeyStore):
+            key = self._store.get(base_url, org_id)
+        else:
+            key = resolve_api_key(base_url, org_id, self._store)
+        if not key:
+            raise MissingKey(f"No API key is saved for organization {org_id or '(none)'}.")
+        return key
+
+    def make_client(self, base_url: str, org_id: str) -> Any:
+        from maxupload.core.api_client import ApiClient
+
+        return ApiClient(base_url, self.key_for(base_url, org_id), org_id, gate=self._gate)
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                s = self._settings
+                if not s.org_id:
+                    raise MissingKey("MaxUpload is not connected to a clinic yet.")
+                self._client = self.make_client(s.base_url, s.org_id)
+            return self._client
+
+    def current(self) -> tuple[str, str]:
+        return self._settings.base_url, self._settings.org_id
+
+    def describe(self) -> str:
+        s = self._settings
+        env = environment_name(s.base_url)
+        where = s.base_url if env == "custom" else env.capitalize()
+        org = s.org_id or "no organization"
+        return f"{where}  ·  organization {org}"
+
+    def update(self, settings: Settings) -> None:
+        """New settings: the next call builds a new client (the old one is closed)."""
+        with self._lock:
+            old, self._client = self._client, None
+            self._settings = settings
+        if old is not None:
+            with contextlib.suppress(Exception):
+                old.close()
+
+    def close(self) -> None:
+        self.update(self._settings)
+
+
+def _icon_path() -> Path | None:
+    here = Path(__file__).resolve().parent
+    for base in (here / "resources", here.parent / "resources"):
+        candidate = base / "icons" / "256x256" / "maxupload.png"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+class AppContext:
+    """Builds the window and everything behind it; ``shutdown()`` takes it all down again."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        key_store: Any,
+        demo_server: Any = None,
+        persist_settings: bool = True,
+        queue_path: Path | None = None,
+        cache_dir: Path | None = None,
+        workers: int | None = None,
+    ) -> None:
+        from PySide6.QtGui import QIcon
+
+        from maxupload.core.engine import UploadEngine
+        from maxupload.core.queue_store import QueueStore
+        from maxupload.gui.engine_bridge import EngineBridge, EngineListenerAdapter
+        from maxupload.gui.main_window import MainWindow, WindowDeps
+        from maxupload.gui.notify import Notifier
+        from maxupload.gui.tasks import TaskPool
+
+        self.demo_server = demo_server
+        self.key_store = key_store
+        self.persist_settings = persist_settings
+        self._temp_dir: Path | None = None
+        self._down = False
+        if demo_server is not None and queue_path is None:
+            self._temp_dir = Path(tempfile.mkdtemp(prefix="maxupload-demo-"))
+            queue_path = self._temp_dir / "queue.sqlite3"
+            cache_dir = self._temp_dir / "cache"
+        paths = app_paths()
+        self.cache_dir = cache_dir or paths.cache
+
+        self.io_pool = TaskPool(2)
+        self.image_pool = TaskPool(2)
+        self.bridge = EngineBridge()
+        self.connection = Connection(settings, key_store)
+        self.store = QueueStore(queue_path)
+        self.engine = UploadEngine(
+            self.store,
+            self._engine_client,
+            workers=workers or settings.concurrency,
+            listener=EngineListenerAdapter(self.bridge),
+            cache_dir=self.cache_dir / "prepared",
+        )
+        self.connection.set_gate(self.engine.gate)
+        icon_file = _icon_path()
+        self.icon = QIcon(str(icon_file)) if icon_file else QIcon()
+        self.notifier = Notifier(self.icon)
+        self.settings_dialog: Any = None
+        deps = WindowDeps(
+            io_pool=self.io_pool,
+            image_pool=self.image_pool,
+            bridge=self.bridge,
+            engine=self.engine,
+            client=self.connection.client,
+            connection=self.connection.current,
+            notifier=self.notifier,
+            cache_dir=self.cache_dir,
+            open_settings=self.open_settings,
+            default_preset=settings.preset,
+            demo_text=DEMO_TEXT if demo_server is not None else "",
+            connection_text=self.connection.describe,
+        )
+        self.window = MainWindow(deps)
+        self.window.setWindowIcon(self.icon)
+        self.window.setWindowTitle(
+            f"{APP_NAME} {__version__}" + (" (demo mode)" if demo_server is not None else "")
+        )
+        deps.on_closed.append(self.shutdown)
+
+    def _engine_client(self, target: Target) -> Any:
+        return self.connection.make_client(target.base_url, target.org_id)
+
+    def start(self) -> None:
+        """Show the window and restore the queue (recovery runs on the pool)."""
+        self.window.show()
+        engine, store = self.engine, self.store
+
+        def restore() -> list[Any]:
+            engine.recover()
+            return list(store.items())
+
+        def failed(exc: BaseException) -> None:
+            from maxupload.gui.errors_text import describe_error
+
+            text = describe_error(exc)
+            self.window.show_notice(f"{text.summary} {text.next_step}")
+
+        self.io_pool.submit(restore, self.window.restore_items, failed)
+        if not self.connection.settings.org_id:
+            self.window.show_notice(
+                "MaxUpload is not connected to a clinic yet: open Settings (Ctrl+,) and enter "
+                "the organization id and API key."
+            )
+
+    def open_settings(self) -> None:
+        from maxupload.gui.settings_dialog import SettingsDialog
+
+        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+            self.settings_dialog.raise_()
+            return
+        dialog = SettingsDialog(
+            self.connection.settings,
+            self.key_store,
+            self.io_pool,
+            demo=self.demo_server is not None,
+            persist=self.persist_settings,
+            parent=self.window,
+        )
+        dialog.saved.connect(self._settings_saved)
+        self.settings_dialog = dialog
+        dialog.open()
+
+    def _settings_saved(self, result: Any) -> None:
+        self.connection.update(result.settings)
+        self.window.connection_label.setText(self.connection.describe())
+        self.window.preview.set_preset_spec(result.settings.preset)
+        self.window.show_notice("")
+
+    def shutdown(self) -> None:
+        """Stop everything this context started; safe to call twice."""
+        if self._down:
+            return
+        self._down = True
+        self.bridge.stop()
+        self.window._closed = True
+        try:
+            self.engine.shutdown(wait=True, cancel_in_flight=True)
+        finally:
+            self.io_pool.shutdown()
+            self.image_pool.shutdown()
+            self.connection.close()
+            with contextlib.suppress(Exception):
+                self.store.close()
+            self.notifier.close()
+            if self.settings_dialog is not None:
+                self.settings_dialog.close()
+            if self.demo_server is not None:
+                self.demo_server.stop()
+            if self._temp_dir is not None:
+                shutil.rmtree(self._temp_dir, ignore_errors=True)
+
+
+def build_demo(**config: Any) -> AppContext:
+    """A context over a fresh embedded sandbox with its demo clinic and an in-memory key."""
+    from maxupload.sandbox import SandboxConfig, SandboxServer
+
+    server = SandboxServer(SandboxConfig(**config)).start()
+    try:
+        demo = server.demo
+        settings = Settings(base_url=server.base_url, org_id=demo.org_id)
+        keys = MemoryKeyStore()
+        keys.set(server.base_url, demo.org_id, demo.api_key)
+        return AppContext(
+            settings=settings, key_store=keys, demo_server=server, persist_settings=False
+        )
+    except BaseException:
+        server.stop()
+        raise
+
+
+def run_gui(sandbox: bool) -> int:
+    """Open the window (demo mode with ``sandbox``); returns the exit code."""
+    from PySide6.QtWidgets import QApplication
+
+    from maxupload.core.logsetup import setup_logging
+
+    with contextlib.suppress(OSError):
+        setup_logging()
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName("maxupload")
+    if sandbox:
+        ctx = build_demo()
+    else:
+        from maxupload.core.secrets import SecretStore
+
+        ctx = AppContext(settings=load_settings(), key_store=SecretStore())
+    app.setWindowIcon(ctx.icon)
+    ctx.start()
+    try:
+        code = app.exec()
+    finally:
+        ctx.shutdown()
+    return int(code)

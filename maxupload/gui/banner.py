@@ -1,0 +1,181 @@
+"""The patient banner: who the photos go to, always in view, with the confirmation box.
+
+Uploads are enabled only while the box is ticked for the exact note shown; choosing another
+note clears it. A signed note is shown as locked and cannot be confirmed.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from maxupload.core.models import Note, Provider
+from maxupload.gui import names
+from maxupload.gui.status_text import ACCENTS, Tone
+
+
+def visit_text(note: Note) -> str:
+    """The visit date as the clinic reads it (date and time, no seconds)."""
+    when = note.visit_datetime
+    if when is None:
+        return note.visit_date or "unknown"
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def note_status_text(note: Note) -> str:
+    if note.is_locked:
+        return "Signed (locked)"
+    return (note.status or "unknown").replace("_", " ").capitalize()
+
+
+class PatientBanner(QFrame):
+    """Shows the chosen patient and note and asks the user to confirm them.
+
+    Signals:
+        confirmed_changed(bool): the confirmation box changed (always False after a new note).
+    """
+
+    confirmed_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(names.PATIENT_BANNER)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName("Patient banner")
+        self._note: Note | None = None
+        self._provider: Provider | None = None
+
+        self.name_label = QLabel("No patient chosen")
+        self.name_label.setObjectName(names.BANNER_NAME)
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.name_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.55)
+        font.setWeight(font.Weight.DemiBold)
+        self.name_label.setFont(font)
+
+        self.details_label = QLabel("Find the patient on the left, then pick the visit note.")
+        self.details_label.setObjectName(names.BANNER_DETAILS)
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_label.setWordWrap(True)
+
+        self.locked_label = QLabel()
+        self.locked_label.setObjectName(names.BANNER_LOCKED)
+        self.locked_label.setWordWrap(True)
+        self.locked_label.setStyleSheet(f"color: {ACCENTS[Tone.ERROR]}; font-weight: 600;")
+        self.locked_label.hide()
+
+        self.confirm_box = QCheckBox("I confirm this is the right patient")
+        self.confirm_box.setObjectName(names.CONFIRM_PATIENT)
+        self.confirm_box.setAccessibleName("I confirm this is the right patient")
+        self.confirm_box.setEnabled(False)
+        self.confirm_box.toggled.connect(self._toggled)
+        cfont = self.confirm_box.font()
+        cfont.setWeight(cfont.Weight.DemiBold)
+        self.confirm_box.setFont(cfont)
+
+        text = QVBoxLayout()
+        text.setSpacing(4)
+        text.addWidget(self.name_label)
+        text.addWidget(self.details_label)
+        text.addWidget(self.locked_label)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 14)
+        layout.setSpacing(18)
+        self._accent = QFrame()
+        self._accent.setFixedWidth(6)
+        self._accent.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+        layout.addWidget(self._accent)
+        layout.addLayout(text, 1)
+        layout.addWidget(self.confirm_box, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._paint_accent()
+
+    @property
+    def note(self) -> Note | None:
+        return self._note
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self._note is not None and not self._note.is_locked and self.confirm_box.isChecked()
+
+    def set_target(self, note: Note | None, provider: Provider | None) -> None:
+        """Show a note (or none). A different note clears the confirmation."""
+        changed = (note.id if note else None) != (self._note.id if self._note else None)
+        self._note = note
+        self._provider = provider
+        if changed:
+            self.confirm_box.blockSignals(True)
+            self.confirm_box.setChecked(False)
+            self.confirm_box.blockSignals(False)
+        self._refresh()
+        if changed:
+            self.confirmed_changed.emit(False)
+
+    def set_provider(self, provider: Provider | None) -> None:
+        self._provider = provider
+        self._refresh()
+
+    def clear_confirmation(self) -> None:
+        if self.confirm_box.isChecked():
+            self.confirm_box.setChecked(False)
+
+    def _refresh(self) -> None:
+        note = self._note
+        if note is None:
+            self.name_label.setText("No patient chosen")
+            self.details_label.setText("Find the patient on the left, then pick the visit note.")
+            self.locked_label.hide()
+            self.confirm_box.setEnabled(False)
+            self._paint_accent()
+            return
+        patient = note.patient
+        self.name_label.setText(patient.display_name if patient else "Unknown patient")
+        parts = []
+        if patient is not None:
+            parts.append(f"DOB {patient.date_of_birth or 'unknown'}")
+            parts.append(f"MRN {patient.mrn or 'none'}")
+        parts.append(f"Visit {visit_text(note)}")
+        if note.facility and note.facility.name:
+            parts.append(note.facility.name)
+        parts.append(f"Note {note_status_text(note).lower()}")
+        details = "   ·   ".join(parts)
+        if self._provider is not None:
+            details += f"\nUpload as {self._provider.display_name}   ·   note id {note.id}"
+        else:
+            details += f"\nNote id {note.id}"
+        self.details_label.setText(details)
+        if note.is_locked:
+            self.locked_label.setText(
+                "This note is signed and takes no more photos. Ask the provider for an addendum "
+                "or choose another note."
+            )
+            self.locked_label.show()
+            self.confirm_box.setChecked(False)
+            self.confirm_box.setEnabled(False)
+        else:
+            self.locked_label.hide()
+            self.confirm_box.setEnabled(True)
+        self._paint_accent()
+
+    def _paint_accent(self) -> None:
+        if self._note is None:
+            tone = Tone.NEUTRAL
+        elif self._note.is_locked:
+            tone = Tone.ERROR
+        elif self.confirm_box.isChecked():
+            tone = Tone.SUCCESS
+        else:
+            tone = Tone.WARNING
+        self._accent.setStyleSheet(f"background: {ACCENTS[tone]}; border-radius: 3px;")
+
+    @Slot(bool)
+    def _toggled(self, checked: bool) -> None:
+        self._paint_accent()
+        self.confirmed_changed.emit(self.is_confirmed)

@@ -1,0 +1,100 @@
+"""Plain functions the window runs on its worker pool (never on the GUI thread).
+
+Each takes plain values and returns plain data or a ``QImage``; none touches a widget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtGui import QImage
+
+from maxupload.core.models import SignedUrl
+from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
+
+THUMBNAIL_PX = 128
+PREVIEW_PX = 1024
+
+
+def make_thumbnail(path: Path, size: int = THUMBNAIL_PX) -> QImage:
+    """A small upright thumbnail (EXIF orientation applied) as a ``QImage``."""
+    from maxupload.core.imaging import thumbnail
+
+    return pil_to_qimage(thumbnail(path, size=size))
+
+
+@dataclass(frozen=True)
+class PreparedView:
+    """The photo exactly as it will be sent, scaled down for display, and its facts."""
+
+    image: QImage
+    width: int
+    height: int
+    mime_type: str
+    size: int
+    file_name: str
+
+
+def render_prepared(path: Path, preset: str) -> PreparedView:
+    """Prepare the photo with ``preset`` (as the upload will) and decode the result for display."""
+    from maxupload.core.imaging import get_preset, prepare
+
+    prepared = prepare(path, preset=get_preset(preset))
+    return PreparedView(
+        image=scaled_from_bytes(prepared.data, PREVIEW_PX),
+        width=prepared.width,
+        height=prepared.height,
+        mime_type=prepared.mime_type,
+        size=len(prepared.data),
+        file_name=prepared.file_name,
+    )
+
+
+def estimate_sizes(path: Path, presets: list[str]) -> dict[str, int]:
+    """Estimated sent size of one photo for each preset."""
+    from maxupload.core.imaging import estimate_size, get_preset
+
+    return {spec: int(estimate_size(path, get_preset(spec))) for spec in presets}
+
+
+def estimate_one(path: Path, preset: str) -> int:
+    from maxupload.core.imaging import estimate_size, get_preset
+
+    return int(estimate_size(path, get_preset(preset)))
+
+
+@dataclass(frozen=True)
+class StoredView:
+    """The stored copy fetched through its signed URL."""
+
+    signed: SignedUrl
+    image: QImage
+    size: int
+
+
+def fetch_stored(client: Any, note_id: str, image_id: str) -> StoredView:
+    """Ask for a signed URL and download the stored copy (no API headers go to storage)."""
+    signed: SignedUrl = client.get_image_url(note_id, image_id)
+    data = client.download(signed.url)
+    return StoredView(signed=signed, image=scaled_from_bytes(data, PREVIEW_PX), size=len(data))
+
+
+def fetch_signed_url(client: Any, note_id: str, image_id: str) -> SignedUrl:
+    result: SignedUrl = client.get_image_url(note_id, image_id)
+    return result
+
+
+def save_clipboard_image(image: QImage, folder: Path) -> Path:
+    """Write pasted image data to a private PNG in the cache folder; returns its path."""
+    import os
+    import time
+
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = folder / f"pasted-{stamp}-{os.getpid()}-{id(image) & 0xFFFF:04x}.png"
+    if not image.save(str(path), "PNG"):
+        raise OSError(f"could not write {path.name}")
+    os.chmod(path, 0o600)
+    return path

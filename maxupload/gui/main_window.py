@@ -1,0 +1,918 @@
+"""The main window: patient banner on top, target on the left, photos in the middle, preview on
+the right, progress and the Upload button below.
+
+It holds no I/O: intake scans, previews, API calls, queue changes and key store access run on
+the worker pools, and engine events arrive through the ``EngineBridge`` as queued signals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from maxupload.core.models import Note, Provider, Target
+from maxupload.gui import jobs, names
+from maxupload.gui.banner import PatientBanner, visit_text
+from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
+from maxupload.gui.engine_bridge import EngineBridge
+from maxupload.gui.errors_text import (
+    Action,
+    describe_error,
+    describe_item_error,
+)
+from maxupload.gui.notify import Notifier
+from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
+from maxupload.gui.photo_model import Column, PhotoModel, PhotoRow, row_from_item
+from maxupload.gui.preview_pane import PreviewPane
+from maxupload.gui.rejections import RejectionsPanel
+from maxupload.gui.status_panel import StatusPanel
+from maxupload.gui.status_text import ACCENTS, ACTIVE_STATES, Tone
+from maxupload.gui.target_panel import TargetPanel
+from maxupload.gui.tasks import TaskPool
+from maxupload.gui.thumbnails import ThumbnailLoader
+
+log = logging.getLogger(__name__)
+
+IMAGE_FILTER = (
+    "Photos (*.jpg *.jpeg *.png *.heic *.heif *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
+)
+
+
+@dataclass
+class WindowDeps:
+    """What the composition root hands the window (nothing is looked up globally)."""
+
+    io_pool: TaskPool  # API calls, queue changes, key store
+    image_pool: TaskPool  # intake scans, thumbnails, previews, estimates
+    bridge: EngineBridge
+    engine: Any  # UploadEngine
+    client: Callable[[], Any]  # the API client of the current settings
+    connection: Callable[[], tuple[str, str]]  # (base_url, org_id) of the current settings
+    notifier: Notifier
+    cache_dir: Path
+    open_settings: Callable[[], None] = lambda: None
+    default_preset: str = "standard"
+    demo_text: str = ""
+    connection_text: Callable[[], str] = lambda: ""
+    thumbnail_maker: Callable[[Path], QImage] = jobs.make_thumbnail
+    on_closed: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _accent_frame(tone: Tone, text: str, object_name: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    color = ACCENTS[tone]
+    label.setStyleSheet(
+        f"#{object_name} {{ border: 1px solid {color}; border-left: 6px solid {color}; "
+        "border-radius: 6px; padding: 8px 12px; font-weight: 600; }"
+    )
+    return label
+
+
+class MainWindow(QMainWindow):
+    """The MaxUpload window.
+
+    Signals:
+        intake_done(int, int): photos accepted and files rejected by the last scan.
+        uploads_queued(list): queue item ids just handed to the engine.
+        restored(int): photos restored from the queue at start.
+        question_shown(object): a non-modal ``QMessageBox`` waiting for the user.
+    """
+
+    intake_done = Signal(int, int)
+    uploads_queued = Signal(list)
+    restored = Signal(int)
+    question_shown = Signal(object)
+
+    def __init__(self, deps: WindowDeps, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(names.MAIN_WINDOW)
+        self.setWindowTitle("MaxUpload")
+        self.deps = deps
+        self._provider: Provider | None = None
+        self._force_close = False
+        self._closed = False
+        self._question: QMessageBox | None = None
+        self._latest_error_item: int | None = None
+        self._started: set[int] = set()
+        self._upload_pending = False
+        self.model = PhotoModel(self)
+
+        self._build()
+        self._build_actions()
+        self.thumbnails = ThumbnailLoader(
+            self.model, deps.image_pool, deps.thumbnail_maker, self.devicePixelRatioF(), self
+        )
+        deps.bridge.item_changed.connect(self._item_changed)
+        deps.bridge.progress.connect(self._progress)
+        deps.bridge.batch_finished.connect(self._batch_finished)
+        deps.notifier.shown.connect(self._notice_from_notifier)
+        self.model.counts_changed.connect(self._refresh_state)
+        self.model.rowsInserted.connect(lambda *_: self.drop_zone.show_content(True))
+        self.model.modelReset.connect(
+            lambda: self.drop_zone.show_content(self.model.rowCount() > 0)
+        )
+        self.model.rowsRemoved.connect(
+            lambda *_: self.drop_zone.show_content(self.model.rowCount() > 0)
+        )
+        self._rate_timer = QTimer(self)
+        self._rate_timer.setInterval(250)
+        self._rate_timer.timeout.connect(self._tick_rate_limit)
+        self._rate_timer.start()
+        self.preview.set_preset_spec(deps.default_preset)
+        self._refresh_state()
+        self.resize(1280, 800)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        deps = self.deps
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(16, 12, 16, 12)
+        outer.setSpacing(10)
+
+        self.demo_banner: QLabel | None = None
+        if deps.demo_text:
+            self.demo_banner = _accent_frame(Tone.WARNING, deps.demo_text, names.DEMO_BANNER)
+            outer.addWidget(self.demo_banner)
+        self.notice = _accent_frame(Tone.BUSY, "", names.NOTICE_BANNER)
+        self.notice.hide()
+        outer.addWidget(self.notice)
+
+        self.banner = PatientBanner()
+        self.banner.confirmed_changed.connect(self._confirmation_changed)
+        outer.addWidget(self.banner)
+
+        self.target = TargetPanel(deps.io_pool, deps.client)
+        self.target.note_chosen.connect(self._note_chosen)
+        self.target.provider_chosen.connect(self._provider_chosen)
+        self.target.error.connect(self._lookup_error)
+        self.target.setMinimumWidth(280)
+
+        self.table = QTableView()
+        self.table.setObjectName(names.PHOTO_TABLE)
+        self.table.setAccessibleName("Photos to send")
+        self.table.setModel(self.model)
+        self.table.setItemDelegate(PhotoDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(True)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.setAcceptDrops(False)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        vh = self.table.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(ROW_HEIGHT)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(Column.PHOTO, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(Column.SIZE, QHeaderView.ResizeMode.Interactive)
+        hh.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.Interactive)
+        hh.setSectionResizeMode(Column.PROGRESS, QHeaderView.ResizeMode.Interactive)
+        hh.resizeSection(Column.SIZE, 150)
+        hh.resizeSection(Column.STATUS, 190)
+        hh.resizeSection(Column.PROGRESS, 110)
+        hh.setHighlightSections(False)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self.drop_zone = DropZone(self.table)
+        self.drop_zone.paths_dropped.connect(self.add_paths)
+        self.drop_zone.image_dropped.connect(self.add_image)
+        self.drop_zone.add_requested.connect(self.choose_files)
+        self.rejections = RejectionsPanel()
+
+        self.add_button = QPushButton("Add photos…")
+        self.add_button.setObjectName(names.ADD_PHOTOS)
+        self.add_button.setAccessibleName("Add photos")
+        self.add_button.setToolTip("Add photos or a folder (Ctrl+O)")
+        self.paste_button = QPushButton("Paste")
+        self.paste_button.setObjectName(names.PASTE_PHOTOS)
+        self.paste_button.setAccessibleName("Paste photos from the clipboard")
+        self.paste_button.setToolTip("Paste photos or an image from the clipboard (Ctrl+V)")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setObjectName(names.REMOVE_PHOTOS)
+        self.remove_button.setAccessibleName("Remove selected photos")
+        self.remove_button.setToolTip("Remove the selected photos from the list (Delete)")
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setObjectName(names.RETRY_BUTTON)
+        self.retry_button.setAccessibleName("Retry selected photos")
+        self.send_again_button = QPushButton("Send again…")
+        self.send_again_button.setObjectName(names.SEND_AGAIN_BUTTON)
+        self.send_again_button.setAccessibleName("Send selected photos again")
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.setObjectName(names.SETTINGS_BUTTON)
+        self.settings_button.setAccessibleName("Settings")
+        self.settings_button.setToolTip("Environment, organization and API key (Ctrl+,)")
+        tools = QHBoxLayout()
+        tools.setSpacing(6)
+        for b in (
+            self.add_button,
+            self.paste_button,
+            self.remove_button,
+            self.retry_button,
+            self.send_again_button,
+        ):
+            tools.addWidget(b)
+        tools.addStretch(1)
+        tools.addWidget(self.settings_button)
+
+        middle = QWidget()
+        mid = QVBoxLayout(middle)
+        mid.setContentsMargins(0, 0, 0, 0)
+        mid.setSpacing(8)
+        heading = QLabel("Photos")
+        f = heading.font()
+        f.setWeight(f.Weight.DemiBold)
+        heading.setFont(f)
+        mid.addWidget(heading)
+        mid.addLayout(tools)
+        mid.addWidget(self.drop_zone, 1)
+        mid.addWidget(self.rejections)
+
+        self.preview = PreviewPane(deps.image_pool, deps.client)
+        self.preview.preset_changed.connect(self._preset_changed)
+        self.preview.setMinimumWidth(300)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(12)
+        for w in (self.target, middle, self.preview):
+            self.splitter.addWidget(w)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([320, 620, 340])
+        outer.addWidget(self.splitter, 1)
+
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        outer.addWidget(line)
+        self.status_panel = StatusPanel()
+        self.status_panel.upload_clicked.connect(self.upload)
+        self.status_panel.action_requested.connect(self._error_action)
+        outer.addWidget(self.status_panel)
+        self.setCentralWidget(central)
+        self.connection_label = QLabel(deps.connection_text())
+        self.statusBar().addPermanentWidget(self.connection_label)
+
+    def _build_actions(self) -> None:
+        def action(
+            text: str,
+            keys: list[QKeySequence | str],
+            slot: Callable[[], None],
+            context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut,
+        ) -> QAction:
+            act = QAction(text, self)
+            act.setShortcuts([QKeySequence(k) for k in keys])
+            act.setShortcutContext(context)
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+
+        self.add_action = action("Add photos…", [QKeySequence.StandardKey.Open], self.choose_files)
+        self.paste_action = action("Paste photos", [QKeySequence.StandardKey.Paste], self.paste)
+        self.remove_action = action(
+            "Remove",
+            [QKeySequence.StandardKey.Delete],
+            self.remove_selected,
+            Qt.ShortcutContext.WidgetWithChildrenShortcut,
+        )
+        self.table.addAction(self.remove_action)
+        self.removeAction(self.remove_action)
+        self.upload_action = action("Upload", ["Ctrl+U", "Ctrl+Return", "Ctrl+Enter"], self.upload)
+        self.settings_action = action("Settings…", ["Ctrl+,"], self.deps.open_settings)
+        self.retry_action = action("Retry", [], self.retry_selected)
+        self.send_again_action = action("Send again…", [], self.send_again_selected)
+        self.preview_action = action(
+            "Preview",
+            ["Space"],
+            self._preview_current,
+            Qt.ShortcutContext.WidgetWithChildrenShortcut,
+        )
+        self.table.addAction(self.preview_action)
+
+        self.add_button.clicked.connect(self.choose_files)
+        self.paste_button.clicked.connect(self.paste)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.send_again_button.clicked.connect(self.send_again_selected)
+        self.settings_button.clicked.connect(self.deps.open_settings)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.add_action)
+        file_menu.addAction(self.paste_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        quit_action = QAction("Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        photos_menu = menu.addMenu("&Photos")
+        for act in (
+            self.upload_action,
+            self.remove_action,
+            self.retry_action,
+            self.send_again_action,
+        ):
+            photos_menu.addAction(act)
+
+    # ------------------------------------------------------------------ target
+    @Slot(object)
+    def _note_chosen(self, note: Note | None) -> None:
+        self.banner.set_target(note, self._provider)
+        self._refresh_state()
+
+    @Slot(object)
+    def _provider_chosen(self, provider: Provider | None) -> None:
+        self._provider = provider
+        self.banner.set_provider(provider)
+        self._refresh_state()
+
+    @Slot(bool)
+    def _confirmation_changed(self, _confirmed: bool) -> None:
+        self._refresh_state()
+
+    @Slot(object)
+    def _lookup_error(self, exc: BaseException) -> None:
+        self.status_panel.show_error(describe_error(exc))
+
+    def current_target(self) -> Target | None:
+        """The confirmed target, or None while anything is missing or unconfirmed."""
+        note = self.banner.note
+        provider = self._provider
+        if note is None or provider is None or not self.banner.is_confirmed:
+            return None
+        base_url, org_id = self.deps.connection()
+        label = note.patient.display_name if note.patient else "Unknown patient"
+        if note.patient is not None:
+            label += f" (MRN {note.patient.mrn or 'none'}, DOB {note.patient.date_of_birth or '?'})"
+        label += f", visit {visit_text(note)}"
+        return Target(
+            org_id=org_id,
+            note_id=note.id,
+            provider_id=provider.id,
+            patient_label=label,
+            base_url=base_url,
+        )
+
+    def waiting_rows(self, note_id: str | None = None) -> list[PhotoRow]:
+        """Queued rows not yet started (restored or held), optionally for one note."""
+        return [
+            r
+            for r in self.model.rows()
+            if not r.is_staged
+            and r.state in ("queued", "ready", "retry_later")
+            and (note_id is None or r.note_id == note_id)
+            and r.item_id not in self._started
+        ]
+
+    # ------------------------------------------------------------------ photos in
+    @Slot()
+    def choose_files(self) -> None:
+        dialog = QFileDialog(self, "Add photos")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.setNameFilter(IMAGE_FILTER)
+        dialog.filesSelected.connect(lambda files: self.add_paths([Path(f) for f in files]))
+        dialog.open()
+        self._file_dialog = dialog
+
+    @Slot()
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return
+        paths = paths_from_mime(mime)
+        if paths:
+            self.add_paths(paths)
+            return
+        image = image_from_mime(mime)
+        if image is not None:
+            self.add_image(image)
+            return
+        self.show_notice("The clipboard holds no photo or file.")
+
+    @Slot(QImage)
+    def add_image(self, image: QImage) -> None:
+        """Raw image data (pasted or dropped): saved as a private PNG in the cache, then added."""
+        copy = image.copy()
+        folder = self.deps.cache_dir / "pasted"
+        self.deps.image_pool.submit(
+            lambda: jobs.save_clipboard_image(copy, folder),
+            lambda path: self.add_paths([path]),
+            lambda exc: self.status_panel.show_error(describe_error(exc)),
+        )
+
+    @Slot(list)
+    def add_paths(self, paths: list[Path]) -> None:
+        """Scan files and folders on the pool; rows and rejections appear when it is done."""
+        if not paths:
+            return
+        from maxupload.core.intake import scan
+
+        wanted = [Path(p) for p in paths]
+        self.statusBar().showMessage(f"Checking {len(wanted)} item(s)…")
+        self.deps.image_pool.submit(
+            lambda: scan(wanted),
+            self._intake_finished,
+            lambda exc: self.status_panel.show_error(describe_error(exc)),
+        )
+
+    def _intake_finished(self, result: Any) -> None:
+        rows: list[PhotoRow] = []
+        known = {r.path for r in self.model.staged_rows()}
+        for accepted in result.accepted:
+            if accepted.path in known:
+                continue
+            known.add(accepted.path)
+            row = PhotoRow(
+                path=accepted.path,
+                size_before=accepted.size,
+                sha256=accepted.sha256,
+                duplicate_of=accepted.duplicate_of,
+            )
+            row.extra["accepted"] = accepted
+            rows.append(row)
+        for rejection in result.rejected:
+            self.rejections.add(
+                rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)
+            )
+        self.model.add_rows(rows)
+        self._estimate_rows(rows)
+        n_ok, n_bad = len(rows), len(result.rejected)
+        text = f"Added {n_ok} photo{'s' if n_ok != 1 else ''}"
+        if n_bad:
+            text += f"; {n_bad} file{'s' if n_bad != 1 else ''} not added (see the list below)"
+        self.statusBar().showMessage(text + ".", 8000)
+        if rows and not self.table.selectionModel().hasSelection():
+            self.table.selectRow(self.model.rowCount() - len(rows))
+        self.intake_done.emit(n_ok, n_bad)
+
+    def _estimate_rows(self, rows: list[PhotoRow]) -> None:
+        spec = self.preview.preset_spec()
+        for row in rows:
+            path = row.path
+            self.deps.image_pool.submit(
+                lambda p=path: jobs.estimate_one(p, spec),
+                lambda size, p=path, s=spec: self._estimate_done(p, s, size),
+                lambda _exc: None,
+                priority=-1,
+            )
+
+    def _estimate_done(self, path: Path, spec: str, size: int) -> None:
+        if spec != self.preview.preset_spec():
+            return
+        for i, row in enumerate(self.model.rows()):
+            if row.is_staged and row.path == path:
+                self.model.update_row(i, size_after=size, size_after_is_estimate=True)
+
+    @Slot(str)
+    def _preset_changed(self, _spec: str) -> None:
+        staged = self.model.staged_rows()
+        for i, row in enumerate(self.model.rows()):
+            if row.is_staged:
+                self.model.update_row(i, size_after=None)
+        self._estimate_rows(staged)
+
+    # ------------------------------------------------------------------ selection
+    def selected_indexes(self) -> list[int]:
+        return sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+
+    def selected_rows(self) -> list[PhotoRow]:
+        return [self.model.row_at(i) for i in self.selected_indexes()]
+
+    @Slot()
+    def _selection_changed(self) -> None:
+        rows = self.selected_rows()
+        self.preview.show_row(rows[0] if len(rows) == 1 else (rows[0] if rows else None))
+        if rows and (rows[0].error or rows[0].state in ("failed", "needs_decision")):
+            self._show_row_error(rows[0])
+        self._refresh_state()
+
+    @Slot()
+    def _preview_current(self) -> None:
+        idx = self.table.currentIndex()
+        if idx.isValid():
+            self.preview.show_row(self.model.row_at(idx.row()))
+
+    def select_row(self, i: int) -> None:
+        self.table.selectionModel().select(
+            self.model.index(i, 0),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.table.setCurrentIndex(self.model.index(i, 0))
+
+    def _context_menu(self, pos: Any) -> None:
+        if not self.table.indexAt(pos).isValid():
+            return
+        menu = QMenu(self)
+        menu.addAction(self.preview_action)
+        menu.addAction(self.retry_action)
+        menu.addAction(self.send_again_action)
+        menu.addSeparator()
+        menu.addAction(self.remove_action)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    # ------------------------------------------------------------------ row actions
+    @Slot()
+    def remove_selected(self) -> None:
+        indexes = self.selected_indexes()
+        staged = [i for i in indexes if self.model.row_at(i).is_staged]
+        queued = [self.model.row_at(i) for i in indexes if not self.model.row_at(i).is_staged]
+        busy = [r for r in queued if r.state in ("uploading", "preparing")]
+        self.model.remove_row_indexes(staged)
+        engine = self.deps.engine
+        for row in queued:
+            if row in busy:
+                continue
+            item_id = row.item_id
+            self.deps.io_pool.submit(
+                lambda i=item_id: engine.remove(i),
+                self._apply_item,
+                lambda exc: self.status_panel.show_error(describe_error(exc)),
+            )
+        if busy:
+            self.show_notice(
+                f"{len(busy)} photo(s) are being sent right now and stay in the list; "
+                "remove them when they finish."
+            )
+        if not self.model.rowCount():
+            self.preview.show_row(None)
+
+    @Slot()
+    def retry_selected(self) -> None:
+        rows = [
+            r
+            for r in self.selected_rows()
+            if r.item_id is not None and r.state in ("failed", "cancelled", "retry_later")
+        ]
+        if not rows:
+            self.show_notice("Select photos that failed or were cancelled to retry them.")
+            return
+        engine = self.deps.engine
+        ids = [r.item_id for r in rows if r.item_id is not None]
+
+        def job() -> list[Any]:
+            out = [engine.retry(i) for i in ids]
+            engine.start(only=ids)
+            return out
+
+        self._started.update(ids)
+        self.deps.io_pool.submit(
+            job,
+            lambda items: [self._apply_item(i) for i in items],
+            lambda exc: self.status_panel.show_error(describe_error(exc)),
+        )
+
+    @Slot()
+    def send_again_selected(self) -> None:
+        rows = [
+            r for r in self.selected_rows() if r.item_id is not None and r.state == "needs_decision"
+        ]
+        if not rows:
+            self.show_notice(
+                "'Send again' is for photos that may already be stored (EHR push failed, no "
+                "answer, or a duplicate). Select one of those first."
+            )
+            return
+        names_list = "\n".join(f"• {r.name}: {r.error or r.status.label}" for r in rows[:8])
+        more = f"\n…and {len(rows) - 8} more" if len(rows) > 8 else ""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Send again? A copy may already be on the note",
+            f"Max AI may already hold {'these photos' if len(rows) > 1 else 'this photo'}. "
+            "Sending again can put a second copy on the patient's note.\n\n"
+            f"{names_list}{more}\n\n"
+            "Open the note in the EHR first. Send again only if the photo is not there.",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("sendAgainQuestion")
+        send = box.addButton("Send again", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Don't send", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(box.buttons()[-1])
+        ids = [r.item_id for r in rows if r.item_id is not None]
+
+        def answered(_result: int) -> None:
+            if box.clickedButton() is send:
+                self._send_again(ids)
+
+        box.finished.connect(answered)
+        self._ask(box)
+
+    def _send_again(self, ids: list[int]) -> None:
+        engine = self.deps.engine
+
+        def job() -> list[Any]:
+            out = [engine.send_again(i, confirm_duplicate=True) for i in ids]
+            engine.start(only=ids)
+            return out
+
+        self._started.update(ids)
+        self.deps.io_pool.submit(
+            job,
+            lambda items: [self._apply_item(i) for i in items],
+            lambda exc: self.status_panel.show_error(describe_error(exc)),
+        )
+
+    def _ask(self, box: QMessageBox) -> None:
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        self._question = box
+        box.open()
+        self.question_shown.emit(box)
+
+    @property
+    def question(self) -> QMessageBox | None:
+        """The question waiting for the user, if any (tests click its buttons)."""
+        return self._question if self._question is not None and self._question.isVisible() else None
+
+    # ------------------------------------------------------------------ upload
+    def upload_block_reason(self) -> str:
+        """Why Upload is disabled right now ("" when it is enabled)."""
+        note = self.banner.note
+        if note is None:
+            return "Choose the patient's note first."
+        if note.is_locked:
+            return "This note is signed: choose another note."
+        if self._provider is None:
+            return "Choose the provider to upload as."
+        if not self.banner.is_confirmed:
+            return "Tick 'I confirm this is the right patient' to enable Upload."
+        if not self.model.staged_rows() and not self.waiting_rows(note.id):
+            return "Add photos to send."
+        return ""
+
+    @Slot()
+    def upload(self) -> None:
+        reason = self.upload_block_reason()
+        if reason:
+            self.show_notice(reason)
+            return
+        target = self.current_target()
+        if target is None:
+            return
+        staged = self.model.staged_rows()
+        files = [r.extra.get("accepted") or r.path for r in staged]
+        waiting = [r.item_id for r in self.waiting_rows(target.note_id) if r.item_id is not None]
+        preset = self.preview.preset_spec()
+        engine, client = self.deps.engine, self.deps.client
+        staged_paths = [r.path for r in staged]
+
+        def job() -> list[Any]:
+            note = client().get_note(target.note_id)  # the server's word on the lock, right now
+            if note.is_locked:
+                from maxupload.core.errors import NoteLocked
+
+                raise NoteLocked(
+                    "The note was signed since it was chosen; nothing was sent.",
+                    status=409,
+                    code="conflict",
+                )
+            items = engine.add(files, target, preset) if files else []
+            ids = [i.id for i in items] + waiting
+            engine.start(only=ids)
+            return items
+
+        def done(items: list[Any]) -> None:
+            self._upload_pending = False
+            by_path = {Path(i.source_path): i for i in items}
+            for i, row in enumerate(self.model.rows()):
+                item = by_path.pop(row.path, None) if row.is_staged else None
+                if item is not None and row.path in staged_paths:
+                    self.model.replace_row(i, row_from_item(item, row))
+            ids = [i.id for i in items] + waiting
+            self._started.update(ids)
+            self.uploads_queued.emit(ids)
+            self._refresh_state()
+            self._selection_changed()
+
+        def failed(exc: BaseException) -> None:
+            self._upload_pending = False
+            text = describe_error(exc)
+            self.status_panel.show_error(text)
+            if text.action == Action.CHOOSE_NOTE:
+                self.banner.clear_confirmation()
+                self.target.open_note(target.note_id)
+            self._refresh_state()
+
+        self._upload_pending = True
+        self._refresh_state()
+        self.deps.io_pool.submit(job, done, failed)
+
+    # ------------------------------------------------------------------ engine events
+    @Slot(object)
+    def _item_changed(self, item: Any) -> None:
+        self._apply_item(item)
+
+    def _apply_item(self, item: Any) -> None:
+        if self._closed or item is None:
+            return
+        i = self.model.find_item(int(item.id))
+        if getattr(item, "hidden", False):
+            if i is not None:
+                self.model.remove_row_indexes([i])
+            return
+        if i is None:
+            # A new item: replace the staged row of the same file, else append.
+            for j, row in enumerate(self.model.rows()):
+                if row.is_staged and str(row.path) == item.source_path and self._upload_pending:
+                    self.model.replace_row(j, row_from_item(item, row))
+                    break
+            else:
+                self.model.add_rows([row_from_item(item)])
+            i = self.model.find_item(int(item.id))
+            if i is None:
+                return
+        else:
+            self.model.replace_row(i, row_from_item(item, self.model.row_at(i)))
+        row = self.model.row_at(i)
+        if row.state in ("failed", "needs_decision") and row.error:
+            self._latest_error_item = row.item_id
+            self._show_row_error(row)
+        current = self.preview.current_row()
+        if current is not None and current.item_id == row.item_id:
+            self.preview.show_row(row)
+
+    def _show_row_error(self, row: PhotoRow) -> None:
+        text = describe_item_error(
+            row.state, row.error_kind, row.error, row.next_step, row.trace_id
+        )
+        self.status_panel.show_error(text, row.name)
+
+    @Slot(dict)
+    def _progress(self, progress: dict[int, tuple[int, int]]) -> None:
+        self.model.set_progress(progress)
+
+    @Slot(dict)
+    def _batch_finished(self, _counts: dict[str, int]) -> None:
+        counts = self.model.counts()
+        ok = counts.get("verified", 0) + counts.get("synced", 0)
+        need = counts.get("needs_decision", 0) + counts.get("failed", 0)
+        unconfirmed = counts.get("pending_upload", 0)
+        if need:
+            self.deps.notifier.notify(
+                "MaxUpload needs you",
+                f"{need} photo(s) need your decision; {ok} reached the EHR.",
+                warning=True,
+            )
+        else:
+            text = f"{ok} photo(s) are in the EHR."
+            if unconfirmed:
+                text += f" {unconfirmed} saved to Max AI, not confirmed in the EHR."
+            self.deps.notifier.notify("Upload finished", text)
+
+    @Slot(str, str)
+    def _notice_from_notifier(self, title: str, text: str) -> None:
+        if not self.deps.notifier.uses_tray or not self.isActiveWindow():
+            self.show_notice(f"{title}: {text}")
+
+    def show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    @Slot()
+    def _tick_rate_limit(self) -> None:
+        engine = self.deps.engine
+        seconds = engine.rate_limit_pause_remaining() if engine is not None else 0.0
+        self.status_panel.set_rate_limit(seconds)
+
+    @Slot(str)
+    def _error_action(self, action: str) -> None:
+        if action == Action.SETTINGS:
+            self.deps.open_settings()
+        elif action == Action.CHOOSE_NOTE:
+            self.banner.clear_confirmation()
+            self.target.search.setFocus()
+            self.show_notice("Choose another note for these photos, or remove them.")
+        elif action in (Action.SEND_AGAIN, Action.RETRY):
+            i = self.model.find_item(self._latest_error_item or -1)
+            if i is not None and not self.selected_indexes():
+                self.select_row(i)
+            if action == Action.SEND_AGAIN:
+                self.send_again_selected()
+            else:
+                self.retry_selected()
+
+    # ------------------------------------------------------------------ state
+    @Slot()
+    def _refresh_state(self) -> None:
+        counts = self.model.counts()
+        self.status_panel.set_counts(counts)
+        reason = self.upload_block_reason()
+        note = self.banner.note
+        n_staged = len(self.model.staged_rows())
+        n_waiting = len(self.waiting_rows(note.id)) if note else 0
+        n = n_staged + n_waiting
+        name = note.patient.display_name if note and note.patient else ""
+        if self._upload_pending:
+            label, hint, enabled = "Sending…", "Checking the note and queueing the photos.", False
+        elif not reason:
+            label = f"Upload {n} photo{'s' if n != 1 else ''}"
+            hint = f"to {name}" if name else ""
+            enabled = True
+        else:
+            label, hint, enabled = "Upload", reason, False
+        self.status_panel.set_upload_state(enabled, label, hint)
+        self.upload_action.setEnabled(enabled)
+        rows = self.selected_rows()
+        self.remove_button.setEnabled(bool(rows))
+        self.retry_button.setEnabled(
+            any(r.state in ("failed", "cancelled", "retry_later") and r.item_id for r in rows)
+        )
+        self.send_again_button.setEnabled(any(r.state == "needs_decision" for r in rows))
+
+    def has_pending_work(self) -> tuple[int, int]:
+        """(photos still on their way, photos added but never sent)."""
+        active = sum(1 for r in self.model.rows() if not r.is_staged and r.state in ACTIVE_STATES)
+        return active, len(self.model.staged_rows())
+
+    # ------------------------------------------------------------------ restore
+    def restore_items(self, items: list[Any]) -> None:
+        """Show items restored from the queue file; nothing is sent until re-confirmed."""
+        rows = [row_from_item(i) for i in items if not getattr(i, "hidden", False)]
+        self.model.add_rows(rows)
+        waiting = [r for r in rows if r.state in ("queued", "ready", "retry_later")]
+        if waiting:
+            labels = sorted({r.target_label for r in waiting})
+            note_ids = sorted({r.note_id for r in waiting if r.note_id})
+            self.show_notice(
+                f"{len(waiting)} photo{'s' if len(waiting) != 1 else ''} from the last session "
+                f"wait for {labels[0] or 'their note'}. Check the patient and tick the "
+                "confirmation to send them."
+            )
+            if note_ids:
+                self.target.open_note(note_ids[0])
+        self.restored.emit(len(rows))
+        self._refresh_state()
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event: QCloseEvent) -> None:
+        active, staged = self.has_pending_work()
+        if (active or staged) and not self._force_close:
+            event.ignore()
+            parts = []
+            if active:
+                parts.append(
+                    f"{active} photo{'s are' if active != 1 else ' is'} still on the way. They "
+                    "stay in the queue and are sent after you confirm the patient next time."
+                )
+            if staged:
+                parts.append(
+                    f"{staged} added photo{'s were' if staged != 1 else ' was'} never sent and "
+                    "will not be remembered."
+                )
+            box = QMessageBox(
+                QMessageBox.Icon.Question,
+                "Quit MaxUpload?",
+                "\n\n".join(parts),
+                QMessageBox.StandardButton.NoButton,
+                self,
+            )
+            box.setObjectName("quitQuestion")
+            quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(box.buttons()[-1])
+
+            def answered(_r: int) -> None:
+                if box.clickedButton() is quit_button:
+                    self._force_close = True
+                    QTimer.singleShot(0, self.close)
+
+            box.finished.connect(answered)
+            self._ask(box)
+            return
+        self._closed = True
+        self._rate_timer.stop()
+        event.accept()
+        for callback in self.deps.on_closed:
+            callback()

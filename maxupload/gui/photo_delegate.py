@@ -1,0 +1,157 @@
+"""Paints the photo list: thumbnail and name, status with its accent colour, progress bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+)
+
+from maxupload.gui.photo_model import PROGRESS_ROLE, ROW_ROLE, Column, PhotoRow
+from maxupload.gui.status_text import ACCENTS, Tone
+
+Index = QModelIndex | QPersistentModelIndex
+
+ROW_HEIGHT = 64
+THUMB = 52
+
+
+class PhotoDelegate(QStyledItemDelegate):
+    """Custom painting for the photo, status and progress columns; size stays plain text."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        base = super().sizeHint(option, index)
+        return QSize(base.width(), ROW_HEIGHT)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        row: PhotoRow | None = index.data(ROW_ROLE)
+        col = index.column()
+        if row is None or col == Column.SIZE:
+            super().paint(painter, option, index)
+            return
+        self._paint_background(painter, option)
+        painter.save()
+        try:
+            if col == Column.PHOTO:
+                self._paint_photo(painter, option, index, row)
+            elif col == Column.STATUS:
+                self._paint_status(painter, option, row)
+            elif col == Column.PROGRESS:
+                self._paint_progress(painter, option, index, row)
+        finally:
+            painter.restore()
+
+    @staticmethod
+    def _paint_background(painter: QPainter, option: QStyleOptionViewItem) -> None:
+        style = option.widget.style() if option.widget else QApplication.style()
+        opt = QStyleOptionViewItem(option)
+        opt.text = ""
+        opt.icon = opt.icon.__class__()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget)
+
+    @staticmethod
+    def _text_color(option: QStyleOptionViewItem) -> QColor:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        group = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        return option.palette.color(group)
+
+    def _paint_photo(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: Index, row: PhotoRow
+    ) -> None:
+        rect = option.rect.adjusted(8, 0, -6, 0)
+        thumb_rect = QRect(rect.left(), rect.center().y() - THUMB // 2 + 1, THUMB, THUMB)
+        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        if isinstance(pix, QPixmap) and not pix.isNull():
+            dpr = pix.devicePixelRatio() or 1.0
+            size = QSize(int(pix.width() / dpr), int(pix.height() / dpr))
+            size.scale(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(thumb_rect.center())
+            painter.drawPixmap(target, pix)
+        else:
+            placeholder = option.palette.color(QPalette.ColorRole.Mid)
+            placeholder.setAlpha(60)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(placeholder)
+            painter.drawRoundedRect(thumb_rect, 6, 6)
+        text_rect = rect.adjusted(THUMB + 12, 6, 0, -6)
+        fm = option.fontMetrics
+        painter.setPen(self._text_color(option))
+        name = fm.elidedText(row.name, Qt.TextElideMode.ElideMiddle, text_rect.width())
+        font = painter.font()
+        font.setWeight(font.Weight.DemiBold)
+        painter.setFont(font)
+        line_h = fm.height()
+        top = text_rect.center().y() - line_h
+        painter.drawText(
+            QRect(text_rect.left(), top, text_rect.width(), line_h),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            name,
+        )
+        font.setWeight(font.Weight.Normal)
+        painter.setFont(font)
+        second = self._second_line(row)
+        if second:
+            color = QColor(ACCENTS[Tone.WARNING]) if row.duplicate_of else self._text_color(option)
+            if not row.duplicate_of:
+                color.setAlpha(170)
+            painter.setPen(color)
+            second = fm.elidedText(second, Qt.TextElideMode.ElideRight, text_rect.width())
+            painter.drawText(
+                QRect(text_rect.left(), top + line_h + 2, text_rect.width(), line_h),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                second,
+            )
+
+    @staticmethod
+    def _second_line(row: PhotoRow) -> str:
+        if row.duplicate_of is not None:
+            return f"Same picture as {row.duplicate_of.name}"
+        if row.error:
+            return row.error
+        return str(row.path.parent)
+
+    def _paint_status(self, painter: QPainter, option: QStyleOptionViewItem, row: PhotoRow) -> None:
+        status = row.status
+        rect = option.rect.adjusted(8, 0, -6, 0)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        accent = QColor(ACCENTS[status.tone])
+        dot = QRect(rect.left(), rect.center().y() - 5, 10, 10)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(accent)
+        painter.drawEllipse(dot)
+        text_rect = rect.adjusted(18, 4, 0, -4)
+        painter.setPen(self._text_color(option))
+        painter.drawText(
+            text_rect,
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            | int(Qt.TextFlag.TextWordWrap),
+            status.label,
+        )
+
+    @staticmethod
+    def _paint_progress(
+        painter: QPainter, option: QStyleOptionViewItem, index: Index, row: PhotoRow
+    ) -> None:
+        if row.is_staged:
+            return
+        fraction: float = index.data(PROGRESS_ROLE) or 0.0
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(
+            8, option.rect.height() // 2 - 7, -8, -(option.rect.height() // 2 - 7)
+        )
+        bar.minimum = 0
+        bar.maximum = 1000
+        bar.progress = int(fraction * 1000)
+        bar.textVisible = False
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        bar.palette = QPalette(option.palette)
+        bar.palette.setColor(QPalette.ColorRole.Highlight, QColor(ACCENTS[row.status.tone]))
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)

@@ -1,0 +1,341 @@
+"""The photo list: one row per photo, staged (not queued yet) or in the upload queue.
+
+A ``QAbstractTableModel`` so the view stays virtual: only visible rows are painted, and only
+painted rows ask for a thumbnail.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QPixmap
+
+from maxupload.gui.status_text import (
+    ACCENTS,
+    ACTIVE_STATES,
+    STORED_STATES,
+    StatusText,
+    status_text,
+)
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class Column(enum.IntEnum):
+    PHOTO = 0
+    SIZE = 1
+    STATUS = 2
+    PROGRESS = 3
+
+
+HEADERS = {
+    Column.PHOTO: "Photo",
+    Column.SIZE: "Size (now → sent)",
+    Column.STATUS: "Status",
+    Column.PROGRESS: "Progress",
+}
+
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+TONE_ROLE = Qt.ItemDataRole.UserRole + 2
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3
+
+
+@dataclass
+class PhotoRow:
+    """Everything the list shows about one photo."""
+
+    path: Path
+    size_before: int
+    sha256: str = ""
+    item_id: int | None = None  # None while staged (not in the queue yet)
+    state: str = "staged"
+    server_status: str | None = None
+    size_after: int | None = None
+    size_after_is_estimate: bool = True
+    sent: int = 0
+    total: int = 0
+    error: str = ""
+    next_step: str = ""
+    trace_id: str | None = None
+    error_kind: str = ""
+    image_id: str | None = None
+    note_id: str | None = None
+    target_label: str = ""
+    duplicate_of: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def key(self) -> str:
+        return f"q:{self.item_id}" if self.item_id is not None else f"f:{self.path}"
+
+    @property
+    def status(self) -> StatusText:
+        return status_text(self.state, self.server_status)
+
+    @property
+    def is_staged(self) -> bool:
+        return self.item_id is None
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def is_stored(self) -> bool:
+        return self.state in STORED_STATES and self.image_id is not None
+
+    @property
+    def fraction(self) -> float:
+        if self.state in STORED_STATES:
+            return 1.0
+        if self.state == "uploading" and self.total > 0:
+            return min(1.0, self.sent / self.total)
+        return 0.0
+
+
+def human_size(size: int | None) -> str:
+    """Bytes as a short text (decimal units, as file managers show them)."""
+    if size is None:
+        return "…"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+class PhotoModel(QAbstractTableModel):
+    """Rows of ``PhotoRow``; thumbnails come from a provider that loads them lazily.
+
+    Signals:
+        thumbnail_wanted(object): a ``Path`` whose thumbnail a visible row needs.
+        counts_changed(): rows were added, removed or changed state.
+    """
+
+    thumbnail_wanted = Signal(object)
+    counts_changed = Signal()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[PhotoRow] = []
+        self._by_item: dict[int, int] = {}
+        self._thumbs: dict[Path, QPixmap] = {}
+        self._asked: set[Path] = set()
+
+    # --- Qt model API -------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS.get(Column(section), "")
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        col = Column(index.column())
+        if role == ROW_ROLE:
+            return row
+        if role == TONE_ROLE:
+            return row.status.tone
+        if role == PROGRESS_ROLE:
+            return row.fraction
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, col)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{row.name}: {row.status.label}"
+        if role == Qt.ItemDataRole.DecorationRole and col == Column.PHOTO:
+            return self.thumbnail_for(row.path)
+        if role == Qt.ItemDataRole.ForegroundRole and col == Column.STATUS:
+            return QColor(ACCENTS[row.status.tone])
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # --- display helpers ----------------------------------------------------------------
+    @staticmethod
+    def _display(row: PhotoRow, col: Column) -> str:
+        if col == Column.PHOTO:
+            return row.name
+        if col == Column.SIZE:
+            after = human_size(row.size_after)
+            prefix = "≈ " if row.size_after_is_estimate and row.size_after is not None else ""
+            return f"{human_size(row.size_before)} → {prefix}{after}"
+        if col == Column.STATUS:
+            return row.status.label
+        if col == Column.PROGRESS:
+            if row.state == "uploading" and row.total:
+                return f"{round(100 * row.fraction)}%"
+            return ""
+        return ""
+
+    @staticmethod
+    def _tooltip(row: PhotoRow, col: Column) -> str:
+        lines = [str(row.path), row.status.hint]
+        if row.duplicate_of is not None:
+            lines.append(f"Same picture as {row.duplicate_of.name}.")
+        if row.error:
+            lines.append(row.error)
+        if row.next_step:
+            lines.append(row.next_step)
+        if row.trace_id:
+            lines.append(f"trace_id {row.trace_id}")
+        return "\n".join(x for x in lines if x)
+
+    # --- thumbnails ---------------------------------------------------------------------
+    def thumbnail_for(self, path: Path) -> QPixmap | None:
+        pix = self._thumbs.get(path)
+        if pix is None and path not in self._asked:
+            self._asked.add(path)
+            self.thumbnail_wanted.emit(path)
+        return pix
+
+    def set_thumbnail(self, path: Path, pixmap: QPixmap | None) -> None:
+        """Store a loaded thumbnail (None: it could not be made) and repaint its rows."""
+        if pixmap is not None:
+            self._thumbs[path] = pixmap
+        for i, row in enumerate(self._rows):
+            if row.path == path:
+                idx = self.index(i, Column.PHOTO)
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def has_thumbnail(self, path: Path) -> bool:
+        return path in self._thumbs
+
+    def thumbnails_shown(self) -> int:
+        """Rows whose thumbnail is loaded (for the responsiveness benchmark)."""
+        return sum(1 for r in self._rows if r.path in self._thumbs)
+
+    # --- rows ---------------------------------------------------------------------------
+    def rows(self) -> list[PhotoRow]:
+        return list(self._rows)
+
+    def row_at(self, i: int) -> PhotoRow:
+        return self._rows[i]
+
+    def staged_rows(self) -> list[PhotoRow]:
+        return [r for r in self._rows if r.is_staged]
+
+    def find_item(self, item_id: int) -> int | None:
+        return self._by_item.get(item_id)
+
+    def has_path(self, path: Path) -> bool:
+        return any(r.path == path and r.is_staged for r in self._rows)
+
+    def add_rows(self, rows: list[PhotoRow]) -> None:
+        if not rows:
+            return
+        start = len(self._rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+        self._rows.extend(rows)
+        self._reindex()
+        self.endInsertRows()
+        self.counts_changed.emit()
+
+    def remove_row_indexes(self, indexes: list[int]) -> list[PhotoRow]:
+        removed: list[PhotoRow] = []
+        for i in sorted(set(indexes), reverse=True):
+            if 0 <= i < len(self._rows):
+                self.beginRemoveRows(QModelIndex(), i, i)
+                removed.append(self._rows.pop(i))
+                self.endRemoveRows()
+        self._reindex()
+        if removed:
+            self.counts_changed.emit()
+        return removed
+
+    def replace_row(self, i: int, row: PhotoRow) -> None:
+        old = self._rows[i]
+        self._rows[i] = row
+        self._reindex()
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
+        if old.state != row.state:
+            self.counts_changed.emit()
+
+    def update_row(self, i: int, **changes: Any) -> None:
+        self.replace_row(i, replace(self._rows[i], **changes))
+
+    def set_progress(self, progress: dict[int, tuple[int, int]]) -> None:
+        for item_id, (sent, total) in progress.items():
+            i = self._by_item.get(item_id)
+            if i is None:
+                continue
+            row = self._rows[i]
+            row.sent, row.total = sent, total
+            self.dataChanged.emit(
+                self.index(i, Column.PROGRESS),
+                self.index(i, Column.PROGRESS),
+                [Qt.ItemDataRole.DisplayRole, PROGRESS_ROLE],
+            )
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self._by_item.clear()
+        self.endResetModel()
+        self.counts_changed.emit()
+
+    def _reindex(self) -> None:
+        self._by_item = {r.item_id: i for i, r in enumerate(self._rows) if r.item_id is not None}
+
+    def counts(self) -> dict[str, int]:
+        """Rows per state."""
+        out: dict[str, int] = {}
+        for r in self._rows:
+            out[r.state] = out.get(r.state, 0) + 1
+        return out
+
+
+def row_from_item(item: Any, previous: PhotoRow | None = None) -> PhotoRow:
+    """A list row for a ``QueueItem`` snapshot (keeps live progress of the previous row)."""
+    row = PhotoRow(
+        path=Path(item.source_path),
+        size_before=int(item.size_original),
+        sha256=item.sha256_original,
+        item_id=int(item.id),
+        state=str(item.state),
+        server_status=item.server_status,
+        size_after=item.size_sent if item.size_sent is not None else None,
+        size_after_is_estimate=item.size_sent is None,
+        error=item.error_message or "",
+        next_step=item.next_step or "",
+        trace_id=item.trace_id,
+        error_kind=item.error_code or item.error_kind or "",
+        image_id=item.image_id,
+        note_id=item.note_id,
+        target_label=item.patient_label,
+    )
+    if previous is not None:
+        if row.size_after is None:
+            row.size_after = previous.size_after
+        row.duplicate_of = previous.duplicate_of if row.state == "staged" else None
+        if row.state == "uploading":
+            row.sent, row.total = previous.sent, previous.total
+    return row

@@ -1,0 +1,210 @@
+"""The status strip under the photos: overall progress and counts, the rate-limit countdown,
+details of the latest problem (with its trace id and a copy button), and the Upload button.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from maxupload.gui import names
+from maxupload.gui.errors_text import ACTION_LABELS, ErrorText
+from maxupload.gui.status_text import ACCENTS, Tone
+
+_COUNT_GROUPS: list[tuple[str, frozenset[str]]] = [
+    ("in EHR", frozenset({"synced", "verified"})),
+    ("saved, not confirmed in EHR", frozenset({"pending_upload"})),
+    ("sending", frozenset({"queued", "preparing", "ready", "uploading", "retry_later"})),
+    ("need you", frozenset({"needs_decision"})),
+    ("failed", frozenset({"failed"})),
+    ("archived", frozenset({"archived"})),
+    ("cancelled", frozenset({"cancelled"})),
+    ("not sent yet", frozenset({"staged"})),
+]
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """``12 photos: 8 in EHR · 2 sending · 1 failed`` (groups with zero are left out)."""
+    total = sum(counts.values())
+    if total == 0:
+        return "No photos yet."
+    parts = []
+    for label, states in _COUNT_GROUPS:
+        n = sum(counts.get(s, 0) for s in states)
+        if n:
+            parts.append(f"{n} {label}")
+    known = set().union(*(s for _, s in _COUNT_GROUPS))
+    other = sum(v for k, v in counts.items() if k not in known)
+    if other:
+        parts.append(f"{other} other")
+    return f"{total} photo{'s' if total != 1 else ''}: " + "  ·  ".join(parts)
+
+
+class StatusPanel(QFrame):
+    """Progress, counts, rate-limit countdown, the current problem and the Upload button.
+
+    Signals:
+        upload_clicked(): the user pressed Upload.
+        action_requested(str): the error's action button was pressed (an ``Action`` value).
+    """
+
+    upload_clicked = Signal()
+    action_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(names.STATUS_PANEL)
+        self._error: ErrorText | None = None
+        self._error_file = ""
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName(names.OVERALL_PROGRESS)
+        self.progress.setAccessibleName("Overall upload progress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("%v of %m done")
+        self.progress.setTextVisible(True)
+        self.counts = QLabel(counts_text({}))
+        self.counts.setObjectName(names.COUNTS_LABEL)
+        self.counts.setAccessibleName("Photo counts")
+        self.rate = QLabel()
+        self.rate.setObjectName(names.RATE_LIMIT_LABEL)
+        self.rate.setStyleSheet(f"color: {ACCENTS[Tone.WARNING]}; font-weight: 600;")
+        self.rate.hide()
+
+        self.upload = QPushButton("Upload")
+        self.upload.setObjectName(names.UPLOAD_BUTTON)
+        self.upload.setAccessibleName("Upload photos to the confirmed note")
+        self.upload.setDefault(True)
+        self.upload.setEnabled(False)
+        self.upload.setMinimumHeight(40)
+        self.upload.setMinimumWidth(220)
+        font = self.upload.font()
+        font.setWeight(font.Weight.DemiBold)
+        self.upload.setFont(font)
+        self.upload.clicked.connect(self.upload_clicked)
+        self.upload_hint = QLabel()
+        self.upload_hint.setWordWrap(True)
+        self.upload_hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        self.error_panel = QFrame()
+        self.error_panel.setObjectName(names.ERROR_PANEL)
+        self.error_panel.setFrameShape(QFrame.Shape.StyledPanel)
+        self.error_text = QLabel()
+        self.error_text.setObjectName(names.ERROR_TEXT)
+        self.error_text.setWordWrap(True)
+        self.error_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_copy = QPushButton("Copy details")
+        self.error_copy.setObjectName(names.ERROR_COPY)
+        self.error_copy.setAccessibleName("Copy the error details and trace id")
+        self.error_copy.clicked.connect(self.copy_details)
+        self.error_action = QPushButton()
+        self.error_action.setObjectName(names.ERROR_ACTION)
+        self.error_action.clicked.connect(self._action_clicked)
+        err = QHBoxLayout(self.error_panel)
+        err.setContentsMargins(12, 8, 12, 8)
+        accent = QFrame()
+        accent.setFixedWidth(4)
+        accent.setStyleSheet(f"background: {ACCENTS[Tone.ERROR]}; border-radius: 2px;")
+        err.addWidget(accent)
+        err.addWidget(self.error_text, 1)
+        err.addWidget(self.error_action)
+        err.addWidget(self.error_copy)
+        self.error_panel.hide()
+
+        left = QVBoxLayout()
+        left.setSpacing(4)
+        left.addWidget(self.progress)
+        row = QHBoxLayout()
+        row.addWidget(self.counts, 1)
+        row.addWidget(self.rate)
+        left.addLayout(row)
+        right = QVBoxLayout()
+        right.setSpacing(2)
+        right.addWidget(self.upload)
+        right.addWidget(self.upload_hint)
+        top = QHBoxLayout()
+        top.setSpacing(16)
+        top.addLayout(left, 1)
+        top.addLayout(right)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.error_panel)
+        layout.addLayout(top)
+
+    def set_counts(self, counts: dict[str, int]) -> None:
+        self.counts.setText(counts_text(counts))
+        queued = sum(v for k, v in counts.items() if k != "staged")
+        settled = sum(
+            v
+            for k, v in counts.items()
+            if k
+            in {
+                "synced",
+                "verified",
+                "pending_upload",
+                "archived",
+                "needs_decision",
+                "failed",
+                "cancelled",
+            }
+        )
+        self.progress.setRange(0, max(1, queued))
+        self.progress.setValue(settled)
+
+    def set_rate_limit(self, seconds: float) -> None:
+        if seconds <= 0.05:
+            self.rate.hide()
+            return
+        self.rate.setText(f"Max AI asked to slow down: sending resumes in {seconds:.0f} s")
+        self.rate.show()
+
+    def set_upload_state(self, enabled: bool, label: str, hint: str) -> None:
+        self.upload.setEnabled(enabled)
+        self.upload.setText(label)
+        self.upload_hint.setText(hint)
+
+    def show_error(self, text: ErrorText | None, file_name: str = "") -> None:
+        self._error = text
+        self._error_file = file_name
+        if text is None:
+            self.error_panel.hide()
+            return
+        head = f"<b>{file_name}</b>: " if file_name else ""
+        lines = [f"{head}{_esc(text.summary)}", _esc(text.next_step)]
+        if text.trace_id:
+            lines.append(f"<span style='opacity:0.8'>trace_id {_esc(text.trace_id)}</span>")
+        self.error_text.setText("<br>".join(lines))
+        label = ACTION_LABELS.get(text.action)
+        self.error_action.setVisible(label is not None)
+        if label:
+            self.error_action.setText(label)
+            self.error_action.setAccessibleName(label)
+        self.error_panel.show()
+
+    def current_error(self) -> ErrorText | None:
+        return self._error if self.error_panel.isVisible() or self._error else None
+
+    @Slot()
+    def copy_details(self) -> None:
+        if self._error is not None:
+            QGuiApplication.clipboard().setText(self._error.details(self._error_file))
+
+    @Slot()
+    def _action_clicked(self) -> None:
+        if self._error is not None:
+            self.action_requested.emit(str(self._error.action))
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

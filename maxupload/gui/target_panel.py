@@ -1,0 +1,307 @@
+"""Choosing where photos go: find the patient, pick their visit note (or paste a note id),
+pick the provider. All API calls run on the worker pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from maxupload.core.models import Note, Patient, Provider
+from maxupload.gui import names
+from maxupload.gui.banner import note_status_text, visit_text
+from maxupload.gui.errors_text import describe_error
+from maxupload.gui.tasks import TaskPool
+
+#: Returns the API client of the current settings (raises with a clear message if none).
+ClientGetter = Callable[[], Any]
+
+DATA_ROLE = Qt.ItemDataRole.UserRole + 10
+
+
+def patient_line(p: Patient) -> str:
+    return f"{p.display_name}   ·   DOB {p.date_of_birth or '?'}   ·   MRN {p.mrn or '—'}"
+
+
+def note_line(n: Note) -> str:
+    facility = n.facility.name if n.facility and n.facility.name else "no facility"
+    return f"{visit_text(n)}   ·   {note_status_text(n)}   ·   {facility}"
+
+
+def _section(text: str) -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setWeight(font.Weight.DemiBold)
+    label.setFont(font)
+    return label
+
+
+class TargetPanel(QWidget):
+    """Patient search, their notes, a note id field and the provider picker.
+
+    Signals:
+        note_chosen(object): a ``Note`` the user picked (or None when cleared).
+        provider_chosen(object): the ``Provider`` to upload as (or None).
+        error(object): an exception from a lookup, for the status panel.
+    """
+
+    note_chosen = Signal(object)
+    provider_chosen = Signal(object)
+    error = Signal(object)
+
+    def __init__(self, pool: TaskPool, client: ClientGetter, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName(names.TARGET_PANEL)
+        self._pool = pool
+        self._client = client
+        self._note: Note | None = None
+        self._all_providers: list[Provider] = []
+        self._search_job = 0
+        self._notes_job = 0
+
+        self.search = QLineEdit()
+        self.search.setObjectName(names.PATIENT_SEARCH)
+        self.search.setPlaceholderText("Name, MRN or date of birth")
+        self.search.setAccessibleName("Find patient by name, MRN or date of birth")
+        self.search.setClearButtonEnabled(True)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(300)
+        self._debounce.timeout.connect(self.run_search)
+        self.search.textEdited.connect(lambda _t: self._debounce.start())
+        self.search.returnPressed.connect(self.run_search)
+
+        self.patients = QListWidget()
+        self.patients.setObjectName(names.PATIENT_RESULTS)
+        self.patients.setAccessibleName("Patients found")
+        self.patients.currentItemChanged.connect(self._patient_picked)
+
+        self.notes = QListWidget()
+        self.notes.setObjectName(names.NOTE_LIST)
+        self.notes.setAccessibleName("Visit notes of the patient")
+        self.notes.currentItemChanged.connect(self._note_picked)
+
+        self.note_id = QLineEdit()
+        self.note_id.setObjectName(names.NOTE_ID_INPUT)
+        self.note_id.setPlaceholderText("or paste a note id (nte_…)")
+        self.note_id.setAccessibleName("Note id")
+        self.note_id.returnPressed.connect(self.open_note_id)
+        self.open_button = QPushButton("Open")
+        self.open_button.setObjectName(names.NOTE_ID_OPEN)
+        self.open_button.setAccessibleName("Open note by id")
+        self.open_button.clicked.connect(self.open_note_id)
+
+        self.provider = QComboBox()
+        self.provider.setObjectName(names.PROVIDER_COMBO)
+        self.provider.setAccessibleName("Upload as provider")
+        self.provider.setEditable(True)
+        self.provider.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self._provider_model = QStandardItemModel(self)
+        self.provider.setModel(self._provider_model)
+        completer = QCompleter(self._provider_model, self)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.provider.setCompleter(completer)
+        self.provider.currentIndexChanged.connect(self._provider_picked)
+        self.provider.lineEdit().setPlaceholderText("Choose a note first")
+
+        self.message = QLabel()
+        self.message.setObjectName(names.TARGET_MESSAGE)
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.addWidget(self.note_id, 1)
+        row.addWidget(self.open_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(_section("1. Find the patient"))
+        layout.addWidget(self.search)
+        layout.addWidget(self.patients, 2)
+        layout.addSpacing(6)
+        layout.addWidget(_section("2. Pick the visit note"))
+        layout.addWidget(self.notes, 2)
+        layout.addLayout(row)
+        layout.addSpacing(6)
+        layout.addWidget(_section("3. Upload as provider"))
+        layout.addWidget(self.provider)
+        layout.addWidget(self.message)
+
+    # --- state --------------------------------------------------------------------------
+    @property
+    def current_note(self) -> Note | None:
+        return self._note
+
+    def current_provider(self) -> Provider | None:
+        idx = self.provider.currentIndex()
+        if idx < 0:
+            return None
+        item = self._provider_model.item(idx)
+        return item.data(DATA_ROLE) if item is not None else None
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    # --- patient search -----------------------------------------------------------------
+    @Slot()
+    def run_search(self) -> None:
+        text = self.search.text().strip()
+        self._debounce.stop()
+        self._pool.forget(self._search_job)
+        if not text:
+            self.patients.clear()
+            return
+        client = self._client
+
+        def job() -> list[Patient]:
+            return list(client().list_patients(search=text, page_size=50).items)
+
+        self.show_message("Searching…")
+        self._search_job = self._pool.submit(job, self._patients_found, self._lookup_failed)
+
+    def _patients_found(self, patients: list[Patient]) -> None:
+        self.patients.clear()
+        for p in patients:
+            item = QListWidgetItem(patient_line(p))
+            item.setData(DATA_ROLE, p)
+            self.patients.addItem(item)
+        self.show_message("" if patients else "No patient matches. Check the spelling or MRN.")
+
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _patient_picked(self, item: QListWidgetItem | None, _prev: Any) -> None:
+        if item is None:
+            return
+        patient: Patient = item.data(DATA_ROLE)
+        client = self._client
+        self._pool.forget(self._notes_job)
+
+        def job() -> list[Note]:
+            notes = list(client().iter_notes(patient_id=patient.id))
+            notes.sort(key=lambda n: n.visit_date or "", reverse=True)
+            return notes
+
+        self.notes.clear()
+        self.show_message("Loading notes…")
+        self._notes_job = self._pool.submit(job, self._notes_found, self._lookup_failed)
+
+    def _notes_found(self, notes: list[Note]) -> None:
+        self.notes.clear()
+        for n in notes:
+            item = QListWidgetItem(note_line(n))
+            item.setData(DATA_ROLE, n)
+            item.setToolTip(f"Note id {n.id}")
+            self.notes.addItem(item)
+        self.show_message("" if notes else "This patient has no visit notes.")
+
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _note_picked(self, item: QListWidgetItem | None, _prev: Any) -> None:
+        if item is None:
+            return
+        self.set_note(item.data(DATA_ROLE))
+
+    # --- note id ------------------------------------------------------------------------
+    @Slot()
+    def open_note_id(self) -> None:
+        note_id = self.note_id.text().strip()
+        if not note_id:
+            return
+        self.open_note(note_id)
+
+    def open_note(self, note_id: str, on_loaded: Callable[[Note], None] | None = None) -> None:
+        """Fetch a note by id and make it the current one."""
+        client = self._client
+
+        def loaded(note: Note) -> None:
+            self.set_note(note)
+            if on_loaded is not None:
+                on_loaded(note)
+
+        self.show_message("Opening note…")
+        self._pool.submit(lambda: client().get_note(note_id), loaded, self._lookup_failed)
+
+    def set_note(self, note: Note | None) -> None:
+        """Make ``note`` current; fill the providers, assigned ones first."""
+        self._note = note
+        self.show_message("")
+        self._fill_providers()
+        self.note_chosen.emit(note)
+        if note is not None and not self._all_providers:
+            self._load_providers()
+
+    # --- providers ----------------------------------------------------------------------
+    def _load_providers(self) -> None:
+        client = self._client
+
+        def job() -> list[Provider]:
+            out: list[Provider] = []
+            page = 1
+            while True:
+                result = client().list_providers(hidden=False, page=page, page_size=100)
+                out.extend(result.items)
+                if page >= result.pagination.total_pages:
+                    return out
+                page += 1
+
+        def done(providers: list[Provider]) -> None:
+            self._all_providers = providers
+            self._fill_providers()
+
+        self._pool.submit(job, done, self._lookup_failed)
+
+    def _fill_providers(self) -> None:
+        keep = self.current_provider()
+        note = self._note
+        assigned = list(note.assigned_providers) if note else []
+        seen = {p.id for p in assigned}
+        others = sorted(
+            (p for p in self._all_providers if p.id not in seen), key=lambda p: p.display_name
+        )
+        self.provider.blockSignals(True)
+        self._provider_model.clear()
+        for p in assigned:
+            item = QStandardItem(f"{p.display_name}  (assigned to this note)")
+            item.setData(p, DATA_ROLE)
+            self._provider_model.appendRow(item)
+        for p in others:
+            item = QStandardItem(p.display_name)
+            item.setData(p, DATA_ROLE)
+            self._provider_model.appendRow(item)
+        choose = 0 if assigned else -1
+        if keep is not None and not assigned:
+            for i in range(self._provider_model.rowCount()):
+                if self._provider_model.item(i).data(DATA_ROLE).id == keep.id:
+                    choose = i
+        self.provider.setCurrentIndex(choose)
+        if choose < 0:
+            self.provider.lineEdit().setPlaceholderText(
+                "Type to search providers" if note else "Choose a note first"
+            )
+        self.provider.blockSignals(False)
+        self.provider_chosen.emit(self.current_provider())
+
+    @Slot(int)
+    def _provider_picked(self, _index: int) -> None:
+        self.provider_chosen.emit(self.current_provider())
+
+    def _lookup_failed(self, exc: BaseException) -> None:
+        self.show_message(describe_error(exc).summary)
+        self.error.emit(exc)
