@@ -517,8 +517,8 @@ class UploadEngine:
                 message="preparing the photo",
                 next_attempt_at=None,
             )
-            source = Path(item.source_path)
-            if sha256_file(source) != item.sha256_original:
+            prepared = prepare(Path(item.source_path), preset=get_preset(item.preset))
+            if prepared.sha256_original != item.sha256_original:
                 self.store.update(
                     item.id,
                     ItemState.FAILED,
@@ -529,7 +529,6 @@ class UploadEngine:
                     next_step="Add the photo again so you can check it before it is sent.",
                 )
                 return None
-            prepared = prepare(source, preset=get_preset(item.preset))
             data: bytes = prepared.data
             sent_sha = hashlib.sha256(data).hexdigest()
             self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

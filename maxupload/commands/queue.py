@@ -1,0 +1,410 @@
+"""``maxupload queue``: see every photo in the upload queue and act on it.
+
+``maxupload queue`` lists items (state, patient, note, image id, problem and next step);
+``resume`` continues after a crash or a closed window; ``retry ID`` queues again a photo that
+stored nothing; ``send-again ID`` sends a photo that may already be stored (after you checked
+the note); ``show ID`` explains an item's history; ``cancel``, ``remove`` and ``clear --done``
+tidy up. Exit codes as for ``maxupload upload``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from maxupload.commands.upload import (
+    EXIT_NOT_ALL_SENT,
+    EXIT_OK,
+    EXIT_SETUP,
+    api_key_for,
+    confirm,
+    error,
+    info,
+    interactive,
+    item_record,
+    no_key_message,
+    run_queue,
+    size_kb,
+    status_of,
+    summary,
+)
+from maxupload.core.errors import MaxUploadError
+from maxupload.core.models import Target
+from maxupload.core.queue_store import (
+    UPLOADED_STATES,
+    ItemState,
+    QueueItem,
+    QueueStore,
+    QueueStoreError,
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "queue",
+        help="list the upload queue; resume, retry or send again",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    parser.add_argument("--all", action="store_true", help="include removed and cleared items")
+    parser.add_argument("--json", action="store_true", help="one JSON object per item")
+    parser.set_defaults(func=run_list)
+    actions = parser.add_subparsers(dest="queue_action", metavar="ACTION")
+
+    def add(name: str, help_text: str, func: Any, *, item: bool = True) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=help_text, description=help_text)
+        if item:
+            sub.add_argument("item_id", type=int, metavar="ID", help="queue item number")
+        sub.add_argument("--json", action="store_true", help="one JSON object per item")
+        sub.set_defaults(func=func)
+        return sub
+
+    listing = add("list", "list the items and their states", run_list, item=False)
+    listing.add_argument("--all", action="store_true", help="include removed and cleared items")
+    resume = add(
+        "resume", "continue sending after a crash or a closed window", run_resume, item=False
+    )
+    resume.add_argument("--workers", type=int, default=2, metavar="N", help="photos at once")
+    add("retry", "queue again a photo that stored nothing, and send it", run_retry)
+    again = add(
+        "send-again",
+        "send a photo that may already be stored (check the note in the EHR first)",
+        run_send_again,
+    )
+    again.add_argument("--yes", "-y", action="store_true", help="confirm a possible second copy")
+    add("show", "explain one item: where it is and its history", run_show)
+    add("cancel", "cancel a photo that has not been sent", run_cancel)
+    add("remove", "remove an item from the list (cancelling it if not sent)", run_remove)
+    clear = add("clear", "remove finished items from the list", run_clear, item=False)
+    clear.add_argument(
+        "--done", action="store_true", required=True, help="remove the verified items"
+    )
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _open() -> QueueStore | None:
+    try:
+        return QueueStore()
+    except QueueStoreError as exc:
+        error(str(exc), exc.next_step)
+        return None
+
+
+def _recover_if_free(store: QueueStore) -> bool:
+    """Explain items a crash left mid-way, unless another MaxUpload is sending right now."""
+    from maxupload.core.engine import UploadEngine
+    from maxupload.core.runlock import QueueBusy
+
+    engine = UploadEngine(store, lambda _t: None)
+    try:
+        engine.recover()
+        return True
+    except QueueBusy:
+        return False
+    finally:
+        engine.shutdown(wait=True)
+
+
+def _key_resolver() -> Any:
+    cache: dict[tuple[str, str], str] = {}
+
+    def key_for(target: Target) -> str:
+        pair = (target.base_url, target.org_id)
+        if pair not in cache:
+            key = api_key_for(*pair)
+            if not key:
+                message, step = no_key_message(*pair)
+                raise _NoKey(message, step)
+            cache[pair] = key
+        return cache[pair]
+
+    return key_for
+
+
+class _NoKey(MaxUploadError):
+    def __init__(self, message: str, step: str) -> None:
+        super().__init__(message)
+        self._step = step
+
+    @property  # type: ignore[override]
+    def next_step(self) -> str:
+        return self._step
+
+
+def _when(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _row(item: QueueItem) -> list[str]:
+    image = item.image_id or "-"
+    verified = ""
+    if item.state == ItemState.VERIFIED:
+        verified = " (verified)"
+    elif item.state in UPLOADED_STATES:
+        verified = " (not verified yet)"
+    lines = [
+        f"{item.id:>5}  {item.state.value:<14} {item.file_name}",
+        f"       patient: {item.patient_label}  note: {item.note_id}  image: {image}{verified}",
+    ]
+    if item.error_message:
+        lines.append(f"       {item.error_message}")
+    if item.next_step:
+        lines.append(f"       Next: {item.next_step}")
+    if item.trace_id and item.error_message:
+        lines.append(f"       Trace id: {item.trace_id}")
+    return lines
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace) -> int:
+    store = _open()
+    if store is None:
+        return EXIT_SETUP
+    try:
+        busy = not _recover_if_free(store)
+        items = store.items(include_hidden=bool(getattr(args, "all", False)))
+        if args.json:
+            for item in items:
+                print(json.dumps(item_record(item)))
+        else:
+            if busy:
+                print("Another MaxUpload is sending photos from this queue right now.")
+            if not items:
+                print("The upload queue is empty.")
+            for item in items:
+                for line in _row(item):
+                    print(line)
+            counts = store.counts()
+            if counts:
+                print("Totals: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def run_show(args: argparse.Namespace) -> int:
+    store = _open()
+    if store is None:
+        return EXIT_SETUP
+    try:
+        _recover_if_free(store)
+        try:
+            item = store.get(args.item_id)
+        except QueueStoreError as exc:
+            error(str(exc), exc.next_step)
+            return EXIT_SETUP
+        if args.json:
+            record = item_record(item)
+            record["history"] = [
+                {"at": _when(e.at), "state": e.state, "message": e.message}
+                for e in store.events(item.id)
+            ]
+            print(json.dumps(record))
+            return EXIT_OK
+        for line in _row(item):
+            print(line)
+        kb = size_kb(item)
+        print(f"       file: {item.source_path}  status: {status_of(item)}")
+        print(
+            f"       provider: {item.provider_id}  organization: {item.org_id}  "
+            f"server: {item.base_url}  preset: {item.preset}"
+        )
+        print(f"       sha256 of the photo: {item.sha256_original}")
+        if item.sha256_sent:
+            print(f"       sha256 of the copy sent: {item.sha256_sent} ({kb} KB)")
+        print(f"       upload attempts: {item.attempts}")
+        print("       History:")
+        for event in store.events(item.id):
+            print(f"         {_when(event.at)}  {event.state:<14} {event.message}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _run_items(store: QueueStore, only: list[int] | None, as_json: bool, workers: int) -> int:
+    code, items = run_queue(
+        store, _key_resolver(), only=only, as_json=as_json, workers=workers, printer=None
+    )
+    if items:
+        info(as_json, summary(items))
+    return code
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    store = _open()
+    if store is None:
+        return EXIT_SETUP
+    try:
+        if not _recover_if_free(store):
+            error("Another MaxUpload window or command is sending photos right now.")
+            return EXIT_SETUP
+        pending: list[int] = []
+        for item in store.items(include_hidden=True):
+            # Items an earlier run left for later are due now: the user asked to go on.
+            if item.state == ItemState.RETRY_LATER:
+                store.update(
+                    item.id, message="resumed by the user", next_attempt_at=0.0, retry_count=0
+                )
+            elif item.state in UPLOADED_STATES and item.error_message:
+                store.update(
+                    item.id, message="resumed by the user", next_attempt_at=0.0, verify_attempts=0
+                )
+            elif item.settled:
+                continue
+            pending.append(item.id)
+        waiting = store.items(states=[ItemState.NEEDS_DECISION])
+        for item in waiting:
+            info(args.json, f"Item {item.id} ({item.file_name}) waits for your decision:")
+            info(args.json, f"    {item.error_message}")
+            info(args.json, f"    Next: {item.next_step}")
+        ids = pending
+        if not ids:
+            info(args.json, "Nothing to send: every photo is done or waits for your decision.")
+            return EXIT_NOT_ALL_SENT if waiting else EXIT_OK
+        code = _run_items(store, ids, args.json, args.workers)
+        return EXIT_NOT_ALL_SENT if waiting and code == EXIT_OK else code
+    finally:
+        store.close()
+
+
+def _item_or_error(store: QueueStore, item_id: int) -> QueueItem | None:
+    try:
+        return store.get(item_id)
+    except QueueStoreError as exc:
+        error(str(exc), exc.next_step)
+        return None
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    from maxupload.core.engine import UploadEngine
+    from maxupload.core.runlock import QueueBusy
+
+    store = _open()
+    if store is None:
+        return EXIT_SETUP
+    try:
+        item = _item_or_error(store, args.item_id)
+        if item is None:
+            return EXIT_SETUP
+        if item.state == ItemState.NEEDS_DECISION:
+            error(
+                f"Item {item.id} may already be stored on the note; 'retry' would not warn you.",
+                f"Check the note, then use 'maxupload queue send-again {item.id}'.",
+            )
+            return EXIT_SETUP
+        engine = UploadEngine(store, lambda _t: None)
+        try:
+            engine.recover()
+            engine.retry(item.id)
+        except (QueueBusy, QueueStoreError) as exc:
+            error(str(exc), exc.next_step)
+            return EXIT_SETUP
+        finally:
+            engine.shutdown(wait=True)
+        return _run_items(store, [item.id], args.json, 1)
+    finally:
+        store.close()
+
+
+def run_send_again(args: argparse.Namespace) -> int:
+    from maxupload.core.engine import UploadEngine
+    from maxupload.core.runlock import QueueBusy
+
+    store = _open()
+    if store is None:
+        return EXIT_SETUP
+    try:
+        _recover_if_free(store)
+        item = _item_or_error(store, args.item_id)
+        if item is None:
+            return EXIT_SETUP
+        if item.state != ItemState.NEEDS_DECISION:
+            error(
+                f"Item {item.id} is {item.state.value}; only items waiting for a decision can "
+                "be sent again.",
+                f"Use 'maxupload queue retry {item.id}' for items that stored nothing.",
+            )
+            return EXIT_SETUP
+        info(args.json, f"Item {item.id}: {item.file_name} for {item.patient_label}")
+        info(args.json, f"    note {item.note_id}, provider {item.provider_id}")
+        info(args.json, f"    {item.error_message}")
+        info(args.json, "    Sending again may put a second copy of this photo on the note.")
+        if not args.yes:
+            if not interactive():
+                error(
+                    "Sending again needs your confirmation.",
+                    f"Check the note, then run 'maxupload queue send-again {item.id} --yes'.",
+                )
+                return EXIT_SETUP
+            if not confirm(f"Send item {item.id} again to {item.patient_label}? [y/N] "):
+                info(args.json, "Nothing was sent.")
+                return EXIT_NOT_ALL_SENT
+        engine = UploadEngine(store, lambda _t: None)
+        try:
+            engine.recover()
+            engine.send_again(item.id, confirm_duplicate=True)
+        except (QueueBusy, QueueStoreError) as exc:
+            error(str(exc), exc.next_step)
+            return EXIT_SETUP
+        finally:
+            engine.shutdown(wait=True)
+        return _run_items(store, [item.id], args.json, 1)
+    finally:
+        store.close()
+
+
+def _simple(args: argparse.Namespace, action: str) -> int:
+    from maxupload.core.engine import UploadEngine
+    from maxupload.core.runlock import QueueBusy
+
+    store = _open()
+    if store is None:
+        return EXIT_SETUP
+    engine = UploadEngine(store, lambda _t: None)
+    try:
+        engine.recover()
+        if action == "clear":
+            count = engine.clear_done()
+            info(args.json, f"Removed {count} verified item(s) from the list.")
+            return EXIT_OK
+        item = store.get(args.item_id)
+        if action == "cancel":
+            if not engine.cancel(item.id):
+                error(
+                    f"Item {item.id} is {item.state.value}; it can no longer be cancelled.",
+                    "Items that reached the server stay on the note.",
+                )
+                return EXIT_NOT_ALL_SENT
+        else:
+            engine.remove(item.id)
+        after = store.get(item.id)
+        if args.json:
+            print(json.dumps(item_record(after)))
+        else:
+            print(f"Item {after.id} is {after.state.value}{' (removed)' if after.hidden else ''}.")
+        return EXIT_OK
+    except (QueueBusy, QueueStoreError) as exc:
+        error(str(exc), exc.next_step)
+        return EXIT_SETUP
+    finally:
+        engine.shutdown(wait=True)
+        store.close()
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    return _simple(args, "cancel")
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    return _simple(args, "remove")
+
+
+def run_clear(args: argparse.Namespace) -> int:
+    return _simple(args, "clear")
