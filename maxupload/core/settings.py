@@ -100,12 +100,23 @@ def is_allowed_base_url(url: str) -> bool:
         return False
 
 
+def id_problem(text: str, name: str = "organization id") -> str | None:
+    """Why ``text`` cannot be an id (org, provider, note), or None when it can."""
+    try:
+        _check_id(text, name, allow_empty=False)
+    except SettingsError as exc:
+        return str(exc)
+    return None
+
+
 def _check_id(value: Any, name: str, *, allow_empty: bool = True) -> str:
     if not isinstance(value, str):
         raise SettingsError(f"{name} must be text")
     text = value.strip()
-    if not text and allow_empty:
-        return ""
+    if not text:
+        if allow_empty:
+            return ""
+        raise SettingsError(f"{name} is empty")
     if len(text) > _MAX_ID_LENGTH or not _ID_RE.match(text):
         raise SettingsError(f"{name} is not a valid id")
     if looks_like_secret(text):
