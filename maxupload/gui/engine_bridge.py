@@ -22,8 +22,8 @@ class EngineBridge(QObject):
     """
 
     item_changed = Signal(object)
-    progress = Signal(dict)
-    batch_finished = Signal(dict)
+    progress = Signal(object)
+    batch_finished = Signal(object)
 
     def __init__(self, interval_ms: int = 100, parent: QObject | None = None) -> None:
         super().__init__(parent)

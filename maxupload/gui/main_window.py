@@ -769,11 +769,11 @@ class MainWindow(QMainWindow):
         )
         self.status_panel.show_error(text, row.name)
 
-    @Slot(dict)
+    @Slot(object)
     def _progress(self, progress: dict[int, tuple[int, int]]) -> None:
         self.model.set_progress(progress)
 
-    @Slot(dict)
+    @Slot(object)
     def _batch_finished(self, _counts: dict[str, int]) -> None:
         counts = self.model.counts()
         ok = counts.get("verified", 0) + counts.get("synced", 0)

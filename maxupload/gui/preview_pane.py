@@ -53,7 +53,7 @@ class PreviewPane(QWidget):
     """
 
     preset_changed = Signal(str)
-    estimates_ready = Signal(dict)
+    estimates_ready = Signal(object)
     stored_shown = Signal(str)
 
     def __init__(

@@ -1,0 +1,89 @@
+"""The whole walk against the sandbox: drop, confirm, upload, verified, stored copy shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtGui import QGuiApplication
+
+from maxupload.sandbox import SandboxServer
+from tests.gui.conftest import (
+    TIMEOUT_MS,
+    confirm_patient,
+    drop,
+    make_photos,
+    states,
+    upload_requests,
+)
+
+
+def test_drop_confirm_upload_verified_with_signed_preview(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    ctx = make_app()
+    window = ctx.window
+    photos = make_photos(tmp_path / "visit", 3, size=(1600, 1200))
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
+        drop(window, [tmp_path / "visit"])
+    confirm_patient(qtbot, window, sandbox.demo.open_note_id)
+    assert window.status_panel.upload.text() == "Upload 3 photos"
+
+    progress: list[dict[int, tuple[int, int]]] = []
+    ctx.bridge.progress.connect(progress.append)
+    with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS) as queued:
+        window.upload_action.trigger()
+    assert len(queued.args[0]) == 3
+    assert not window.model.staged_rows()
+
+    with qtbot.waitSignal(ctx.bridge.batch_finished, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: states(window) == ["verified"] * 3, timeout=TIMEOUT_MS)
+    assert "3 in EHR" in window.status_panel.counts.text()
+    assert window.status_panel.progress.value() == window.status_panel.progress.maximum() == 3
+    assert "In EHR" in window.model.rows()[0].status.label
+    uploads = sandbox.uploads()
+    assert len(uploads) == 3 == len(upload_requests(sandbox))
+    # Byte progress reached the window (throttled, as plain Python values).
+    assert any(sent == total > 0 for p in progress for sent, total in p.values())
+    # Every row knows what was sent (size after) and where it is stored.
+    for row in window.model.rows():
+        assert row.size_after and not row.size_after_is_estimate
+        assert row.image_id and row.note_id == sandbox.demo.open_note_id
+    # The finished batch was announced (tray or in-window banner).
+    assert window.notice.isVisible() or ctx.notifier.uses_tray
+
+    # Selecting a photo shows its stored copy, fetched through the signed URL.
+    window.select_row(1)
+    preview = window.preview
+    with qtbot.waitSignal(preview.stored_shown, timeout=TIMEOUT_MS) as shown:
+        pass
+    assert shown.args == [window.model.rows()[1].image_id]
+    assert preview.stored.has_image()
+    assert preview.open_button.isEnabled() and preview.copy_button.isEnabled()
+    signed = preview.signed_url()
+    assert signed is not None and signed.url.startswith(sandbox.root_url)
+    preview.copy_button.click()
+    assert QGuiApplication.clipboard().text() == signed.url
+    assert "valid until" in preview.stored_status.text() or "copied" in preview.stored_status.text()
+    # The originals were never touched.
+    assert all(p.exists() for p in photos)
+
+
+def test_pending_upload_status_is_amber_not_green(
+    qtbot: Any, make_app: Any, make_sandbox: Any, tmp_path: Path
+) -> None:
+    server = make_sandbox(upload_status="pending_upload")
+    ctx = make_app(server=server)
+    window = ctx.window
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
+        drop(window, make_photos(tmp_path / "cam", 1))
+    confirm_patient(qtbot, window, server.demo.open_note_id)
+    window.upload()
+    qtbot.waitUntil(
+        lambda: states(window) == ["verified"] and bool(window.model.rows()[0].server_status),
+        timeout=60_000,
+    )
+    status = window.model.rows()[0].status
+    assert "not confirmed in the EHR" in status.label
+    assert status.tone == "warning"
