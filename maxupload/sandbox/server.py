@@ -436,7 +436,7 @@ class SandboxServer:
         self._signer = UrlSigner(self.root_url)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.05},
             name="sandbox-server",
             daemon=True,
         )
