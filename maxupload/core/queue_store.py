@@ -499,12 +499,19 @@ class QueueStore:
         return [ItemEvent(int(r[0]), float(r[1]), str(r[2]), str(r[3])) for r in rows]
 
     def duplicates_of(
-        self, item: QueueItem, *, by: str = "sha256_original", sha256: str | None = None
+        self,
+        item: QueueItem,
+        *,
+        by: str = "sha256_original",
+        sha256: str | None = None,
+        sent_only: bool = False,
     ) -> list[QueueItem]:
         """Other items with the same content for the same note that count for the guard.
 
         ``by`` is ``sha256_original`` (the file the user picked) or ``sha256_sent`` (the
         prepared copy); both are checked, so a re-saved copy of a sent photo is caught too.
+        ``sent_only`` keeps only items that were sent or may have been (the check just before
+        sending; at queue time every live item counts, so the later of two twins waits).
         """
         if by not in ("sha256_original", "sha256_sent"):
             raise ValueError(by)
@@ -519,6 +526,13 @@ class QueueStore:
             "ORDER BY id"
         )
         params = [value, item.note_id, item.org_id, item.base_url, item.id, *excluded]
+        if sent_only:
+            sql = sql.replace(
+                "ORDER BY id",
+                "AND (image_id IS NOT NULL OR state IN ('uploading', 'pending_upload', 'synced', "
+                "'archived', 'verified') OR (state = 'needs_decision' AND "
+                "COALESCE(error_code, '') != 'duplicate')) ORDER BY id",
+            )
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
         return [_item(r) for r in rows]
@@ -621,7 +635,7 @@ class QueueStore:
             if item.duplicate_ok:
                 return None
             for by in ("sha256_original", "sha256_sent"):
-                earlier = self.duplicates_of(item, by=by)
+                earlier = self.duplicates_of(item, by=by, sent_only=True)
                 if earlier:
                     self._mark_duplicate(conn, item, earlier[0], by)
                     held = self._row(item_id)

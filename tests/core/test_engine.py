@@ -1,0 +1,462 @@
+"""UploadEngine against the real sandbox over loopback, with a real SQLite queue and real JPEGs."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maxupload.core.api_client import ApiClient, RetryPolicy
+from maxupload.core.engine import DuplicateNotConfirmed, UploadEngine
+from maxupload.core.models import Target
+from maxupload.core.queue_store import InvalidTransition, ItemState, QueueItem, QueueStore
+from maxupload.core.ratelimit import RateGate
+from maxupload.sandbox import SandboxConfig, SandboxServer
+from tests.plugins.images import photo, write_jpeg
+
+FAST = RetryPolicy(base_delay=0.05, max_delay=0.2)
+
+
+class Recorder:
+    """An EngineListener that also checks each change was committed before it was told."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.changes: list[QueueItem] = []
+        self.progress: list[tuple[int, int, int]] = []
+        self.finished: list[dict[str, int]] = []
+        self.uncommitted: list[tuple[int, str, str]] = []
+        self.threads: set[str] = set()
+
+    def item_changed(self, item: QueueItem) -> None:
+        conn = sqlite3.connect(self.path)
+        try:
+            row = conn.execute(
+                "SELECT state, revision FROM items WHERE id = ?", (item.id,)
+            ).fetchone()
+        finally:
+            conn.close()
+        with self.lock:
+            if row[1] < item.revision:
+                self.uncommitted.append((item.id, item.state.value, row[0]))
+            self.changes.append(item)
+            self.threads.add(threading.current_thread().name)
+
+    def item_progress(self, item_id: int, sent: int, total: int) -> None:
+        with self.lock:
+            self.progress.append((item_id, sent, total))
+
+    def batch_finished(self, counts: dict[str, int]) -> None:
+        with self.lock:
+            self.finished.append(dict(counts))
+
+    def states(self, item_id: int) -> list[str]:
+        with self.lock:
+            return [c.state.value for c in self.changes if c.id == item_id]
+
+
+class Harness:
+    """One queue file, one engine, photos on disk, and the sandbox that receives them."""
+
+    def __init__(self, srv: SandboxServer, tmp_path: Path, base_url: str | None = None) -> None:
+        self.srv = srv
+        self.base_url = base_url or srv.base_url
+        self.tmp = tmp_path
+        self.key = srv.demo.api_key
+        self.store = QueueStore()
+        self.recorder = Recorder(self.store.path)
+        self.engines: list[UploadEngine] = []
+        self.target = self.target_for(srv.demo.open_note_id)
+
+    def target_for(self, note_id: str, base_url: str | None = None) -> Target:
+        return Target(
+            org_id=self.srv.demo.org_id,
+            note_id=note_id,
+            provider_id=self.srv.demo.provider_id,
+            patient_label="Rivera, Elena",
+            base_url=base_url or self.base_url,
+        )
+
+    def photos(self, count: int, start: int = 0) -> list[Path]:
+        return [
+            write_jpeg(self.tmp / f"photo-{n}.jpg", photo(200, 150, seed=n), metadata=True)
+            for n in range(start, start + count)
+        ]
+
+    def engine(self, **kw: Any) -> UploadEngine:
+        gate = RateGate()
+        key = kw.pop("key", self.key)
+
+        def factory(target: Target) -> ApiClient:
+            return ApiClient(target.base_url, key, target.org_id, gate=gate, retry_policy=FAST)
+
+        kw.setdefault("retry_delays", (0.2, 0.4))
+        kw.setdefault("verify_delays", (0.2,))
+        engine = UploadEngine(self.store, factory, listener=self.recorder, gate=gate, **kw)
+        self.engines.append(engine)
+        return engine
+
+    def run(self, engine: UploadEngine, only: list[int] | None = None) -> None:
+        engine.start(only=only)
+        assert engine.wait_idle(timeout=60)
+
+    def arrivals(self, item: QueueItem) -> int:
+        return sum(1 for u in self.srv.uploads() if u["sha256"] == item.sha256_sent)
+
+    def close(self) -> None:
+        for engine in self.engines:
+            engine.shutdown(wait=True, cancel_in_flight=True)
+        self.store.close()
+
+
+@pytest.fixture
+def harness(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Harness]:
+    h = Harness(sandbox, tmp_path)
+    yield h
+    h.close()
+
+
+def test_photos_are_prepared_sent_and_verified(harness: Harness) -> None:
+    engine = harness.engine()
+    items = engine.add(harness.photos(5), harness.target, "standard")
+    harness.run(engine)
+    uploads = harness.srv.uploads()
+    assert len(uploads) == 5
+    for item in harness.store.items():
+        assert item.state == ItemState.VERIFIED, item
+        assert item.image_id and item.server_status == "synced"
+        assert item.prepared_path is None
+        assert harness.arrivals(item) == 1
+        sent = next(u for u in uploads if u["id"] == item.image_id)
+        assert sent["noteId"] == harness.target.note_id and sent["size"] == item.size_sent
+        assert item.sha256_sent != item.sha256_original  # metadata stripped, resized copy
+        assert harness.recorder.states(item.id) == [
+            "queued",
+            "preparing",
+            "ready",
+            "uploading",
+            "synced",
+            "verified",
+        ]
+        events = [e.state for e in harness.store.events(item.id)]
+        assert events[-1] == "verified"
+    assert not list(engine.cache_dir.iterdir())  # prepared copies deleted once verified
+    assert harness.recorder.uncommitted == []
+    assert {p[0] for p in harness.recorder.progress} == {i.id for i in items}
+    assert harness.recorder.finished[-1] == {"verified": 5}
+    assert all(
+        name.startswith("maxupload-upload-")
+        for name in harness.recorder.threads - {threading.current_thread().name}
+    )
+
+
+def test_pending_upload_status_is_kept_and_verified(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    h = Harness(make_sandbox(upload_status="pending_upload"), tmp_path)
+    try:
+        engine = h.engine()
+        engine.add(h.photos(1), h.target, "small")
+        h.run(engine)
+        (item,) = h.store.items()
+        assert item.state == ItemState.VERIFIED and item.server_status == "pending_upload"
+        assert "pending_upload" in h.recorder.states(item.id)
+    finally:
+        h.close()
+
+
+def test_a_429_burst_is_absorbed(harness: Harness) -> None:
+    harness.srv.set_faults(rate_limit_burst=3, retry_after_s=1)
+    engine = harness.engine()
+    engine.add(harness.photos(4), harness.target, "standard")
+    harness.run(engine)
+    assert [i.state for i in harness.store.items()] == [ItemState.VERIFIED] * 4
+    assert len(harness.srv.uploads()) == 4
+    assert sum(1 for e in harness.srv.request_log() if e["status"] == 429) == 3
+
+
+def test_502_waits_for_a_decision_with_its_trace_id(harness: Harness) -> None:
+    harness.srv.set_faults(ehr_fail=1)
+    engine = harness.engine(workers=1)
+    first, second = engine.add(harness.photos(2), harness.target, "standard")
+    harness.run(engine)
+    failed = harness.store.get(first.id)
+    assert failed.state == ItemState.NEEDS_DECISION
+    assert failed.error_code == "unexpected_integration_error"
+    logged = [e for e in harness.srv.request_log() if e["status"] == 502]
+    assert failed.trace_id == logged[0]["traceId"]
+    assert f"send-again {first.id}" in (failed.next_step or "")
+    assert failed.attempts == 1  # never re-sent by itself
+    assert failed.prepared_path and Path(failed.prepared_path).exists()  # kept for a resend
+    assert harness.store.get(second.id).state == ItemState.VERIFIED  # the batch went on
+    # The sandbox kept the 502'd photo as pending_upload: a copy exists.
+    assert harness.arrivals(failed) == 1
+
+    with pytest.raises(DuplicateNotConfirmed):
+        engine.send_again(first.id)
+    assert harness.store.get(first.id).state == ItemState.NEEDS_DECISION
+    engine.send_again(first.id, confirm_duplicate=True)
+    assert engine.wait_idle(timeout=30)
+    again = harness.store.get(first.id)
+    assert again.state == ItemState.VERIFIED and again.attempts == 2
+    assert harness.arrivals(again) == 2  # the test chose to send again
+
+
+def test_connection_dropped_after_sending_is_never_resent_silently(harness: Harness) -> None:
+    harness.srv.set_faults(drop_connection=1)
+    engine = harness.engine(workers=1)
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    harness.run(engine)
+    after = harness.store.get(item.id)
+    assert after.state == ItemState.NEEDS_DECISION and after.error_code == "no_answer"
+    assert "a copy may be stored" in (after.error_message or "")
+    assert after.attempts == 1
+    assert harness.arrivals(after) <= 1
+    uploads_seen = [e for e in harness.srv.request_log() if e["method"] == "POST"]
+    assert len(uploads_seen) == 1
+
+
+def test_connection_dropped_before_reading_is_not_sent_twice(harness: Harness) -> None:
+    harness.srv.set_faults(drop_before_read=1)
+    engine = harness.engine(workers=1)
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    harness.run(engine)
+    after = harness.store.get(item.id)
+    assert harness.arrivals(after) <= 1
+    if after.state == ItemState.VERIFIED:
+        # The client saw the request fail before it was complete and sent it again.
+        assert harness.arrivals(after) == 1
+    else:
+        # The whole body had been handed to the socket: the client cannot know, so it asks.
+        assert after.state == ItemState.NEEDS_DECISION and after.attempts == 1
+        assert harness.arrivals(after) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_server_is_retried_later_and_delivers_once(
+    make_sandbox: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    port = _free_port()
+    srv = SandboxServer(SandboxConfig(port=port))  # not started yet: connections are refused
+    h = Harness(srv, tmp_path, f"http://127.0.0.1:{port}/v3")
+    try:
+        engine = h.engine(workers=1, retry_delays=(0.3, 0.3, 0.3, 0.3, 0.3, 0.3))
+        target = h.target
+        (item,) = engine.add(h.photos(1), target, "standard")
+        engine.start()
+        # Wait for the first failure to be committed, then bring the server up.
+        deadline = threading.Event()
+        while h.store.get(item.id).state != ItemState.RETRY_LATER:
+            deadline.wait(0.05)
+        waiting = h.store.get(item.id)
+        assert waiting.error_code == "network" and waiting.next_attempt_at is not None
+        srv.start()
+        try:
+            assert engine.wait_idle(timeout=30)
+            done = h.store.get(item.id)
+            assert done.state == ItemState.VERIFIED
+            assert h.arrivals(done) == 1
+        finally:
+            engine.shutdown()
+            srv.stop()
+    finally:
+        h.close()
+
+
+def test_retry_later_stops_after_its_budget_and_retry_starts_again(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    srv = SandboxServer(SandboxConfig(port=port))
+    h = Harness(srv, tmp_path, f"http://127.0.0.1:{port}/v3")
+    try:
+        engine = h.engine(workers=1, retry_delays=())
+        target = h.target
+        (item,) = engine.add(h.photos(1), target, "standard")
+        h.run(engine)
+        stuck = h.store.get(item.id)
+        assert stuck.state == ItemState.RETRY_LATER and stuck.settled
+        assert f"queue retry {item.id}" in (stuck.next_step or "")
+        srv.start()
+        try:
+            engine.retry(item.id)
+            assert engine.wait_idle(timeout=30)
+            assert h.store.get(item.id).state == ItemState.VERIFIED
+        finally:
+            engine.shutdown()
+            srv.stop()
+    finally:
+        h.close()
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "needle"),
+    [
+        ("bad_key", "unauthorized", "API key was rejected"),
+        ("readonly", "forbidden", "'write:notes' permission"),
+        ("signed", "conflict", "signed and takes no more images"),
+        ("unknown_note", "not_found", "does not exist in this organization"),
+    ],
+)
+def test_permanent_failures_say_what_to_do(
+    harness: Harness, case: str, code: str, needle: str
+) -> None:
+    demo = harness.srv.demo
+    key = {"bad_key": "max_dev_ak_" + "0" * 32, "readonly": demo.readonly_key}.get(
+        case, demo.api_key
+    )
+    note = {"signed": demo.signed_note_id, "unknown_note": "nte_" + "0" * 32}.get(
+        case, demo.open_note_id
+    )
+    engine = harness.engine(key=key)
+    (item,) = engine.add(harness.photos(1), harness.target_for(note), "standard")
+    harness.run(engine)
+    after = harness.store.get(item.id)
+    assert after.state == ItemState.FAILED
+    assert after.error_code == code
+    assert needle in (after.error_message or "") + (after.next_step or "")
+    assert after.next_step and after.trace_id
+    assert after.prepared_path is None
+    assert harness.srv.uploads() == []
+
+
+def test_500_on_upload_needs_a_decision(harness: Harness) -> None:
+    harness.srv.set_faults(error_500=1)
+    engine = harness.engine(workers=1)
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    harness.run(engine)
+    after = harness.store.get(item.id)
+    assert after.state == ItemState.NEEDS_DECISION and after.attempts == 1
+
+
+def test_slow_server(harness: Harness) -> None:
+    harness.srv.set_faults(latency_ms=300, paths=("/v3/*", "/_s3/*"))
+    engine = harness.engine()
+    engine.add(harness.photos(3), harness.target, "standard")
+    harness.run(engine)
+    assert [i.state for i in harness.store.items()] == [ItemState.VERIFIED] * 3
+    assert len(harness.srv.uploads()) == 3
+
+
+def test_cancel_stops_an_upload_waiting_to_be_sent(harness: Harness) -> None:
+    engine = harness.engine(workers=1)
+    engine.gate.pause_for(60)  # as after a 429: every request waits
+    assert engine.rate_limit_pause_remaining() > 0
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    engine.start()
+    while harness.store.get(item.id).state != ItemState.UPLOADING:
+        threading.Event().wait(0.05)
+    assert engine.cancel(item.id)
+    assert engine.wait_idle(timeout=30)
+    after = harness.store.get(item.id)
+    assert after.state == ItemState.CANCELLED
+    assert harness.srv.uploads() == []
+    assert after.prepared_path is None
+
+
+def test_pause_holds_new_work_and_resume_continues(harness: Harness) -> None:
+    engine = harness.engine()
+    engine.pause()
+    items = engine.add(harness.photos(2), harness.target, "standard")
+    engine.start()
+    assert engine.wait_idle(timeout=5)
+    assert [harness.store.get(i.id).state for i in items] == [ItemState.QUEUED] * 2
+    engine.resume()
+    assert engine.wait_idle(timeout=30)
+    assert [harness.store.get(i.id).state for i in items] == [ItemState.VERIFIED] * 2
+
+
+def test_duplicate_guard_across_a_restart(harness: Harness) -> None:
+    files = harness.photos(1)
+    engine = harness.engine()
+    (first,) = engine.add(files, harness.target, "standard")
+    harness.run(engine)
+    engine.shutdown()
+    harness.store.close()
+
+    harness.store = QueueStore()
+    harness.recorder = Recorder(harness.store.path)
+    engine = harness.engine()
+    (again,) = engine.add(files, harness.target, "standard")
+    harness.run(engine)
+    held = harness.store.get(again.id)
+    assert held.state == ItemState.NEEDS_DECISION and held.error_code == "duplicate"
+    assert held.duplicate_of == first.id
+    assert len(harness.srv.uploads()) == 1
+    with pytest.raises(InvalidTransition):
+        engine.retry(again.id)  # retry does not bypass the warning
+    engine.send_again(again.id, confirm_duplicate=True)
+    assert engine.wait_idle(timeout=30)
+    assert harness.store.get(again.id).state == ItemState.VERIFIED
+    assert len(harness.srv.uploads()) == 2
+
+
+def test_the_same_photo_under_another_name_is_caught_after_preparing(harness: Harness) -> None:
+    (one,) = harness.photos(1)
+    renamed = harness.tmp / "renamed.jpg"
+    renamed.write_bytes(one.read_bytes())
+    engine = harness.engine(workers=1)
+    a, b = engine.add([one, renamed], harness.target, "standard")
+    harness.run(engine)
+    assert harness.store.get(a.id).state == ItemState.VERIFIED
+    assert harness.store.get(b.id).state == ItemState.NEEDS_DECISION
+    assert len(harness.srv.uploads()) == 1
+
+
+def test_a_file_changed_after_queueing_is_not_sent(harness: Harness) -> None:
+    (path,) = harness.photos(1)
+    engine = harness.engine()
+    (item,) = engine.add([path], harness.target, "standard")
+    write_jpeg(path, photo(200, 150, seed=99))
+    harness.run(engine)
+    after = harness.store.get(item.id)
+    assert after.state == ItemState.FAILED and after.error_code == "file_changed"
+    assert harness.srv.uploads() == []
+
+
+def test_an_unusable_file_fails_with_a_reason_and_the_rest_go_on(harness: Harness) -> None:
+    broken = harness.tmp / "broken.jpg"
+    good = harness.photos(1)[0]
+    data = good.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    engine = harness.engine()
+    bad_item, good_item = engine.add([broken, good], harness.target, "standard")
+    harness.run(engine)
+    bad = harness.store.get(bad_item.id)
+    assert bad.state == ItemState.FAILED and bad.error_message and bad.next_step
+    assert harness.store.get(good_item.id).state == ItemState.VERIFIED
+
+
+def test_remove_and_clear_keep_the_record_for_the_guard(harness: Harness) -> None:
+    engine = harness.engine()
+    files = harness.photos(2)
+    sent, queued = engine.add(files, harness.target, "standard")
+    engine.remove(queued.id)
+    harness.run(engine)
+    assert harness.store.get(queued.id).state == ItemState.CANCELLED
+    assert engine.clear_done() == 1
+    assert harness.store.items() == []
+    assert len(harness.store.items(include_hidden=True)) == 2
+    (dup,) = engine.add(files[:1], harness.target, "standard")
+    assert dup.state == ItemState.NEEDS_DECISION
+
+
+def test_sha_of_what_arrived_is_what_was_recorded(harness: Harness) -> None:
+    engine = harness.engine()
+    (item,) = engine.add(harness.photos(1), harness.target, "original")
+    harness.run(engine)
+    done = harness.store.get(item.id)
+    stored = harness.srv.image_bytes(done.image_id or "")
+    assert stored is not None and hashlib.sha256(stored).hexdigest() == done.sha256_sent
