@@ -442,7 +442,7 @@ def test_an_unusable_file_fails_with_a_reason_and_the_rest_go_on(harness: Harnes
 def test_remove_and_clear_keep_the_record_for_the_guard(harness: Harness) -> None:
     engine = harness.engine()
     files = harness.photos(2)
-    sent, queued = engine.add(files, harness.target, "standard")
+    _sent, queued = engine.add(files, harness.target, "standard")
     engine.remove(queued.id)
     harness.run(engine)
     assert harness.store.get(queued.id).state == ItemState.CANCELLED
