@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
+import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,7 +307,70 @@ def _download_response_errors(response: httpx.Response) -> list[str]:
     return []
 
 
+def settled_log(sandbox: Any, *, path_prefix: str = "/") -> list[dict[str, Any]]:
+    """The sandbox's request log once every entry has its outcome recorded.
+
+    The sandbox records an answer's status just after writing it, so a client can hold the
+    answer a moment before the log does; wait (briefly) for that bookkeeping to finish.
+    """
+    deadline = time.monotonic() + 5.0
+    while True:
+        entries = [e for e in sandbox.request_log() if e["path"].startswith(path_prefix)]
+        pending = [
+            e
+            for e in entries
+            if "answered" not in e and e.get("fault") not in ("drop_before_read", "drop_connection")
+        ]
+        if not pending or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.01)
+
+
+class LeakGuard:
+    """Watches for API keys in captured log records and in exception texts."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self._caplog = caplog
+        self._secrets: set[str] = set()
+
+    def watch(self, *keys: str) -> None:
+        for key in keys:
+            self._secrets.add(key)
+            # The random part alone must not leak either (e.g. after a partial mask).
+            self._secrets.add(re.sub(r"^max_(prd|dev)_ak_", "", key))
+
+    def found_in(self, text: str) -> list[str]:
+        return [f"...{s[-6:]}" for s in self._secrets if s and s in text]
+
+    def check_exception(self, exc: BaseException) -> None:
+        """The key is in no message, repr or formatted traceback of the chain."""
+        texts = ["".join(traceback.format_exception(exc))]
+        seen: BaseException | None = exc
+        while seen is not None:
+            texts += [str(seen), repr(seen), repr(getattr(seen, "args", ()))]
+            texts += [str(v) for v in vars(seen).values()] if hasattr(seen, "__dict__") else []
+            seen = seen.__cause__ or seen.__context__
+        leaked = self.found_in("\n".join(texts))
+        assert not leaked, f"an API key appears in {type(exc).__name__}: {leaked}"
+
+    def check_logs(self) -> None:
+        text = "\n".join(
+            f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in self._caplog.records
+        )
+        leaked = self.found_in(text)
+        assert not leaked, f"an API key appears in the log: {leaked}"
+
+
 # -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def leak_guard(caplog: pytest.LogCaptureFixture) -> Iterator[LeakGuard]:
+    """Capture every log record (DEBUG, all loggers) and fail the test if a watched key leaks."""
+    caplog.set_level(logging.DEBUG)
+    guard = LeakGuard(caplog)
+    yield guard
+    guard.check_logs()
 
 
 @pytest.fixture
@@ -321,8 +387,12 @@ def contract_hooks(contract: ContractChecker) -> dict[str, list[Callable[..., An
 
 @pytest.fixture
 def api_client(
-    sandbox: Any, contract_hooks: dict[str, list[Callable[..., Any]]]
+    sandbox: Any,
+    contract_hooks: dict[str, list[Callable[..., Any]]],
+    leak_guard: LeakGuard,
 ) -> Iterator[ApiClient]:
+    """A client for the sandbox's demo clinic; contract hooks on, keys watched in the log."""
+    leak_guard.watch(sandbox.demo.api_key, sandbox.demo.readonly_key, sandbox.demo.prod_key)
     client = ApiClient(
         sandbox.base_url,
         sandbox.demo.api_key,
