@@ -158,6 +158,11 @@ def _prepare(args: argparse.Namespace) -> tuple[Settings, _Target] | int:
     return settings, target
 
 
+def _could_be_key(text: str) -> bool:
+    """A stray argument that may be a key: never echo it back."""
+    return looks_like_secret(text) or len(text) >= 16
+
+
 def _read_key(target: _Target, stdin: TextIO) -> str:
     if stdin.isatty():
         return getpass.getpass(f"API key for {target.label} (typing is hidden): ")
@@ -166,8 +171,14 @@ def _read_key(target: _Target, stdin: TextIO) -> str:
 
 def run_set(args: argparse.Namespace) -> int:
     install_cli_redaction()
-    if args.stray or args.argv_key:
+    if args.argv_key or any(_could_be_key(a) for a in args.stray):
         _err(_NEVER_ARGV)
+        return EXIT_USAGE
+    if args.stray:
+        _err(
+            f"Unexpected argument(s): {' '.join(args.stray)}. Use --org ID and --env "
+            "production|staging|URL; the key is asked for after you press Enter."
+        )
         return EXIT_USAGE
     prepared = _prepare(args)
     if isinstance(prepared, int):

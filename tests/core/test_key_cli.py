@@ -116,6 +116,37 @@ def test_key_on_the_command_line_is_refused_and_not_echoed(
     assert_no_key(out + err, PRD_KEY)
 
 
+def test_a_stray_word_is_named_but_a_long_one_is_not_echoed(
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "key", "set", "staging", stdin=PRD_KEY)
+    assert code == 2
+    assert "Unexpected argument(s): staging" in err
+    custom = "0123456789abcdefghij"  # a key in an unknown format
+    code, out, err = run_cli(monkeypatch, capsys, "key", "set", "--org", "o1", custom)
+    assert code == 2
+    assert custom not in out + err
+    assert memory_keyring.passwords == {}
+
+
+@pytest.mark.xfail(
+    reason="needs maxupload.cli.main to call install_cli_redaction() before parsing arguments",
+    strict=True,
+)
+def test_argparse_errors_do_not_echo_a_key(
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        run_cli(monkeypatch, capsys, "key", "set", f"--token={PRD_KEY}")
+    _, err = capsys.readouterr()
+    assert "unrecognized arguments" in err
+    assert_no_key(err, PRD_KEY)
+
+
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
