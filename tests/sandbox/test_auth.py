@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from maxupload.sandbox import SandboxServer
-from tests.sandbox.conftest import jpeg_bytes, upload
+from tests.sandbox.conftest import jpeg_bytes, plain, upload
 
 
 def _error(r: httpx.Response, status: int, code: str, message: str) -> None:
@@ -92,7 +92,7 @@ def test_keys_have_the_documented_prefixes(sandbox: SandboxServer) -> None:
 def test_keys_are_fresh_each_start(make_sandbox) -> None:
     a, b = make_sandbox(), make_sandbox()
     assert a.demo.api_key != b.demo.api_key
-    r = httpx.get(
+    r = plain.get(
         a.base_url + "/notes",
         headers={"Authorization": f"Bearer {b.demo.api_key}", "X-Organization-Id": a.demo.org_id},
     )
@@ -101,7 +101,7 @@ def test_keys_are_fresh_each_start(make_sandbox) -> None:
 
 def test_me_reports_key_scopes_and_organization(sandbox: SandboxServer) -> None:
     def me(key: str) -> httpx.Response:
-        return httpx.get(
+        return plain.get(
             sandbox.root_url + "/v1/marketplace/me",
             headers={"Authorization": f"Bearer {key}", "X-Organization-Id": sandbox.demo.org_id},
         )

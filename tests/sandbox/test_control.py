@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from maxupload.sandbox import SandboxServer
-from tests.sandbox.conftest import jpeg_bytes, upload
+from tests.sandbox.conftest import jpeg_bytes, plain, upload
 
 REPO = Path(__file__).resolve().parents[2]
 COPY = REPO / "maxupload" / "sandbox" / "contract" / "openapi.yaml"
@@ -25,7 +25,7 @@ def test_contract_copy_matches_the_shared_contract() -> None:
 
 
 def test_contract_is_served(sandbox: SandboxServer) -> None:
-    r = httpx.get(sandbox.root_url + "/openapi.yaml")
+    r = plain.get(sandbox.root_url + "/openapi.yaml")
     assert r.status_code == 200
     assert r.content == COPY.read_bytes()
 
@@ -34,7 +34,7 @@ def test_uploads_endpoint_matches_the_python_view(
     sandbox: SandboxServer, api: httpx.Client
 ) -> None:
     upload(api, sandbox.demo.open_note_id, sandbox.demo.provider_id, jpeg_bytes())
-    served = httpx.get(sandbox.root_url + "/_sandbox/uploads").json()["uploads"]
+    served = plain.get(sandbox.root_url + "/_sandbox/uploads").json()["uploads"]
     assert served == sandbox.uploads()
     assert set(served[0]) >= {
         "id", "noteId", "providerId", "orgId", "sha256", "size",
@@ -45,8 +45,8 @@ def test_uploads_endpoint_matches_the_python_view(
 def test_request_log_never_holds_a_key(sandbox: SandboxServer, api: httpx.Client) -> None:
     upload(api, sandbox.demo.open_note_id, sandbox.demo.provider_id, jpeg_bytes())
     api.get("/notes", params={"pageSize": 2})
-    httpx.get(sandbox.root_url + "/v3/notes", headers={"Authorization": "Bearer max_dev_ak_zz"})
-    served = httpx.get(sandbox.root_url + "/_sandbox/requests")
+    plain.get(sandbox.root_url + "/v3/notes", headers={"Authorization": "Bearer max_dev_ak_zz"})
+    served = plain.get(sandbox.root_url + "/_sandbox/requests")
     log = served.json()["requests"]
     assert log == sandbox.request_log()
     assert [(e["method"], e["path"], e["status"]) for e in log] == [
@@ -82,17 +82,17 @@ def test_reset_forgets_uploads_and_log(sandbox: SandboxServer, api: httpx.Client
 
 
 def test_demo_summary_has_ids_but_no_keys(sandbox: SandboxServer) -> None:
-    r = httpx.get(sandbox.root_url + "/_sandbox/demo")
+    r = plain.get(sandbox.root_url + "/_sandbox/demo")
     assert r.json()["openNoteId"] == sandbox.demo.open_note_id
     assert "max_dev_ak_" not in r.text and "max_prd_ak_" not in r.text
 
 
 def test_unknown_control_endpoint_is_404(sandbox: SandboxServer) -> None:
-    assert httpx.get(sandbox.root_url + "/_sandbox/nothing").status_code == 404
-    assert httpx.post(sandbox.root_url + "/_sandbox/faults", content=b"{").status_code == 400
+    assert plain.get(sandbox.root_url + "/_sandbox/nothing").status_code == 404
+    assert plain.post(sandbox.root_url + "/_sandbox/faults", content=b"{").status_code == 400
 
 
 def test_clock_endpoint_moves_time(sandbox: SandboxServer) -> None:
     before = sandbox.clock.now()
-    httpx.post(sandbox.root_url + "/_sandbox/clock", json={"advance_s": 120})
+    plain.post(sandbox.root_url + "/_sandbox/clock", json={"advance_s": 120})
     assert sandbox.clock.now() - before >= 120

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from maxupload.sandbox import Faults, SandboxServer
-from tests.sandbox.conftest import jpeg_bytes, make_client, upload
+from tests.sandbox.conftest import jpeg_bytes, make_client, plain, upload
 
 
 def _send(srv: SandboxServer, client: httpx.Client) -> httpx.Response:
@@ -123,20 +123,20 @@ def test_faults_given_at_start(make_sandbox) -> None:
 
 def test_faults_over_http_control_endpoint(sandbox: SandboxServer, api: httpx.Client) -> None:
     url = sandbox.root_url + "/_sandbox/faults"
-    r = httpx.post(url, json={"error_500": 1, "latency_ms": 0})
+    r = plain.post(url, json={"error_500": 1, "latency_ms": 0})
     assert r.status_code == 200
     assert r.json()["faults"]["error_500"] == 1
-    assert httpx.get(url).json()["faults"]["error_500"] == 1
+    assert plain.get(url).json()["faults"]["error_500"] == 1
     assert _send(sandbox, api).status_code == 500
-    assert httpx.get(url).json()["faults"]["error_500"] == 0
-    bad = httpx.post(url, json={"no_such_fault": 1})
+    assert plain.get(url).json()["faults"]["error_500"] == 0
+    bad = plain.post(url, json={"no_such_fault": 1})
     assert bad.status_code == 400
     assert "no_such_fault" in bad.json()["error"]
-    assert httpx.post(url, json={"error_500": "lots"}).status_code == 400
-    assert httpx.post(url, json={"ehr_fail": True}).json()["faults"]["ehr_fail"] == -1
+    assert plain.post(url, json={"error_500": "lots"}).status_code == 400
+    assert plain.post(url, json={"ehr_fail": True}).json()["faults"]["ehr_fail"] == -1
 
 
 def test_reset_clears_faults(sandbox: SandboxServer, api: httpx.Client) -> None:
     sandbox.set_faults(error_500=-1)
-    assert httpx.post(sandbox.root_url + "/_sandbox/reset").json() == {"ok": True}
+    assert plain.post(sandbox.root_url + "/_sandbox/reset").json() == {"ok": True}
     assert _send(sandbox, api).status_code == 200

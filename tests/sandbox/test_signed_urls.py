@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from maxupload.sandbox import SandboxServer
-from tests.sandbox.conftest import jpeg_bytes, make_client, png_bytes, upload
+from tests.sandbox.conftest import jpeg_bytes, make_client, plain, png_bytes, upload
 
 
 def _store(srv: SandboxServer, client: httpx.Client, data: bytes, mime: str = "image/jpeg") -> str:
@@ -40,7 +40,7 @@ def test_round_trip_returns_the_same_bytes(
     expires = datetime.fromisoformat(link["expiresAt"].replace("Z", "+00:00"))
     assert expires - signed_at == timedelta(seconds=3600)
     assert link["url"].startswith(sandbox.root_url + "/_s3/")
-    r = httpx.get(link["url"])  # a plain GET, no API headers
+    r = plain.get(link["url"])  # a plain GET, no API headers
     assert r.status_code == 200
     assert r.headers["Content-Type"] == mime
     assert r.content == data
@@ -50,7 +50,7 @@ def test_round_trip_returns_the_same_bytes(
 def test_v2_path_serves_the_same_link(sandbox: SandboxServer, api: httpx.Client) -> None:
     image_id = _store(sandbox, api, jpeg_bytes())
     link = _signed(api, sandbox.demo.open_note_id, image_id, version="v2")
-    assert httpx.get(link["url"]).status_code == 200
+    assert plain.get(link["url"]).status_code == 200
 
 
 def test_v3_can_be_switched_off_to_exercise_the_v2_fallback(make_sandbox) -> None:
@@ -67,12 +67,12 @@ def test_expired_link_is_403(sandbox: SandboxServer, api: httpx.Client) -> None:
     image_id = _store(sandbox, api, jpeg_bytes())
     link = _signed(api, sandbox.demo.open_note_id, image_id)
     sandbox.advance_clock(3601)
-    r = httpx.get(link["url"])
+    r = plain.get(link["url"])
     assert r.status_code == 403
     assert "<Code>AccessDenied</Code>" in r.text
     assert "Request has expired" in r.text
     fresh = _signed(api, sandbox.demo.open_note_id, image_id)
-    assert httpx.get(fresh["url"]).status_code == 200
+    assert plain.get(fresh["url"]).status_code == 200
 
 
 def test_short_ttl_expires_in_real_time(make_sandbox) -> None:
@@ -82,7 +82,7 @@ def test_short_ttl_expires_in_real_time(make_sandbox) -> None:
         link = _signed(client, srv.demo.open_note_id, image_id)
     assert "X-Amz-Expires=1&" in link["url"]
     time.sleep(2.1)
-    assert httpx.get(link["url"]).status_code == 403
+    assert plain.get(link["url"]).status_code == 403
 
 
 def _with(url: str, **changes: str) -> str:
@@ -104,12 +104,12 @@ def test_tampered_link_is_403(sandbox: SandboxServer, api: httpx.Client) -> None
         _with(link, **{"X-Amz-Date": "20990101T000000Z"}),
         link.replace(first, second),
     ):
-        r = httpx.get(bad)
+        r = plain.get(bad)
         assert r.status_code == 403, bad
         assert "SignatureDoesNotMatch" in r.text
-    r = httpx.get(link.split("?")[0])
+    r = plain.get(link.split("?")[0])
     assert r.status_code == 403
-    assert httpx.get(link).status_code == 200
+    assert plain.get(link).status_code == 200
 
 
 def test_authorization_header_on_a_signed_link_is_400(
@@ -117,7 +117,7 @@ def test_authorization_header_on_a_signed_link_is_400(
 ) -> None:
     image_id = _store(sandbox, api, jpeg_bytes())
     link = _signed(api, sandbox.demo.open_note_id, image_id)["url"]
-    r = httpx.get(link, headers={"Authorization": f"Bearer {sandbox.demo.api_key}"})
+    r = plain.get(link, headers={"Authorization": f"Bearer {sandbox.demo.api_key}"})
     assert r.status_code == 400
     assert "<Code>InvalidArgument</Code>" in r.text
     [entry] = [e for e in sandbox.request_log() if e["path"].startswith("/_s3/")]
@@ -150,4 +150,4 @@ def test_ehr_failed_image_still_has_a_signed_url(sandbox: SandboxServer, api: ht
     assert r.status_code == 502
     [stored] = sandbox.uploads()
     link = _signed(api, sandbox.demo.open_note_id, stored["id"])
-    assert httpx.get(link["url"]).content == data
+    assert plain.get(link["url"]).content == data

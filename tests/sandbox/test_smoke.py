@@ -7,6 +7,7 @@ import threading
 import httpx
 
 from maxupload.sandbox import SandboxServer
+from tests.sandbox.conftest import plain
 
 
 def test_fixture_serves_and_names_demo_ids(sandbox: SandboxServer) -> None:
@@ -16,7 +17,7 @@ def test_fixture_serves_and_names_demo_ids(sandbox: SandboxServer) -> None:
         "Authorization": f"Bearer {sandbox.demo.api_key}",
         "X-Organization-Id": sandbox.demo.org_id,
     }
-    r = httpx.get(f"{sandbox.base_url}/notes/{sandbox.demo.open_note_id}", headers=headers)
+    r = plain.get(f"{sandbox.base_url}/notes/{sandbox.demo.open_note_id}", headers=headers)
     assert r.status_code == 200
     assert r.json()["data"]["id"] == sandbox.demo.open_note_id
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from maxupload.sandbox import SandboxServer
-from tests.sandbox.conftest import jpeg_bytes, make_client, png_bytes, upload
+from tests.sandbox.conftest import jpeg_bytes, make_client, plain, png_bytes, upload
 
 
 def _bad(r: httpx.Response, status: int, code: str, message: str | re.Pattern[str]) -> None:
@@ -186,7 +186,7 @@ def test_file_name_keeps_only_the_base_name(sandbox: SandboxServer, api: httpx.C
 
 
 def test_upload_only_under_v3(sandbox: SandboxServer) -> None:
-    r = httpx.post(
+    r = plain.post(
         f"{sandbox.root_url}/v9/notes/{sandbox.demo.open_note_id}/images",
         params={"providerId": sandbox.demo.provider_id},
         headers={"Authorization": f"Bearer {sandbox.demo.api_key}"},
