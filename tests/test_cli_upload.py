@@ -114,7 +114,7 @@ def test_setup_problems_stop_before_anything_is_sent(
     key = "max_dev_ak_" + "0" * 32 if case == "bad_key" else sandbox.demo.api_key
     monkeypatch.setenv("MAXUPLOAD_API_KEY", key)
     note = {"signed": sandbox.demo.signed_note_id, "unknown": "nte_" + "0" * 32}.get(case)
-    code, out, err = run_cli(capsys, upload_args(sandbox, photos[0], note=note))
+    code, _out, err = run_cli(capsys, upload_args(sandbox, photos[0], note=note))
     assert code == 2
     assert needle in err
     assert "Next: " in err
