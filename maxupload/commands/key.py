@@ -239,12 +239,14 @@ def run_status(args: argparse.Namespace) -> int:
     if problem:
         _err(problem)
         return EXIT_USAGE
-    stored = store.get(target.base_url, target.org_id)
+    stored = store.get(target.base_url, target.org_id) if health.ready else None
     if stored:
         _out(f"Stored key:   yes, {mask_key(stored)}")
         prefix_warning = check_key_prefix(stored, target.base_url)
         if prefix_warning:
             _err(f"Warning: {prefix_warning}")
+    elif health.state == "locked":
+        _out("Stored key:   unknown until the key store is unlocked")
     else:
         _out("Stored key:   no")
     env_key = os.environ.get(ENV_API_KEY, "").strip()
@@ -264,6 +266,10 @@ def run_delete(args: argparse.Namespace) -> int:
         return prepared
     _settings, target = prepared
     store = SecretStore()
+    health = store.health()
+    if health.state == "missing":
+        _err(f"No key store could be reached, so nothing was deleted. {health.message}")
+        return EXIT_NO_STORE
     try:
         deleted = store.delete(target.base_url, target.org_id)
     except KeyStoreError as exc:

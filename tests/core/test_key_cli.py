@@ -22,7 +22,7 @@ from maxupload.core.environments import PRODUCTION_URL, STAGING_URL
 from maxupload.core.secrets import SERVICE_NAME
 from maxupload.core.settings import Settings, load_settings, save_settings, settings_path
 from maxupload.sandbox import SandboxServer
-from tests.plugins.keyring_env import MemoryKeyring
+from tests.plugins.keyring_env import LockedKeyring, MemoryKeyring
 
 DEV_KEY = "max_dev_ak_H5jK9mQ2wE7rT1yU3iO8pA6s"
 PRD_KEY = "max_prd_ak_Zq8pLr2vXw9KfT3mN7bY1cD4"
@@ -225,6 +225,23 @@ def test_delete(
     assert "nothing to delete" in out
 
 
+def test_locked_store_is_reported_and_nothing_is_pretended(
+    locked_keyring: LockedKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run_cli(monkeypatch, capsys, "key", "set", "--org", "org_1", stdin=PRD_KEY)
+    assert code == 3
+    assert "The API key was NOT saved. The key store" in err and "is locked" in err
+    code, out, err = run_cli(monkeypatch, capsys, "key", "status")
+    assert code == 1
+    assert "Health:       locked" in out
+    assert "Stored key:   unknown until the key store is unlocked" in out
+    code, out, err = run_cli(monkeypatch, capsys, "key", "delete")
+    assert code == 3
+    assert "Could not delete the key" in err and "Unlock it" in err
+
+
 def test_only_key_set_changes_the_saved_defaults(
     memory_keyring: MemoryKeyring,
     monkeypatch: pytest.MonkeyPatch,
@@ -327,6 +344,9 @@ def test_without_a_secure_store_the_key_works_for_this_run_only(
     assert status.returncode == 1
     assert "Health:       missing" in status.stdout
     assert "Stored key:   no" in status.stdout
+    deleted = _cli_process(["key", "delete"], "", app_home, **no_store)
+    assert deleted.returncode == 3
+    assert "nothing was deleted" in deleted.stderr
 
     # For the command line, the environment variable carries the key for one session.
     tested = _cli_process(["key", "test"], "", app_home, MAXUPLOAD_API_KEY=demo.api_key, **no_store)

@@ -30,7 +30,7 @@ from maxupload.core.secrets import (
     resolve_api_key,
 )
 from maxupload.sandbox import SandboxServer
-from tests.plugins.keyring_env import MemoryKeyring
+from tests.plugins.keyring_env import LockedKeyring, MemoryKeyring
 
 PRD_KEY = "max_prd_ak_Zq8pLr2vXw9KfT3mN7bY1cD4"
 DEV_KEY = "max_dev_ak_H5jK9mQ2wE7rT1yU3iO8pA6s"
@@ -61,21 +61,6 @@ class FileKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         raise keyring.errors.PasswordDeleteError("no")
-
-
-class LockedKeyring(KeyringBackend):
-    """A backend whose store is locked and stays locked (the user dismissed the prompt)."""
-
-    priority = 2  # type: ignore[assignment]
-
-    def get_password(self, service: str, username: str) -> str | None:
-        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
-
-    def delete_password(self, service: str, username: str) -> None:
-        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
 
 
 def _chain(*backends: KeyringBackend) -> ChainerBackend:

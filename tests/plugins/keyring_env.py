@@ -53,6 +53,36 @@ class MemoryKeyring(KeyringBackend):
             raise keyring.errors.PasswordDeleteError("no such password") from None
 
 
+class LockedKeyring(KeyringBackend):
+    """A backend whose store is locked and stays locked (the user dismissed the unlock prompt).
+
+    The real locked Secret Service is tested with ``real_keyring.make_locked_collection()``.
+    """
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+
+@pytest.fixture
+def locked_keyring() -> Iterator[LockedKeyring]:
+    """keyring's default backend is a locked store for this test."""
+    previous = keyring.get_keyring()
+    backend = LockedKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryKeyring]:
     previous = keyring.get_keyring()
