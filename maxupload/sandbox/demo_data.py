@@ -274,7 +274,7 @@ def build_demo_data(
     )
     other_prv = _provider("other-ito", "Kenji", "Ito", "MD", "1275849301")
     other_pat = _patient("other-ahmed", "Yasmin", "Ahmed", "NF0000004411", "1990-03-03", "Female")
-    other_note = {
+    other_note: dict[str, Any] = {
         "id": stable_id("nte", "other-ahmed-1"),
         "version": 1,
         "visitDate": "2026-03-20 14:00:00+00",

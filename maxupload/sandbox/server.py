@@ -272,20 +272,24 @@ class _Handler(BaseHTTPRequestHandler):
             fault = f"{fault}+latency" if fault else "latency"
             sandbox.log.update(entry, fault=fault)
             sandbox.stopping.wait(delay)
+        # The log is complete before the answer leaves, so a test that reads it right after
+        # its response never races the server thread.
+        sandbox.log.update(
+            entry,
+            status=None if drop else reply.status,
+            processedStatus=reply.status,
+            fault=fault,
+            traceId=reply.trace_id,
+            answered=not drop,
+        )
         if drop:
             # The request was processed (an upload is stored); the answer is never sent.
             self.close_connection = True
             sent = False
         else:
             sent = self._send(reply)
-        sandbox.log.update(
-            entry,
-            status=reply.status if sent else None,
-            processedStatus=reply.status,
-            fault=fault,
-            traceId=reply.trace_id,
-            answered=sent,
-        )
+            if not sent:
+                sandbox.log.update(entry, answered=False)
         sandbox.echo(
             f"{self.command} {entry['path']} -> {reply.status if sent else 'no answer'}"
             + (f" [{fault}]" if fault else "")
@@ -303,8 +307,9 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             auth = self.headers.get("Authorization")
             reply = sandbox.serve_object(self.command, path, query, auth)
-        sent = self._send(reply)
-        sandbox.log.update(entry, status=reply.status, answered=sent)
+        sandbox.log.update(entry, status=reply.status, answered=True)
+        if not self._send(reply):
+            sandbox.log.update(entry, answered=False)
 
     # -- control endpoints (never rate-limited, never logged) -------------------------------
 
