@@ -121,7 +121,7 @@ def check_modules() -> CheckResult:
 
 
 def check_window() -> CheckResult:
-    """Build the main window with the sandbox, as ``maxupload --sandbox`` would, without showing it."""
+    """Build the main window with the sandbox, as ``maxupload --sandbox`` does, but hidden."""
     import importlib
 
     try:
@@ -354,9 +354,9 @@ def run_self_test() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
+    kind = "frozen bundle" if is_frozen() else "source install"
     print(
-        f"{APP_NAME} {__version__} self-test: "
-        f"{'frozen bundle' if is_frozen() else 'source install'}, Python {platform.python_version()}, "
+        f"{APP_NAME} {__version__} self-test: {kind}, Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}",
         flush=True,
     )
