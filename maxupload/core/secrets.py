@@ -177,6 +177,17 @@ def _secret_service_state(backend: KeyringBackend) -> tuple[HealthState, str]:
     return "ready", ""
 
 
+def is_locked_error(exc: BaseException) -> bool:
+    """keyring's ``KeyringLocked`` or SecretStorage's ``LockedException`` (an item is locked)."""
+    if isinstance(exc, keyring.errors.KeyringLocked):
+        return True
+    try:
+        from secretstorage.exceptions import LockedException
+    except ImportError:
+        return False
+    return isinstance(exc, LockedException)
+
+
 def account_name(base_url: str, org_id: str) -> str:
     """The keyring username for one environment and organization: ``<base URL>|<org id>``."""
     url = resolve_base_url(base_url)
@@ -256,9 +267,9 @@ class SecretStore:
     def _probe(self, backend: KeyringBackend) -> tuple[HealthState, str]:
         try:
             backend.get_password(self.service, "health-check")
-        except keyring.errors.KeyringLocked:
-            return "locked", ""
         except Exception as exc:
+            if is_locked_error(exc):
+                return "locked", ""
             return "missing", f"{backend_label(backend)} failed: {type(exc).__name__}"
         return "ready", ""
 

@@ -163,6 +163,28 @@ def test_locked_store_is_told_apart_and_the_key_is_kept_in_memory() -> None:
     assert SecretStore(LockedKeyring()).get(PRODUCTION_URL, "org_1") is None
 
 
+class LockedItemKeyring(MemoryKeyring):
+    """The store answers, but the item is locked (SecretStorage's LockedException)."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        from secretstorage.exceptions import LockedException
+
+        raise LockedException("Item is locked!")
+
+
+class BrokenKeyring(MemoryKeyring):
+    def get_password(self, service: str, username: str) -> str | None:
+        raise OSError("backend exploded")
+
+
+def test_locked_item_counts_as_locked_and_other_failures_as_missing() -> None:
+    assert SecretStore(LockedItemKeyring()).health().state == "locked"
+    broken = SecretStore(BrokenKeyring()).health()
+    assert broken.state == "missing"
+    assert "failed: OSError" in broken.message
+    assert SecretStore(BrokenKeyring()).get(PRODUCTION_URL, "org_1") is None
+
+
 def test_health_messages_differ_and_say_what_to_do(memory_keyring: MemoryKeyring) -> None:
     ready = SecretStore().health()
     locked = SecretStore(LockedKeyring()).health()
