@@ -23,14 +23,25 @@ COUNTED_FAULTS = (
 class Faults:
     """Faults the sandbox injects.
 
-    Counted faults (``ehr_fail``, ``error_500``, ``drop_connection``, ``drop_before_read``,
-    ``rate_limit_burst``) hit the next N matching requests, then switch themselves off; ``-1``
-    keeps one on until reset. ``latency_ms`` delays every matching answer while it is non-zero.
+    Counted faults hit the next N matching requests, then switch themselves off; ``-1`` (or
+    ``true`` over JSON) keeps one on until reset:
+
+    * ``ehr_fail``: the upload is stored as ``pending_upload`` and answered 502
+      ``unexpected_integration_error`` "EHR sync failed".
+    * ``error_500``: 500 ``internal_error`` before any processing (nothing stored).
+    * ``drop_connection``: the request is read and processed (an upload IS stored), then the
+      connection is closed without an answer: the "sent, outcome unknown" case.
+    * ``drop_before_read``: only the request line and headers are read, then the connection is
+      reset; the body is never read and nothing is processed, so a retry is safe.
+    * ``rate_limit_burst``: 429 with ``Retry-After: retry_after_s`` before any processing.
+
+    ``latency_ms`` delays every matching answer while non-zero, after processing (an upload is
+    stored even when the client gives up waiting).
 
     Matching: with ``paths``/``methods`` unset, faults hit uploads only
     (``POST /v*/notes/*/images``), except ``rate_limit_burst`` which hits every API request, as
-    a real 429 would. ``paths`` are shell-style patterns on the URL path (``/v3/notes/*``);
-    ``methods`` are HTTP methods. When either is set it applies to every fault.
+    a real 429 would. ``paths`` are shell-style patterns on the URL path (``/v3/notes/*``,
+    ``/_s3/*``); ``methods`` are HTTP methods. When either is set it applies to every fault.
     """
 
     ehr_fail: int = 0

@@ -303,6 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if sandbox.faults.take("error_500", self.command, path):
+            sandbox.log.update(entry, fault="error_500")
             reply = s3_error(500, "InternalError", "We encountered an internal error.")
         else:
             auth = self.headers.get("Authorization")

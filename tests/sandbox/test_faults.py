@@ -140,3 +140,20 @@ def test_reset_clears_faults(sandbox: SandboxServer, api: httpx.Client) -> None:
     sandbox.set_faults(error_500=-1)
     assert plain.post(sandbox.root_url + "/_sandbox/reset").json() == {"ok": True}
     assert _send(sandbox, api).status_code == 200
+
+
+def test_signed_url_fetch_can_fail_once(sandbox: SandboxServer, api: httpx.Client) -> None:
+    r = _send(sandbox, api)
+    image_id = r.json()["data"]["id"]
+    url = api.get(f"/notes/{sandbox.demo.open_note_id}/images/{image_id}/url").json()["data"]["url"]
+    sandbox.set_faults(error_500=1, paths=["/_s3/*"])
+    assert plain.get(url).status_code == 500
+    assert plain.get(url).status_code == 200
+    s3 = [e for e in sandbox.request_log() if e["path"].startswith("/_s3/")]
+    assert [(e["status"], e["fault"]) for e in s3] == [(500, "error_500"), (200, None)]
+
+
+def test_fault_filter_must_be_a_list(sandbox: SandboxServer) -> None:
+    r = plain.post(sandbox.root_url + "/_sandbox/faults", json={"paths": "/v3/*"})
+    assert r.status_code == 400
+    assert "'paths' must be a list" in r.json()["error"]
