@@ -781,9 +781,9 @@ def _describe(
     if isinstance(exc, httpx.PoolTimeout):
         return "no free connection became available in time"
     if isinstance(exc, httpx.ReadTimeout):
-        return f"no answer came back within {waited.read or 0:.0f} s"
+        return f"no answer came back within {waited.read or 0:g} s"
     if isinstance(exc, httpx.WriteTimeout):
-        return f"sending stalled for {waited.write or 0:.0f} s"
+        return f"sending stalled for {waited.write or 0:g} s"
     if isinstance(exc, httpx.RemoteProtocolError):
         return "the server closed the connection without answering"
     if isinstance(exc, httpx.ConnectError):

@@ -52,6 +52,7 @@ class RateGate:
         self._lock = threading.Lock()
         self._paused_until = 0.0  # monotonic
         self._next_slot = 0.0  # monotonic; earliest start of the next paced request
+        self._last_start = float("-inf")  # monotonic; when the latest request was let through
         self._limit: int | None = None
         self._remaining: int | None = None
         self._reset_mono: float | None = None  # the window's reset, on the monotonic clock
@@ -63,9 +64,13 @@ class RateGate:
                 self._limit = info.limit
             if info.remaining is not None:
                 self._remaining = info.remaining
+            now = self._clock()
             if info.reset is not None:
                 ahead = min(max(info.reset - self._wall(), 0.0), MAX_WAIT_S)
-                self._reset_mono = self._clock() + ahead
+                self._reset_mono = now + ahead
+            if info.remaining is not None:
+                # Fresh numbers re-plan the next slot (a refilled budget lifts the pacing).
+                self._next_slot = self._last_start + self._spacing(now)
 
     def pause_for(self, seconds: float) -> None:
         """Hold every request for ``seconds`` from now (never shortens a longer pause)."""
@@ -95,6 +100,7 @@ class RateGate:
         """Record a request starting now and work out when the next one may start."""
         if self._remaining is not None:
             self._remaining = max(self._remaining - 1, 0)
+        self._last_start = now
         self._next_slot = now + self._spacing(now)
 
     def _spacing(self, now: float) -> float:

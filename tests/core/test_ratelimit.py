@@ -187,3 +187,11 @@ def test_threads_share_one_paced_budget() -> None:
     assert not any(t.is_alive() for t in threads)
     assert len(passed) == 1
     assert len(cancelled) == 7
+
+
+def test_a_refilled_budget_lifts_the_pacing(gate: RateGate, fake: FakeTime) -> None:
+    gate.update(RateLimitInfo(limit=1000, remaining=1, reset=int(WALL_START + 50)))
+    gate.wait()  # the last request of the window: the next would wait for the reset
+    gate.update(RateLimitInfo(limit=1000, remaining=900, reset=int(WALL_START + 60)))
+    assert start_times(gate, fake, 2) == [0.0, 0.0]
+    assert fake.sleeps == []

@@ -307,15 +307,22 @@ def _download_response_errors(response: httpx.Response) -> list[str]:
     return []
 
 
-def settled_log(sandbox: Any, *, path_prefix: str = "/") -> list[dict[str, Any]]:
+def settled_log(
+    sandbox: Any, *, path_prefix: str = "/", at_least: int = 0
+) -> list[dict[str, Any]]:
     """The sandbox's request log once every entry has its outcome recorded.
 
     The sandbox records an answer's status just after writing it, so a client can hold the
-    answer a moment before the log does; wait (briefly) for that bookkeeping to finish.
+    answer a moment before the log does; and a request the client abandoned (cancel) is
+    still being read when the client returns. Wait (briefly) for that bookkeeping to finish,
+    and for at least ``at_least`` entries to exist.
     """
     deadline = time.monotonic() + 5.0
     while True:
         entries = [e for e in sandbox.request_log() if e["path"].startswith(path_prefix)]
+        if len(entries) < at_least and time.monotonic() <= deadline:
+            time.sleep(0.01)
+            continue
         pending = [
             e
             for e in entries
