@@ -3,7 +3,7 @@
 Installers and CI run it on the built app, headless: it starts Qt offscreen, builds the
 window's object graph without showing it, finds a secure keyring backend, decodes JPEG, PNG,
 HEIC and WebP, and loads the TLS certificates. It prints one line per check and exits 0 when
-all pass, 1 with the reasons otherwise. It never sends anything over the network.
+all pass, 1 with the reasons otherwise. It talks only to its own sandbox, over loopback.
 """
 
 from __future__ import annotations
@@ -121,20 +121,30 @@ def check_modules() -> CheckResult:
 
 
 def check_window() -> CheckResult:
-    """Build the main window with the sandbox, as ``maxupload --sandbox`` does, but hidden."""
+    """Build the window over the embedded demo sandbox, as ``maxupload --sandbox`` does, hidden.
+
+    Also asks the sandbox who the demo key belongs to, over loopback, through the app's own
+    connection: that proves the HTTP client and the sandbox work in this build.
+    """
     import importlib
 
+    app_module = importlib.import_module("maxupload.app")
+    ctx = app_module.build_demo()
     try:
-        app_module = importlib.import_module("maxupload.app")
-    except ModuleNotFoundError as exc:
-        if exc.name != "maxupload.app":
-            raise
-        return _ok("Window", "not part of this build yet (maxupload.app missing)")
-    build = getattr(app_module, "build_for_self_test", None)
-    if build is None:
-        return _ok("Window", "maxupload.app has no build_for_self_test() yet; skipped")
-    summary = build()
-    return _ok("Window", str(summary or "main window built with the sandbox, not shown"))
+        window = ctx.window
+        title = window.windowTitle()
+        shown = window.isVisible()
+        info = ctx.connection.client().me()
+    finally:
+        ctx.shutdown()
+        ctx.window.deleteLater()
+    if shown:
+        return _fail("Window", "the window showed itself during the self-test", "report this")
+    return _ok(
+        "Window",
+        f"'{title}' built over the demo sandbox (hidden); sandbox knows the demo key "
+        f"(organization {info.organization_id}, {len(info.scopes)} scopes)",
+    )
 
 
 def keyring_backend_name() -> str:
