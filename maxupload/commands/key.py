@@ -60,6 +60,17 @@ _NEVER_ARGV = (
 )
 
 
+_EPILOG = """examples:
+  maxupload key set --org ORG_ID --env staging   paste the key at the hidden prompt
+  printf %s "$KEY" | maxupload key set --org ORG_ID
+  maxupload key status
+  maxupload key test
+
+exit codes: 0 done, 1 failed or no key, 2 bad input, 3 no secure key store (not saved),
+4 the key works but lacks a permission or answers for another organization
+"""
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "key",
@@ -69,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "and organization). --org and --env default to the saved settings; 'key set' "
             "saves them as the new defaults."
         ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=lambda _args: _usage(parser))
     actions = parser.add_subparsers(dest="key_action", metavar="ACTION")

@@ -241,7 +241,10 @@ class SecretStore:
 
     @property
     def backend_name(self) -> str:
-        return backend_label(self._backend or self._detected)
+        """The backend in use, or ``none (<what keyring offered>)`` when none is secure."""
+        if self._backend is None:
+            return f"none ({backend_label(self._detected)})"
+        return backend_label(self._backend)
 
     def health(self) -> StoreHealth:
         """Ready, locked or missing, with a message that says what to do. Never prompts."""
