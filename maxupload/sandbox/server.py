@@ -374,7 +374,7 @@ class _HttpServer(ThreadingHTTPServer):
         thread = threading.Thread(
             target=self._serve_connection,
             args=(request, client_address),
-            name="sandbox-connection",
+            name=f"sandbox-connection-{self.server_address[1]}",
             daemon=True,
         )
         with self._conn_lock:
@@ -428,6 +428,7 @@ class SandboxServer:
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._signer: UrlSigner | None = None
+        self._stopped_port: int | None = None
         self.api = SandboxApi(
             self.config, self.demo, self.keyring, self.store, self.faults, self._get_signer
         )
@@ -443,7 +444,7 @@ class SandboxServer:
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
-            name="sandbox-server",
+            name=f"sandbox-server-{self._httpd.server_address[1]}",
             daemon=True,
         )
         self._thread.start()
@@ -460,8 +461,17 @@ class SandboxServer:
         httpd.server_close()
         if thread is not None:
             thread.join(5.0)
+        self._stopped_port = int(httpd.server_address[1])
         self._httpd = None
         self._thread = None
+
+    def live_threads(self) -> list[threading.Thread]:
+        """This server's threads still running (empty after a clean stop)."""
+        port = self.port if self._httpd is not None else self._stopped_port
+        if port is None:
+            return []
+        names = (f"sandbox-server-{port}", f"sandbox-connection-{port}")
+        return [t for t in threading.enumerate() if t.name in names and t.is_alive()]
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -29,6 +29,8 @@ def make_sandbox() -> Iterator[Callable[..., SandboxServer]]:
     yield factory
     for server in reversed(started):
         server.stop()
+    leftovers = [t.name for server in started for t in server.live_threads()]
+    assert not leftovers, f"sandbox threads still running after stop(): {leftovers}"
 
 
 @pytest.fixture

@@ -24,9 +24,34 @@ def test_fixture_serves_and_names_demo_ids(sandbox: SandboxServer) -> None:
 
 def test_stop_joins_server_threads() -> None:
     srv = SandboxServer().start()
-    with httpx.Client() as client:  # keep-alive connection still open at stop()
+    port = srv.port
+    with httpx.Client(verify=False) as client:  # keep-alive connection still open at stop()
         assert client.get(srv.root_url + "/").status_code == 200
+        assert {t.name for t in srv.live_threads()} == {
+            f"sandbox-server-{port}",
+            f"sandbox-connection-{port}",
+        }
         srv.stop()
-    names = [t.name for t in threading.enumerate()]
-    assert "sandbox-server" not in names
-    assert "sandbox-connection" not in names
+        assert srv.live_threads() == []
+    assert not [t for t in threading.enumerate() if t.name.endswith(f"-{port}")]
+
+
+def test_stop_interrupts_an_answer_held_back_by_latency() -> None:
+    srv = SandboxServer().start()
+    srv.set_faults(latency_ms=60_000, paths=["/v3/*"])
+    result: list[object] = []
+
+    def call() -> None:
+        try:
+            result.append(httpx.get(srv.base_url + "/notes", verify=False, timeout=30))
+        except httpx.HTTPError as exc:
+            result.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    while not srv.request_log():
+        threading.Event().wait(0.01)
+    srv.stop()
+    caller.join(30)
+    assert not caller.is_alive()
+    assert srv.live_threads() == []
