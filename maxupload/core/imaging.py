@@ -54,7 +54,9 @@ PNG_COMPRESS_LEVEL = 6
 
 #: Decode JPEGs at the smallest DCT scale that is still at least DRAFT_GAP times the target.
 #: 1.0 keeps libjpeg's scaled IDCT (a proper low-pass filter) as the first shrink step; the
-#: LANCZOS step after it sees at least the target size. Checked by test_fast_path_matches_a_full_quality_resize (PSNR > 40 dB; measured 48 dB).
+#: LANCZOS step after it sees at least the target size. Against a full decode + LANCZOS the
+#: result measures 48 dB PSNR at 2000 px from 12 MP (test_fast_path_matches_a_full_quality_resize
+#: requires > 40 dB).
 DRAFT_GAP = 1.0
 #: ``reduce`` by whole factors while the image stays at least this many times the target.
 REDUCING_GAP = 2.0
