@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Prove a built MaxUpload .deb works on this machine, without installing it system-wide:
+#   1. unpack it into a temporary root (dpkg-deb -x) and check its layout (launcher, desktop
+#      entry, icons, control fields, every bundled library resolves);
+#   2. run the unpacked `maxupload --self-test` offscreen in a private D-Bus session with an
+#      unlocked gnome-keyring: it must report the Secret Service backend and HEIC support;
+#   3. start the bundled sandbox (`maxupload sandbox`), upload a generated photo with the bundled
+#      command line (`maxupload upload`) and check it arrived via GET /_sandbox/uploads.
+#
+#     bash packaging/linux/smoke.sh [path/to/maxupload_<version>_<arch>.deb]
+#
+# Without a path it uses the newest dist/maxupload_*.deb, building one first if there is none.
+# Needs: dpkg-deb, dbus-run-session, gnome-keyring-daemon, curl, python3 (apt packages dbus,
+# gnome-keyring, curl; installed when missing unless SKIP_APT=1).
+set -euo pipefail
+SELF=$(readlink -f "$0")
+cd "$(dirname "$SELF")/../.."
+ROOT=$(pwd)
+
+if [ "${MAXUPLOAD_SMOKE_INNER:-}" = 1 ]; then
+  # --- inside the private D-Bus session --------------------------------------------------------
+  TREE=$1; WORK=$2
+  BIN="$TREE/usr/bin/maxupload"
+  export QT_QPA_PLATFORM=offscreen MAXUPLOAD_HOME="$WORK/home"
+  unset MAXUPLOAD_API_KEY
+  eval "$(printf 'maxupload-smoke' | gnome-keyring-daemon --unlock --components=secrets \
+          | sed 's/^/export /')"
+
+  echo "== self-test of the unpacked package"
+  set +e
+  "$BIN" --self-test > "$WORK/selftest.txt" 2>&1
+  rc=$?
+  set -e
+  sed 's/^/   /' "$WORK/selftest.txt"
+  [ $rc -eq 0 ] || { echo "FAIL: self-test exited $rc" >&2; exit 1; }
+  grep -q '^  \[ok  \] Keyring: Secret Service' "$WORK/selftest.txt" \
+    || { echo "FAIL: self-test did not report the Secret Service backend" >&2; exit 1; }
+  grep -E '^  \[ok  \] Images: .*HEIC' "$WORK/selftest.txt" >/dev/null \
+    || { echo "FAIL: self-test did not report HEIC support" >&2; exit 1; }
+  grep -q 'frozen bundle' "$WORK/selftest.txt" \
+    || { echo "FAIL: the self-test did not run from the frozen bundle" >&2; exit 1; }
+
+  echo "== bundled sandbox and command-line upload"
+  if ! "$BIN" sandbox --help >/dev/null 2>&1 || ! "$BIN" upload --help >/dev/null 2>&1; then
+    echo "FAIL: this build has no 'maxupload sandbox' or 'maxupload upload' command" >&2
+    exit 1
+  fi
+  "$BIN" sandbox --port 0 > "$WORK/sandbox.log" 2>&1 &
+  SANDBOX_PID=$!
+  trap 'kill "$SANDBOX_PID" 2>/dev/null || true; wait "$SANDBOX_PID" 2>/dev/null || true' EXIT
+  for _ in $(seq 1 150); do
+    grep -q 'Press Ctrl-C' "$WORK/sandbox.log" && break
+    kill -0 "$SANDBOX_PID" 2>/dev/null || { cat "$WORK/sandbox.log"; echo "FAIL: sandbox exited" >&2; exit 1; }
+    sleep 0.2
+  done
+  field() { sed -n "s/^  $1:[[:space:]]*\([^[:space:]]*\).*/\1/p" "$WORK/sandbox.log" | head -n1; }
+  BASE_URL=$(field 'Base URL'); DEMO_KEY=$(field 'Demo key'); ORG=$(field 'Organization')
+  NOTE=$(field 'Open note'); PROVIDER=$(field 'Provider')
+  for v in BASE_URL DEMO_KEY ORG NOTE PROVIDER; do
+    [ -n "${!v}" ] || { cat "$WORK/sandbox.log"; echo "FAIL: sandbox did not print $v" >&2; exit 1; }
+  done
+  ROOT_URL=${BASE_URL%/v*}
+  echo "   sandbox at $BASE_URL (organization $ORG, note $NOTE)"
+
+  # A camera-sized photo whose file name carries a patient's name: it must arrive renamed.
+  PHOTO="$WORK/Rivera_Maria_left_forearm.jpg"
+  "$SMOKE_PY" - "$PHOTO" <<'PY'
+import sys
+from PIL import Image
+w, h = 1600, 1200
+img = Image.new("RGB", (w, h))
+img.putdata([((x * 255) // w, (y * 255) // h, 140) for y in range(h) for x in range(w)])
+img.save(sys.argv[1], "JPEG", quality=90)
+PY
+
+  set +e
+  MAXUPLOAD_API_KEY="$DEMO_KEY" "$BIN" upload --base-url "$BASE_URL" --org "$ORG" \
+    --note "$NOTE" --provider "$PROVIDER" --yes "$PHOTO" > "$WORK/upload.txt" 2>&1
+  rc=$?
+  set -e
+  sed 's/^/   /' "$WORK/upload.txt"
+  [ $rc -eq 0 ] || { echo "FAIL: maxupload upload exited $rc" >&2; exit 1; }
+  if grep -q "$DEMO_KEY" "$WORK/upload.txt" "$WORK/selftest.txt"; then
+    echo "FAIL: the API key appeared in the output" >&2; exit 1
+  fi
+
+  curl -fsS "$ROOT_URL/_sandbox/uploads" > "$WORK/uploads.json"
+  "$SMOKE_PY" - "$WORK/uploads.json" "$NOTE" "$PROVIDER" "$ORG" <<'PY'
+import json, sys
+uploads = json.load(open(sys.argv[1]))["uploads"]
+note, provider, org = sys.argv[2:5]
+assert len(uploads) == 1, f"expected 1 upload in the sandbox, found {len(uploads)}: {uploads}"
+u = uploads[0]
+problems = [
+    f"{k} is {u.get(k)!r}, expected {v!r}"
+    for k, v in (("noteId", note), ("providerId", provider), ("orgId", org), ("mimeType", "image/jpeg"))
+    if u.get(k) != v
+]
+if "Rivera" in u.get("fileName", ""):
+    problems.append(f"file name {u['fileName']!r} still carries the patient's name")
+assert not problems, "; ".join(problems)
+print(f"   sandbox has it: {u['fileName']} {u['size']} bytes, status {u['status']}, note {u['noteId']}")
+PY
+  exit 0
+fi
+
+# --- outside: find or build the package, unpack it, check its layout -------------------------
+if [ "${SKIP_APT:-0}" != 1 ]; then
+  missing=()
+  for p in dbus gnome-keyring curl python3; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+fi
+
+DEB=${1:-}
+if [ -z "$DEB" ]; then
+  DEB=$(ls -t dist/maxupload_*.deb 2>/dev/null | head -n1 || true)
+  if [ -z "$DEB" ]; then
+    bash packaging/linux/build.sh
+    DEB=$(ls -t dist/maxupload_*.deb | head -n1)
+  fi
+fi
+[ -f "$DEB" ] || { echo "error: no such package: $DEB" >&2; exit 2; }
+DEB=$(readlink -f "$DEB")
+# Python with Pillow to draw the test photo and read JSON (the build's .venv has it).
+SMOKE_PY=${SMOKE_PY:-$ROOT/.venv/bin/python}
+"$SMOKE_PY" -c 'import PIL' 2>/dev/null \
+  || { echo "error: $SMOKE_PY has no Pillow; run packaging/linux/build.sh first" >&2; exit 2; }
+export SMOKE_PY
+
+WORK=$(mktemp -d /tmp/maxupload-smoke.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+TREE="$WORK/root"
+echo "== unpacking $(basename "$DEB") into a temporary root"
+dpkg-deb -x "$DEB" "$TREE"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+[ "$(dpkg-deb -f "$DEB" Package)" = maxupload ] || fail "control: Package is not maxupload"
+VERSION=$(dpkg-deb -f "$DEB" Version)
+dpkg-deb -f "$DEB" Depends | grep -q 'libxkbcommon-x11-0' || fail "control: Depends lacks Qt's libraries"
+[ -L "$TREE/usr/bin/maxupload" ] || fail "no launcher /usr/bin/maxupload"
+[ -x "$TREE/usr/bin/maxupload" ] || fail "launcher /usr/bin/maxupload does not resolve"
+[ -x "$TREE/opt/maxupload/maxupload" ] || fail "no /opt/maxupload/maxupload"
+[ -f "$TREE/usr/share/applications/maxupload.desktop" ] || fail "no desktop entry"
+grep -q '^Exec=maxupload' "$TREE/usr/share/applications/maxupload.desktop" || fail "desktop Exec"
+grep -q '^Icon=maxupload$' "$TREE/usr/share/applications/maxupload.desktop" || fail "desktop Icon"
+if command -v desktop-file-validate >/dev/null; then
+  desktop-file-validate "$TREE/usr/share/applications/maxupload.desktop" || fail "desktop entry invalid"
+fi
+[ -f "$TREE/usr/share/icons/hicolor/scalable/apps/maxupload.svg" ] || fail "no scalable icon"
+for size in 16 24 32 48 64 128 256 512; do
+  [ -f "$TREE/usr/share/icons/hicolor/${size}x${size}/apps/maxupload.png" ] || fail "no ${size}px icon"
+done
+echo "   launcher, desktop entry, icons and control fields are in place (version $VERSION)"
+
+# Every bundled library must find its dependencies: in the bundle, or on the system through the
+# package's Depends. Ones this machine lacks are listed against Depends.
+missing_libs=$(find "$TREE/opt/maxupload" -type f \( -name '*.so' -o -name '*.so.*' \) \
+  -exec sh -c 'LD_LIBRARY_PATH="$0" ldd "$1" 2>/dev/null' "$TREE/opt/maxupload/_internal" {} \; \
+  | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
+if [ -n "$missing_libs" ]; then
+  echo "   not on this machine (the package Depends on them): $missing_libs"
+fi
+
+echo "== running checks in a private D-Bus session with gnome-keyring"
+KEYRING_HOME="$WORK/keyring"
+mkdir -p "$KEYRING_HOME/data" "$WORK/home"
+dbus-run-session -- env XDG_DATA_HOME="$KEYRING_HOME/data" MAXUPLOAD_SMOKE_INNER=1 \
+  bash "$SELF" "$TREE" "$WORK" 2> >(grep -v 'Failed to set fd limit' >&2)
+
+echo
+printf 'Smoke test passed: %s\n' "$(basename "$DEB")"
+printf '  installer  %s\n' "$(numfmt --to=iec-i --suffix=B "$(stat -c %s "$DEB")")"
+printf '  installed  %s under /opt/maxupload\n' \
+  "$(numfmt --to=iec-i --suffix=B "$(du -sb "$TREE/opt/maxupload" | cut -f1)")"
