@@ -28,26 +28,45 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="allow a host other than this computer (demo data only, no TLS)",
     )
-    p.add_argument("--rate-limit", type=int, default=1000, help="requests per window (1000)")
-    p.add_argument("--rate-window", type=float, default=60.0, help="window in seconds (60)")
+    p.add_argument(
+        "--rate-limit", type=int, default=1000, metavar="N", help="requests per window (1000)"
+    )
+    p.add_argument(
+        "--rate-window", type=float, default=60.0, metavar="S", help="window in seconds (60)"
+    )
     p.add_argument(
         "--status",
         choices=("synced", "pending_upload"),
         default="synced",
         help="status a successful upload answers with (synced)",
     )
-    p.add_argument("--url-ttl", type=int, default=3600, help="signed URL lifetime, s (3600)")
     p.add_argument(
-        "--max-upload-bytes", type=int, default=20_000_000, help="largest file accepted (20 MB)"
+        "--url-ttl", type=int, default=3600, metavar="S", help="signed URL lifetime (3600)"
+    )
+    p.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        default=20_000_000,
+        metavar="N",
+        help="largest file accepted (20 MB)",
     )
     faults = p.add_argument_group("faults (each hits the next N uploads; -1 = every one)")
-    faults.add_argument("--fail-ehr", type=int, default=0, metavar="N", help="502, kept pending")
+    faults.add_argument(
+        "--fail-ehr", type=int, default=0, metavar="N", help="502, image kept as pending_upload"
+    )
     faults.add_argument("--error-500", type=int, default=0, metavar="N", help="500 answers")
     faults.add_argument(
         "--latency-ms", type=int, default=0, metavar="MS", help="delay every upload answer"
     )
     faults.add_argument(
-        "--drop-connection", type=int, default=0, metavar="N", help="read, then hang up"
+        "--drop-connection",
+        type=int,
+        default=0,
+        metavar="N",
+        help="process, then hang up unanswered",
+    )
+    faults.add_argument(
+        "--drop-before-read", type=int, default=0, metavar="N", help="reset before reading the body"
     )
     faults.add_argument(
         "--burst-429", type=int, default=0, metavar="N", help="429 for the next N API requests"
@@ -78,6 +97,7 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
             error_500=args.error_500,
             latency_ms=args.latency_ms,
             drop_connection=args.drop_connection,
+            drop_before_read=args.drop_before_read,
             rate_limit_burst=args.burst_429,
         ),
     )
