@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,20 +13,31 @@ import pytest
 from PIL import Image
 
 from maxupload.sandbox import SandboxServer
-from tests.sandbox.contract_check import assert_matches_contract
+from tests.plugins.contract import ContractChecker, ContractViolation
 
-#: Paths the contract does not describe (checked by hand in the tests instead).
-_UNDESCRIBED = ("/v1/", "/v3/facilities", "/v3/providers/", "/v3/patients/")
+#: Sandbox paths the contract does not describe (their answers are checked by hand in the tests).
+_UNDESCRIBED = re.compile(
+    r"^/(_sandbox|openapi\.yaml$|$|v[4-9]/|v3/facilities|v3/(providers|patients)/)"
+)
+
+
+@functools.cache
+def _checker() -> ContractChecker:
+    return ContractChecker()
 
 
 def _check(response: httpx.Response) -> None:
-    path = response.request.url.path
-    if response.status_code == 500 or any(path.startswith(p) for p in _UNDESCRIBED):
-        return
-    if not (path.startswith("/v3/") or path.startswith("/v2/")):
+    """Every API, /v1 and signed-URL answer must match the contract (shared checker)."""
+    if _UNDESCRIBED.match(response.request.url.path):
         return
     response.read()
-    assert_matches_contract(response)
+    problems = _checker().response_errors(response.request, response)
+    if problems:
+        where = f"{response.request.method} {response.request.url.path} -> {response.status_code}"
+        raise ContractViolation(f"{where} breaks the API contract:\n  " + "\n  ".join(problems))
+
+
+_HOOKS: dict[str, list[Callable[..., Any]]] = {"response": [_check]}
 
 
 def make_client(srv: SandboxServer, key: str | None = None, org: str | None = None) -> httpx.Client:
@@ -37,7 +50,7 @@ def make_client(srv: SandboxServer, key: str | None = None, org: str | None = No
     return httpx.Client(
         base_url=srv.base_url,
         headers=headers,
-        event_hooks={"response": [_check]},
+        event_hooks=_HOOKS,
         timeout=10,
         verify=False,
     )
@@ -47,11 +60,11 @@ class _Plain:
     """One-off requests with no API headers (signed URLs, control endpoints)."""
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        with httpx.Client(verify=False, timeout=10) as client:
+        with httpx.Client(verify=False, timeout=10, event_hooks=_HOOKS) as client:
             return client.get(url, **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        with httpx.Client(verify=False, timeout=10) as client:
+        with httpx.Client(verify=False, timeout=10, event_hooks=_HOOKS) as client:
             return client.post(url, **kwargs)
 
 
