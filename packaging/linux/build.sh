@@ -78,10 +78,14 @@ EOF
 chmod -R u+rwX,go+rX,go-w "$STAGE"
 
 INSTALLED_KB=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
+# The newest glibc symbol version any bundled file needs is the oldest libc6 it runs on.
+GLIBC_MIN=$(find "$BUNDLE" -type f \( -name '*.so*' -o -name maxupload \) \
+  -exec objdump -T {} + 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' \
+  | sort -u -V | tail -n1)
 # System libraries Qt loads that the bundle leaves to the distribution (X11/xcb, Wayland, EGL/GL,
 # fonts, D-Bus), plus the Secret Service provider for the API key.
-DEPENDS="libc6 (>= 2.28), libegl1, libgl1, libopengl0, libfontconfig1, libfreetype6, \
-libdbus-1-3, libglib2.0-0, libxkbcommon0, libxkbcommon-x11-0, libx11-6, libx11-xcb1, libxcb1, \
+DEPENDS="libc6 (>= ${GLIBC_MIN:-2.31}), libegl1, libgl1, libopengl0, libfontconfig1, libfreetype6, \
+libdbus-1-3, libglib2.0-0t64 | libglib2.0-0, libxkbcommon0, libxkbcommon-x11-0, libx11-6, libx11-xcb1, libxcb1, \
 libxcb-cursor0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, libxcb-randr0, \
 libxcb-render-util0, libxcb-shape0, libxcb-shm0, libxcb-sync1, libxcb-xfixes0, libxcb-xkb1, \
 libwayland-client0, libwayland-cursor0, libwayland-egl1"
