@@ -20,6 +20,8 @@ def sniff(data: bytes) -> str | None:
 
 def check_image(data: bytes, declared_type: str) -> str | None:
     """None when ``data`` is a readable image of ``declared_type``, else a message saying why."""
+    if not declared_type:
+        return "The 'file' part has no Content-Type. Send it as image/jpeg or image/png"
     if declared_type not in ACCEPTED_TYPES:
         return (
             f"Unsupported file type '{declared_type}'. Only image/jpeg and image/png are accepted"

@@ -194,3 +194,26 @@ def test_upload_only_under_v3(sandbox: SandboxServer) -> None:
     )
     assert r.status_code == 404
     assert r.json()["code"] == "not_found"
+
+
+def test_part_without_content_type_is_400(sandbox: SandboxServer, api: httpx.Client) -> None:
+    boundary = "sandbox-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+        ).encode()
+        + jpeg_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    r = api.post(
+        f"/notes/{sandbox.demo.open_note_id}/images",
+        params={"providerId": sandbox.demo.provider_id},
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    _bad(
+        r,
+        400,
+        "bad_request",
+        "The 'file' part has no Content-Type. Send it as image/jpeg or image/png",
+    )
