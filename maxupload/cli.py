@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import IO
 
 from maxupload import __version__
 
@@ -15,8 +16,17 @@ from maxupload import __version__
 COMMAND_MODULES = ("upload", "prepare", "sandbox", "key", "queue")
 
 
+class _RedactingParser(argparse.ArgumentParser):
+    """argparse echoes unknown arguments in its errors; a pasted key must never be shown."""
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        from maxupload.core.logsetup import redact
+
+        super()._print_message(redact(message) if message else message, file)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _RedactingParser(
         prog="maxupload",
         description="Attach clinical photos to a patient's visit note in the EHR (Max AI API).",
     )
@@ -42,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is not None:
+        from maxupload.core.logsetup import setup_logging
+
+        setup_logging()
         return int(func(args) or 0)
     if args.self_test:
         from maxupload.selftest import run_self_test

@@ -131,10 +131,6 @@ def test_a_stray_word_is_named_but_a_long_one_is_not_echoed(
     assert memory_keyring.passwords == {}
 
 
-@pytest.mark.xfail(
-    reason="needs maxupload.cli.main to call install_cli_redaction() before parsing arguments",
-    strict=True,
-)
 def test_argparse_errors_do_not_echo_a_key(
     memory_keyring: MemoryKeyring,
     monkeypatch: pytest.MonkeyPatch,
