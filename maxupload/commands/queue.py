@@ -129,7 +129,7 @@ class _NoKey(MaxUploadError):
         super().__init__(message)
         self._step = step
 
-    @property  # type: ignore[override]
+    @property
     def next_step(self) -> str:
         return self._step
 
@@ -377,10 +377,11 @@ def _simple(args: argparse.Namespace, action: str) -> int:
         item = store.get(args.item_id)
         if action == "cancel":
             if not engine.cancel(item.id):
-                error(
-                    f"Item {item.id} is {item.state.value}; it can no longer be cancelled.",
-                    "Items that reached the server stay on the note.",
-                )
+                if item.reached_server:
+                    step = "It reached the server and stays on the note."
+                else:
+                    step = f"Use 'maxupload queue remove {item.id}' to take it off the list."
+                error(f"Item {item.id} is {item.state.value}; it cannot be cancelled.", step)
                 return EXIT_NOT_ALL_SENT
         else:
             engine.remove(item.id)

@@ -278,12 +278,9 @@ class UploadEngine:
             self.store.update(
                 item_id,
                 ItemState.CANCELLED,
-                expect={
-                    ItemState.QUEUED,
-                    ItemState.READY,
-                    ItemState.RETRY_LATER,
-                    ItemState.NEEDS_DECISION,
-                },
+                # Not NEEDS_DECISION: a copy may be stored, so the guard must keep counting it
+                # (use remove() to hide it from the list).
+                expect={ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER},
                 message="cancelled by the user",
                 error_kind="cancelled",
                 error_code="cancelled",
@@ -418,7 +415,7 @@ class UploadEngine:
                             self._active[item.id] = job
                             self._busy = True
                             return item, job
-                    if self._busy and self._idle_locked():
+                    if self._busy and not self._paused and self._idle_locked():
                         self._busy = False
                         finished = self.store.counts(ids=self._only)
                         self._cv.notify_all()

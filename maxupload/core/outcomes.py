@@ -27,6 +27,7 @@ from maxupload.core.errors import (
     ServerError,
     VerificationError,
 )
+from maxupload.core.image_formats import ImageRejected
 from maxupload.core.queue_store import ItemState
 
 Phase = Literal["prepare", "upload", "verify"]
@@ -177,14 +178,10 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
         return Outcome("needs_decision", "verify_mismatch", str(exc), exc.next_step)
     if isinstance(exc, InsecureUrlError):
         return Outcome("failed", "insecure_url", str(exc), exc.next_step)
+    if isinstance(exc, ImageRejected):
+        return Outcome("failed", "unusable_file", f"The file cannot be used: {exc}", exc.next_step)
     if isinstance(exc, MaxUploadError):
-        # ImageRejected and friends: the file itself cannot be used.
-        return Outcome(
-            "failed",
-            getattr(exc, "code", None) or "unusable_file",
-            f"The file cannot be used: {exc}",
-            exc.next_step,
-        )
+        return Outcome("failed", getattr(exc, "code", None) or "error", str(exc), exc.next_step)
     if isinstance(exc, OSError):
         return Outcome(
             "failed",

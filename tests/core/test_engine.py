@@ -460,3 +460,20 @@ def test_sha_of_what_arrived_is_what_was_recorded(harness: Harness) -> None:
     done = harness.store.get(item.id)
     stored = harness.srv.image_bytes(done.image_id or "")
     assert stored is not None and hashlib.sha256(stored).hexdigest() == done.sha256_sent
+
+
+def test_cancel_a_queued_photo_but_never_forget_one_that_may_be_stored(harness: Harness) -> None:
+    harness.srv.set_faults(ehr_fail=1)
+    engine = harness.engine(workers=1)
+    files = harness.photos(2)
+    first, second = engine.add(files, harness.target, "standard")
+    assert engine.cancel(second.id)
+    assert harness.store.get(second.id).state == ItemState.CANCELLED
+    harness.run(engine)
+    assert harness.store.get(first.id).state == ItemState.NEEDS_DECISION
+    assert not engine.cancel(first.id)  # a copy may be stored: only a decision or removal
+    removed = engine.remove(first.id)
+    assert removed.hidden and removed.state == ItemState.NEEDS_DECISION
+    (again,) = engine.add(files[:1], harness.target, "standard")
+    assert again.state == ItemState.NEEDS_DECISION and again.duplicate_of == first.id
+    assert len(harness.srv.uploads()) == 1  # only the copy the 502 left behind
