@@ -39,6 +39,8 @@ from maxupload.sandbox.store import ImageStore, RequestLog, iso_utc
 
 #: Bytes a multipart body may carry beyond the file itself (boundaries and part headers).
 _MULTIPART_SLACK = 1_000_000
+#: SO_LINGER on, timeout 0: close() sends a TCP reset (Windows packs two shorts).
+_LINGER_RESET = struct.pack("HH" if sys.platform == "win32" else "ii", 1, 0)
 #: Largest JSON body a control endpoint reads.
 _CONTROL_BODY_MAX = 64_000
 
@@ -89,9 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         if getattr(self, "_reset_connection", False):
             # SO_LINGER 0: close with a TCP reset, the way a crashed proxy would.
             try:
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
                 self.connection.close()
             except OSError:
                 pass
