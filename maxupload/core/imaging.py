@@ -148,12 +148,17 @@ def _srgb_bytes() -> bytes:
 
 
 @lru_cache(maxsize=32)
-def _transform(
-    icc: bytes, in_mode: str, out_mode: str
-) -> ImageCms.ImageCmsTransform:  # lcms transforms are reusable and thread-safe
+def _transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform:
+    """A cached colour transform to sRGB. NOCACHE turns off lcms's one-pixel cache, which is
+    what would make sharing a transform between worker threads unsafe."""
     src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     return ImageCms.buildTransform(
-        src, _srgb_profile(), in_mode, out_mode, ImageCms.Intent.PERCEPTUAL
+        src,
+        _srgb_profile(),
+        in_mode,
+        out_mode,
+        ImageCms.Intent.PERCEPTUAL,
+        flags=ImageCms.Flags.NOCACHE,
     )
 
 

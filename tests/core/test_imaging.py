@@ -389,3 +389,18 @@ def test_exif_transpose_agrees_with_prepare(phone_jpeg: Path) -> None:
     out = _open(prepare(phone_jpeg, "original"))
     assert out.size == reference.size
     assert _mean_abs_diff(out, reference) < 3.0
+
+
+def test_same_input_gives_the_same_bytes_and_threads_agree(images_dir: Path) -> None:
+    """The engine prepares on worker threads and compares hashes later: output is deterministic."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    icc = adobe_rgb_icc()
+    paths = [
+        write_jpeg(images_dir / f"p{i}.jpg", photo(900, 600, seed=i), orientation=6, icc=icc)
+        for i in range(4)
+    ] + [write_cmyk_jpeg(images_dir / "c.jpg"), write_heic(images_dir / "h.heic", photo(200, 150))]
+    sequential = [prepare(p, "small").sha256_output for p in paths]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        threaded = list(pool.map(lambda p: prepare(p, "small").sha256_output, paths * 3))
+    assert threaded == sequential * 3
