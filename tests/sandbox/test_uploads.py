@@ -217,3 +217,32 @@ def test_part_without_content_type_is_400(sandbox: SandboxServer, api: httpx.Cli
         "bad_request",
         "The 'file' part has no Content-Type. Send it as image/jpeg or image/png",
     )
+
+
+def test_half_sent_upload_is_never_stored(sandbox: SandboxServer) -> None:
+    """A client that gives up mid-body (a cancelled upload) leaves no copy behind."""
+    import socket
+
+    data = jpeg_bytes((300, 300))
+    request = httpx.Request(
+        "POST",
+        f"{sandbox.base_url}/notes/{sandbox.demo.open_note_id}/images",
+        params={"providerId": sandbox.demo.provider_id},
+        headers={
+            "Authorization": f"Bearer {sandbox.demo.api_key}",
+            "X-Organization-Id": sandbox.demo.org_id,
+        },
+        files={"file": ("a.jpg", data, "image/jpeg")},
+    )
+    body = request.read()
+    head = f"POST {request.url.raw_path.decode()} HTTP/1.1\r\nHost: x\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in request.headers.items() if k.lower() != "host"
+    )
+    with socket.create_connection(("127.0.0.1", sandbox.port)) as sock:
+        sock.sendall(head.encode() + b"\r\n" + body[: len(body) // 2])
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(100) == b""  # no answer to half a request
+    [entry] = sandbox.request_log()
+    assert entry["fault"] == "client_gone"
+    assert entry["status"] is None
+    assert sandbox.uploads() == []
