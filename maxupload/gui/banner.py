@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from maxupload.core.models import Note, Provider
 from maxupload.gui import names
+from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import ACCENTS, Tone
 
 
@@ -116,7 +117,7 @@ class PatientBanner(QFrame):
             self.confirm_box.blockSignals(False)
         self._refresh()
         if changed:
-            self.confirmed_changed.emit(False)
+            emit(self.confirmed_changed, False)
 
     def set_provider(self, provider: Provider | None) -> None:
         self._provider = provider
@@ -178,4 +179,4 @@ class PatientBanner(QFrame):
     @Slot(bool)
     def _toggled(self, checked: bool) -> None:
         self._paint_accent()
-        self.confirmed_changed.emit(self.is_confirmed)
+        emit(self.confirmed_changed, self.is_confirmed)

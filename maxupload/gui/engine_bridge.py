@@ -1,7 +1,8 @@
 """Turns the engine's listener callbacks (called on worker threads) into Qt signals.
 
-Item changes are forwarded at once through queued signals; byte progress is coalesced and
-emitted at most about ten times a second, so a fast upload cannot flood the GUI thread.
+Worker threads only append to lock-guarded buffers; a timer on the GUI thread drains them and
+emits the signals there. So no Python worker thread ever emits a Qt signal, item changes reach
+the window within about 50 ms, and byte progress is coalesced to about ten updates a second.
 """
 
 from __future__ import annotations
@@ -11,68 +12,85 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from maxupload.gui.qtcompat import emit
+
 
 class EngineBridge(QObject):
-    """An ``EngineListener`` whose callbacks become signals on the GUI thread.
+    """Collects engine events from any thread and emits them on the GUI thread.
 
     Signals:
-        item_changed(object): a ``QueueItem`` after a committed state change.
-        progress(dict): ``{item_id: (sent, total)}``, throttled to about 10 per second.
-        batch_finished(dict): counts per state when the engine runs out of work.
+        item_changed(object): a ``QueueItem`` after a committed state change (latest per item).
+        progress(object): ``{item_id: (sent, total)}``, at most about 10 per second.
+        batch_finished(object): counts per state when the engine runs out of work.
     """
 
     item_changed = Signal(object)
     progress = Signal(object)
     batch_finished = Signal(object)
 
-    def __init__(self, interval_ms: int = 100, parent: QObject | None = None) -> None:
+    def __init__(
+        self, interval_ms: int = 50, progress_every: int = 2, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._lock = threading.Lock()
-        self._pending: dict[int, tuple[int, int]] = {}
+        self._items: dict[int, Any] = {}
+        self._progress: dict[int, tuple[int, int]] = {}
+        self._batches: list[dict[str, int]] = []
+        self._ticks = 0
+        self._progress_every = max(1, progress_every)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self._flush)
+        self._timer.timeout.connect(self.flush)
         self._timer.start()
 
-    # EngineListener protocol: called on the engine's worker threads.
-    def item_changed_callback(self, item: Any) -> None:
-        self.item_changed.emit(item)
-
-    def item_progress(self, item_id: int, sent: int, total: int) -> None:
+    # Called on the engine's threads (or any thread).
+    def push_item(self, item: Any) -> None:
         with self._lock:
-            self._pending[item_id] = (sent, total)
+            known = self._items.get(item.id)
+            if known is None or getattr(item, "revision", 0) >= getattr(known, "revision", 0):
+                self._items[item.id] = item
 
-    def batch_finished_callback(self, counts: dict[str, int]) -> None:
-        self.batch_finished.emit(dict(counts))
+    def push_progress(self, item_id: int, sent: int, total: int) -> None:
+        with self._lock:
+            self._progress[item_id] = (sent, total)
+
+    def push_batch(self, counts: dict[str, int]) -> None:
+        with self._lock:
+            self._batches.append(dict(counts))
 
     @Slot()
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Emit what the workers reported since the last tick (GUI thread)."""
+        self._ticks += 1
         with self._lock:
-            if not self._pending:
-                return
-            pending, self._pending = self._pending, {}
-        self.progress.emit(pending)
+            items, self._items = self._items, {}
+            batches, self._batches = self._batches, []
+            progress: dict[int, tuple[int, int]] = {}
+            if self._ticks % self._progress_every == 0 or batches:
+                progress, self._progress = self._progress, {}
+        for item in sorted(items.values(), key=lambda i: i.id):
+            emit(self.item_changed, item)
+        if progress:
+            emit(self.progress, progress)
+        for counts in batches:
+            emit(self.batch_finished, counts)
 
     def stop(self) -> None:
-        """Stop the throttle timer (the window is closing)."""
+        """Stop the timer (the window is closing)."""
         self._timer.stop()
 
 
 class EngineListenerAdapter:
-    """The plain-Python listener handed to the engine; forwards to an ``EngineBridge``.
-
-    Kept separate because the protocol's method names (``item_changed``, ``batch_finished``)
-    are the bridge's signal names.
-    """
+    """The plain-Python ``EngineListener`` handed to the engine; feeds an ``EngineBridge``."""
 
     def __init__(self, bridge: EngineBridge) -> None:
         self._bridge = bridge
 
     def item_changed(self, item: Any) -> None:
-        self._bridge.item_changed_callback(item)
+        self._bridge.push_item(item)
 
     def item_progress(self, item_id: int, sent: int, total: int) -> None:
-        self._bridge.item_progress(item_id, sent, total)
+        self._bridge.push_progress(item_id, sent, total)
 
     def batch_finished(self, counts: dict[str, int]) -> None:
-        self._bridge.batch_finished_callback(counts)
+        self._bridge.push_batch(counts)

@@ -17,7 +17,7 @@ class ImageView(QWidget):
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
         self._placeholder = placeholder
-        self.setMinimumSize(160, 140)
+        self.setMinimumSize(160, 110)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:

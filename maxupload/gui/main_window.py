@@ -46,6 +46,7 @@ from maxupload.gui.notify import Notifier
 from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
 from maxupload.gui.photo_model import Column, PhotoModel, PhotoRow, row_from_item
 from maxupload.gui.preview_pane import PreviewPane
+from maxupload.gui.qtcompat import emit
 from maxupload.gui.rejections import RejectionsPanel
 from maxupload.gui.status_panel import StatusPanel
 from maxupload.gui.status_text import ACCENTS, ACTIVE_STATES, Tone
@@ -195,10 +196,8 @@ class MainWindow(QMainWindow):
         hh.setSectionResizeMode(Column.PHOTO, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(Column.SIZE, QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.Interactive)
-        hh.setSectionResizeMode(Column.PROGRESS, QHeaderView.ResizeMode.Interactive)
-        hh.resizeSection(Column.SIZE, 150)
+        hh.resizeSection(Column.SIZE, 130)
         hh.resizeSection(Column.STATUS, 190)
-        hh.resizeSection(Column.PROGRESS, 110)
         hh.setHighlightSections(False)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
@@ -475,7 +474,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text + ".", 8000)
         if rows and not self.table.selectionModel().hasSelection():
             self.table.selectRow(self.model.rowCount() - len(rows))
-        self.intake_done.emit(n_ok, n_bad)
+        emit(self.intake_done, n_ok, n_bad)
 
     def _estimate_rows(self, rows: list[PhotoRow]) -> None:
         spec = self.preview.preset_spec()
@@ -649,7 +648,7 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         self._question = box
         box.open()
-        self.question_shown.emit(box)
+        emit(self.question_shown, box)
 
     @property
     def question(self) -> QMessageBox | None:
@@ -686,7 +685,6 @@ class MainWindow(QMainWindow):
         waiting = [r.item_id for r in self.waiting_rows(target.note_id) if r.item_id is not None]
         preset = self.preview.preset_spec()
         engine, client = self.deps.engine, self.deps.client
-        staged_paths = [r.path for r in staged]
 
         def job() -> list[Any]:
             note = client().get_note(target.note_id)  # the server's word on the lock, right now
@@ -704,15 +702,12 @@ class MainWindow(QMainWindow):
             return items
 
         def done(items: list[Any]) -> None:
+            for item in items:
+                self._apply_item(item)
             self._upload_pending = False
-            by_path = {Path(i.source_path): i for i in items}
-            for i, row in enumerate(self.model.rows()):
-                item = by_path.pop(row.path, None) if row.is_staged else None
-                if item is not None and row.path in staged_paths:
-                    self.model.replace_row(i, row_from_item(item, row))
             ids = [i.id for i in items] + waiting
             self._started.update(ids)
-            self.uploads_queued.emit(ids)
+            emit(self.uploads_queued, ids)
             self._refresh_state()
             self._selection_changed()
 
@@ -735,6 +730,7 @@ class MainWindow(QMainWindow):
         self._apply_item(item)
 
     def _apply_item(self, item: Any) -> None:
+        """Show a queue item snapshot; older snapshots than the one shown are ignored."""
         if self._closed or item is None:
             return
         i = self.model.find_item(int(item.id))
@@ -743,7 +739,7 @@ class MainWindow(QMainWindow):
                 self.model.remove_row_indexes([i])
             return
         if i is None:
-            # A new item: replace the staged row of the same file, else append.
+            # A new item: it takes the place of the staged row of the same file, if any.
             for j, row in enumerate(self.model.rows()):
                 if row.is_staged and str(row.path) == item.source_path and self._upload_pending:
                     self.model.replace_row(j, row_from_item(item, row))
@@ -754,7 +750,10 @@ class MainWindow(QMainWindow):
             if i is None:
                 return
         else:
-            self.model.replace_row(i, row_from_item(item, self.model.row_at(i)))
+            old = self.model.row_at(i)
+            if old.revision > int(getattr(item, "revision", 0)):
+                return
+            self.model.replace_row(i, row_from_item(item, old))
         row = self.model.row_at(i)
         if row.state in ("failed", "needs_decision") and row.error:
             self._latest_error_item = row.item_id
@@ -794,9 +793,16 @@ class MainWindow(QMainWindow):
     @Slot(str, str)
     def _notice_from_notifier(self, title: str, text: str) -> None:
         if not self.deps.notifier.uses_tray or not self.isActiveWindow():
-            self.show_notice(f"{title}: {text}")
+            tone = Tone.SUCCESS if title == "Upload finished" else Tone.WARNING
+            self.show_notice(f"{title}: {text}", tone)
 
-    def show_notice(self, text: str) -> None:
+    def show_notice(self, text: str, tone: Tone = Tone.BUSY) -> None:
+        """A one-line message above the banner (empty text hides it)."""
+        color = ACCENTS[tone]
+        self.notice.setStyleSheet(
+            f"#{names.NOTICE_BANNER} {{ border: 1px solid {color}; border-left: 6px solid "
+            f"{color}; border-radius: 6px; padding: 8px 12px; font-weight: 600; }}"
+        )
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
 
@@ -872,7 +878,7 @@ class MainWindow(QMainWindow):
             )
             if note_ids:
                 self.target.open_note(note_ids[0])
-        self.restored.emit(len(rows))
+        emit(self.restored, len(rows))
         self._refresh_state()
 
     # ------------------------------------------------------------------ closing

@@ -6,6 +6,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from maxupload.gui.qtcompat import emit
+
 
 class Notifier(QObject):
     """Tells the user a batch finished or needs them, even when the window is in the back.
@@ -36,7 +38,7 @@ class Notifier(QObject):
                 else QSystemTrayIcon.MessageIcon.Information
             )
             self._tray.showMessage(title, text, kind, 8000)
-        self.shown.emit(title, text)
+        emit(self.shown, title, text)
 
     def close(self) -> None:
         if self._tray is not None:

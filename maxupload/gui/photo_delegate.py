@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QStyle,
     QStyledItemDelegate,
-    QStyleOptionProgressBar,
     QStyleOptionViewItem,
 )
 
@@ -40,9 +39,7 @@ class PhotoDelegate(QStyledItemDelegate):
             if col == Column.PHOTO:
                 self._paint_photo(painter, option, index, row)
             elif col == Column.STATUS:
-                self._paint_status(painter, option, row)
-            elif col == Column.PROGRESS:
-                self._paint_progress(painter, option, index, row)
+                self._paint_status(painter, option, index, row)
         finally:
             painter.restore()
 
@@ -115,43 +112,52 @@ class PhotoDelegate(QStyledItemDelegate):
             return f"Same picture as {row.duplicate_of.name}"
         if row.error:
             return row.error
-        return str(row.path.parent)
+        return f"in {row.path.parent.name or row.path.parent}"
 
-    def _paint_status(self, painter: QPainter, option: QStyleOptionViewItem, row: PhotoRow) -> None:
+    def _paint_status(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: Index, row: PhotoRow
+    ) -> None:
         status = row.status
-        rect = option.rect.adjusted(8, 0, -6, 0)
+        rect = option.rect.adjusted(8, 0, -8, 0)
+        show_bar = not row.is_staged
+        fm = option.fontMetrics
+        line_h = fm.height()
+        text_top = rect.center().y() - (line_h if show_bar else line_h // 2)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         accent = QColor(ACCENTS[status.tone])
-        dot = QRect(rect.left(), rect.center().y() - 5, 10, 10)
+        dot = QRect(rect.left(), text_top + line_h // 2 - 5, 10, 10)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(accent)
         painter.drawEllipse(dot)
-        text_rect = rect.adjusted(18, 4, 0, -4)
         painter.setPen(self._text_color(option))
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or status.label)
+        text_rect = QRect(rect.left() + 18, text_top, rect.width() - 18, line_h)
+        text = fm.elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width())
         painter.drawText(
-            text_rect,
-            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-            | int(Qt.TextFlag.TextWordWrap),
-            status.label,
+            text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text
         )
+        if show_bar:
+            bar_rect = QRect(rect.left() + 18, text_top + line_h + 6, rect.width() - 18, 6)
+            self._paint_progress(painter, option, index, row, bar_rect)
 
     @staticmethod
     def _paint_progress(
-        painter: QPainter, option: QStyleOptionViewItem, index: Index, row: PhotoRow
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: Index,
+        row: PhotoRow,
+        rect: QRect,
     ) -> None:
-        if row.is_staged:
-            return
+        """A thin bar in the status accent: bytes sent while uploading, full once stored."""
         fraction: float = index.data(PROGRESS_ROLE) or 0.0
-        bar = QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(
-            8, option.rect.height() // 2 - 7, -8, -(option.rect.height() // 2 - 7)
-        )
-        bar.minimum = 0
-        bar.maximum = 1000
-        bar.progress = int(fraction * 1000)
-        bar.textVisible = False
-        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
-        bar.palette = QPalette(option.palette)
-        bar.palette.setColor(QPalette.ColorRole.Highlight, QColor(ACCENTS[row.status.tone]))
-        style = option.widget.style() if option.widget else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
+        track = option.palette.color(QPalette.ColorRole.Mid)
+        track.setAlpha(70)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(track)
+        painter.drawRoundedRect(rect, 3, 3)
+        if fraction > 0:
+            done = QRect(
+                rect.left(), rect.top(), max(6, int(rect.width() * fraction)), rect.height()
+            )
+            painter.setBrush(QColor(ACCENTS[row.status.tone]))
+            painter.drawRoundedRect(done, 3, 3)

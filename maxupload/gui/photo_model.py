@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QPixmap
 
+from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import (
     ACCENTS,
     ACTIVE_STATES,
@@ -34,15 +35,13 @@ Index = QModelIndex | QPersistentModelIndex
 class Column(enum.IntEnum):
     PHOTO = 0
     SIZE = 1
-    STATUS = 2
-    PROGRESS = 3
+    STATUS = 2  # painted with the progress bar under the words
 
 
 HEADERS = {
     Column.PHOTO: "Photo",
-    Column.SIZE: "Size (now → sent)",
+    Column.SIZE: "Size: file → sent",
     Column.STATUS: "Status",
-    Column.PROGRESS: "Progress",
 }
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -72,6 +71,7 @@ class PhotoRow:
     note_id: str | None = None
     target_label: str = ""
     duplicate_of: Path | None = None
+    revision: int = -1  # the queue row's revision this snapshot shows
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -189,11 +189,9 @@ class PhotoModel(QAbstractTableModel):
             prefix = "≈ " if row.size_after_is_estimate and row.size_after is not None else ""
             return f"{human_size(row.size_before)} → {prefix}{after}"
         if col == Column.STATUS:
-            return row.status.label
-        if col == Column.PROGRESS:
             if row.state == "uploading" and row.total:
-                return f"{round(100 * row.fraction)}%"
-            return ""
+                return f"{row.status.label} {round(100 * row.fraction)}%"
+            return row.status.label
         return ""
 
     @staticmethod
@@ -214,7 +212,7 @@ class PhotoModel(QAbstractTableModel):
         pix = self._thumbs.get(path)
         if pix is None and path not in self._asked:
             self._asked.add(path)
-            self.thumbnail_wanted.emit(path)
+            emit(self.thumbnail_wanted, path)
         return pix
 
     def set_thumbnail(self, path: Path, pixmap: QPixmap | None) -> None:
@@ -224,7 +222,7 @@ class PhotoModel(QAbstractTableModel):
         for i, row in enumerate(self._rows):
             if row.path == path:
                 idx = self.index(i, Column.PHOTO)
-                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+                emit(self.dataChanged, idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def has_thumbnail(self, path: Path) -> bool:
         return path in self._thumbs
@@ -257,7 +255,7 @@ class PhotoModel(QAbstractTableModel):
         self._rows.extend(rows)
         self._reindex()
         self.endInsertRows()
-        self.counts_changed.emit()
+        emit(self.counts_changed)
 
     def remove_row_indexes(self, indexes: list[int]) -> list[PhotoRow]:
         removed: list[PhotoRow] = []
@@ -268,16 +266,16 @@ class PhotoModel(QAbstractTableModel):
                 self.endRemoveRows()
         self._reindex()
         if removed:
-            self.counts_changed.emit()
+            emit(self.counts_changed)
         return removed
 
     def replace_row(self, i: int, row: PhotoRow) -> None:
         old = self._rows[i]
         self._rows[i] = row
         self._reindex()
-        self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
+        emit(self.dataChanged, self.index(i, 0), self.index(i, len(Column) - 1))
         if old.state != row.state:
-            self.counts_changed.emit()
+            emit(self.counts_changed)
 
     def update_row(self, i: int, **changes: Any) -> None:
         self.replace_row(i, replace(self._rows[i], **changes))
@@ -289,9 +287,10 @@ class PhotoModel(QAbstractTableModel):
                 continue
             row = self._rows[i]
             row.sent, row.total = sent, total
-            self.dataChanged.emit(
-                self.index(i, Column.PROGRESS),
-                self.index(i, Column.PROGRESS),
+            emit(
+                self.dataChanged,
+                self.index(i, Column.STATUS),
+                self.index(i, Column.STATUS),
                 [Qt.ItemDataRole.DisplayRole, PROGRESS_ROLE],
             )
 
@@ -300,7 +299,7 @@ class PhotoModel(QAbstractTableModel):
         self._rows.clear()
         self._by_item.clear()
         self.endResetModel()
-        self.counts_changed.emit()
+        emit(self.counts_changed)
 
     def _reindex(self) -> None:
         self._by_item = {r.item_id: i for i, r in enumerate(self._rows) if r.item_id is not None}
@@ -331,6 +330,7 @@ def row_from_item(item: Any, previous: PhotoRow | None = None) -> PhotoRow:
         image_id=item.image_id,
         note_id=item.note_id,
         target_label=item.patient_label,
+        revision=int(getattr(item, "revision", 0)),
     )
     if previous is not None:
         if row.size_after is None:

@@ -27,6 +27,7 @@ from maxupload.gui import jobs, names
 from maxupload.gui.errors_text import describe_error
 from maxupload.gui.image_view import ImageView
 from maxupload.gui.photo_model import PhotoRow, human_size
+from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import ACCENTS
 from maxupload.gui.tasks import TaskPool
 
@@ -188,7 +189,7 @@ class PreviewPane(QWidget):
     @Slot()
     def _emit_preset(self) -> None:
         spec = self.preset_spec()
-        self.preset_changed.emit(spec)
+        emit(self.preset_changed, spec)
         if self._row is not None:
             self._render_local(self._row)
             self._load_estimates(self._row)
@@ -237,9 +238,10 @@ class PreviewPane(QWidget):
             self.local.set_image(view.image)
             kind = view.mime_type.split("/")[-1].upper()
             self.info.setText(
-                f"{view.width} x {view.height} px {kind}, {human_size(view.size)}. "
-                f"Sent as {view.file_name}, with location and camera data removed."
+                f"{view.width} x {view.height} px {kind}, {human_size(view.size)}, "
+                f"sent as {view.file_name}; location and camera data removed."
             )
+            self.info.setToolTip(self.info.text())
 
         def failed(exc: BaseException) -> None:
             if self._row is None or self._row.path != path:
@@ -265,7 +267,7 @@ class PreviewPane(QWidget):
                 return
             self._estimates = sizes
             self._show_estimates(row.size_before)
-            self.estimates_ready.emit(dict(sizes))
+            emit(self.estimates_ready, dict(sizes))
 
         def failed(exc: BaseException) -> None:
             self.estimate.setText(f"No estimate: {describe_error(exc).summary}")
@@ -323,7 +325,7 @@ class PreviewPane(QWidget):
                 return
             self.stored.set_image(view.image)
             self._accept_url(view.signed)
-            self.stored_shown.emit(image_id)
+            emit(self.stored_shown, image_id)
 
         def failed(exc: BaseException) -> None:
             if self._row is None or self._row.image_id != image_id:
@@ -342,9 +344,7 @@ class PreviewPane(QWidget):
         self._set_link_enabled(True)
         remaining = (signed.expires_at - datetime.now(UTC)).total_seconds()
         local = signed.expires_at.astimezone().strftime("%H:%M")
-        self.stored_status.setText(
-            f"Fetched through a signed link valid until {local}; it is renewed when it expires."
-        )
+        self.stored_status.setText(f"Fetched by signed link, valid until {local} (renewed).")
         self.stored_status.setStyleSheet(f"color: {ACCENTS['success']};")
         self._url_timer.start(int(max(5.0, remaining - URL_MARGIN_S) * 1000))
 

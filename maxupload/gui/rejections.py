@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -37,7 +38,8 @@ class RejectionsPanel(QFrame):
         self.list.setObjectName(names.REJECTIONS_LIST)
         self.list.setAccessibleName("Files not added, with reasons")
         self.list.setWordWrap(True)
-        self.list.setMaximumHeight(130)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         clear = QPushButton("Dismiss")
         clear.setObjectName(names.REJECTIONS_CLEAR)
         clear.setAccessibleName("Dismiss the list of files not added")
@@ -58,6 +60,8 @@ class RejectionsPanel(QFrame):
         self.list.addItem(item)
         n = self.list.count()
         self.title.setText(f"{n} file{'s' if n != 1 else ''} not added")
+        line = self.list.fontMetrics().height()
+        self.list.setFixedHeight(min(2, n) * (3 * line + 4) + 8)
         self.show()
 
     def entries(self) -> list[tuple[str, str, str]]:

@@ -36,6 +36,7 @@ from maxupload.core.settings import (
 )
 from maxupload.gui import names
 from maxupload.gui.errors_text import describe_error
+from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
 
@@ -253,7 +254,7 @@ class SettingsDialog(QDialog):
             self.test_result.setText("\n".join(lines))
             self.test_result.setStyleSheet(_tone_style(Tone.SUCCESS if report.ok else Tone.WARNING))
             self.test_button.setEnabled(True)
-            self.tested.emit(report)
+            emit(self.tested, report)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, LookupError):
@@ -266,7 +267,7 @@ class SettingsDialog(QDialog):
             self.test_result.setText(text)
             self.test_result.setStyleSheet(_tone_style(Tone.ERROR))
             self.test_button.setEnabled(True)
-            self.tested.emit(exc)
+            emit(self.tested, exc)
 
         self.test_button.setEnabled(False)
         self.test_result.setText("Testing…")
@@ -316,7 +317,7 @@ class SettingsDialog(QDialog):
                 )
             else:
                 self._show_message("Saved.", Tone.SUCCESS)
-            self.saved.emit(result)
+            emit(self.saved, result)
             self._check_store()
             self.accept()
 

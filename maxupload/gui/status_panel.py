@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from maxupload.gui import names
 from maxupload.gui.errors_text import ACTION_LABELS, ErrorText
+from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import ACCENTS, Tone
 
 _COUNT_GROUPS: list[tuple[str, frozenset[str]]] = [
@@ -71,7 +72,7 @@ class StatusPanel(QFrame):
         self.progress.setAccessibleName("Overall upload progress")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("%v of %m done")
+        self.progress.setFormat("Nothing sent yet")
         self.progress.setTextVisible(True)
         self.counts = QLabel(counts_text({}))
         self.counts.setObjectName(names.COUNTS_LABEL)
@@ -161,6 +162,7 @@ class StatusPanel(QFrame):
         )
         self.progress.setRange(0, max(1, queued))
         self.progress.setValue(settled)
+        self.progress.setFormat("%v of %m done" if queued else "Nothing sent yet")
 
     def set_rate_limit(self, seconds: float) -> None:
         if seconds <= 0.05:
@@ -203,7 +205,7 @@ class StatusPanel(QFrame):
     @Slot()
     def _action_clicked(self) -> None:
         if self._error is not None:
-            self.action_requested.emit(str(self._error.action))
+            emit(self.action_requested, str(self._error.action))
 
 
 def _esc(text: str) -> str:

@@ -26,6 +26,7 @@ from maxupload.core.models import Note, Patient, Provider
 from maxupload.gui import names
 from maxupload.gui.banner import note_status_text, visit_text
 from maxupload.gui.errors_text import describe_error
+from maxupload.gui.qtcompat import emit
 from maxupload.gui.tasks import TaskPool
 
 #: Returns the API client of the current settings (raises with a clear message if none).
@@ -35,12 +36,12 @@ DATA_ROLE = Qt.ItemDataRole.UserRole + 10
 
 
 def patient_line(p: Patient) -> str:
-    return f"{p.display_name}   ·   DOB {p.date_of_birth or '?'}   ·   MRN {p.mrn or '—'}"
+    return f"{p.display_name}\nDOB {p.date_of_birth or '?'}  ·  MRN {p.mrn or 'none'}"
 
 
 def note_line(n: Note) -> str:
     facility = n.facility.name if n.facility and n.facility.name else "no facility"
-    return f"{visit_text(n)}   ·   {note_status_text(n)}   ·   {facility}"
+    return f"Visit {visit_text(n)}  ·  {note_status_text(n)}\n{facility}"
 
 
 def _section(text: str) -> QLabel:
@@ -90,11 +91,17 @@ class TargetPanel(QWidget):
         self.patients.setObjectName(names.PATIENT_RESULTS)
         self.patients.setAccessibleName("Patients found")
         self.patients.currentItemChanged.connect(self._patient_picked)
+        self.patients.setSpacing(2)
+        self.patients.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.patients.setTextElideMode(Qt.TextElideMode.ElideRight)
 
         self.notes = QListWidget()
         self.notes.setObjectName(names.NOTE_LIST)
         self.notes.setAccessibleName("Visit notes of the patient")
         self.notes.currentItemChanged.connect(self._note_picked)
+        self.notes.setSpacing(2)
+        self.notes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.notes.setTextElideMode(Qt.TextElideMode.ElideRight)
 
         self.note_id = QLineEdit()
         self.note_id.setObjectName(names.NOTE_ID_INPUT)
@@ -243,7 +250,7 @@ class TargetPanel(QWidget):
         self._note = note
         self.show_message("")
         self._fill_providers()
-        self.note_chosen.emit(note)
+        emit(self.note_chosen, note)
         if note is not None and not self._all_providers:
             self._load_providers()
 
@@ -296,12 +303,12 @@ class TargetPanel(QWidget):
                 "Type to search providers" if note else "Choose a note first"
             )
         self.provider.blockSignals(False)
-        self.provider_chosen.emit(self.current_provider())
+        emit(self.provider_chosen, self.current_provider())
 
     @Slot(int)
     def _provider_picked(self, _index: int) -> None:
-        self.provider_chosen.emit(self.current_provider())
+        emit(self.provider_chosen, self.current_provider())
 
     def _lookup_failed(self, exc: BaseException) -> None:
         self.show_message(describe_error(exc).summary)
-        self.error.emit(exc)
+        emit(self.error, exc)

@@ -14,6 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
+from maxupload.gui.qtcompat import emit
+
 log = logging.getLogger(__name__)
 
 Done = Callable[[Any], None]
@@ -34,9 +36,9 @@ class _Job(QRunnable):
         try:
             result = self._fn()
         except BaseException as exc:  # delivered to the caller's on_error
-            self._pool.finished_job.emit(self._job_id, None, exc)
+            emit(self._pool.finished_job, self._job_id, None, exc)
         else:
-            self._pool.finished_job.emit(self._job_id, result, None)
+            emit(self._pool.finished_job, self._job_id, result, None)
 
 
 class TaskPool(QObject):
@@ -83,13 +85,13 @@ class TaskPool(QObject):
         self._callbacks[job_id] = (on_done, on_error)
         self._pool.start(_Job(self, job_id, fn), priority)
         if was_idle:
-            self.busy_changed.emit(True)
+            emit(self.busy_changed, True)
         return job_id
 
     def forget(self, job_id: int) -> None:
         """Drop the callbacks of a job whose answer is no longer wanted."""
         if self._callbacks.pop(job_id, None) is not None and not self._callbacks:
-            self.busy_changed.emit(False)
+            emit(self.busy_changed, False)
 
     @Slot(int, object, object)
     def _deliver(self, job_id: int, result: object, error: object) -> None:
@@ -97,7 +99,7 @@ class TaskPool(QObject):
         if callbacks is None or self.is_closing:
             return
         if not self._callbacks:
-            self.busy_changed.emit(False)
+            emit(self.busy_changed, False)
         on_done, on_error = callbacks
         if error is not None:
             if on_error is not None:

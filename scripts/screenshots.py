@@ -1,0 +1,176 @@
+"""Make the README screenshots by driving the real window offscreen in demo mode.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+It confirms a demo patient, drops a folder of generated photos, uploads them, waits until each
+is verified, selects one so its stored copy shows, and saves PNGs of what the window shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_SCALE_FACTOR", "1")
+
+from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
+from PySide6.QtCore import QMimeData, QUrl  # noqa: E402
+from PySide6.QtGui import QFont, QGuiApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+SIZE = (1280, 800)
+
+
+def clinical_photo(path: Path, seed: int, size: tuple[int, int] = (2400, 1800)) -> Path:
+    """A made-up close-up: skin-toned surface, a reddish patch and a measuring scale."""
+    rng = random.Random(seed)
+    w, h = size
+    base = (rng.randint(200, 230), rng.randint(150, 180), rng.randint(120, 150))
+    img = Image.new("RGB", (w // 4, h // 4), base)
+    draw = ImageDraw.Draw(img)
+    for _ in range(40):
+        x, y = rng.randint(0, w // 4), rng.randint(0, h // 4)
+        r = rng.randint(10, 60)
+        shade = tuple(max(0, min(255, c + rng.randint(-18, 12))) for c in base)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=shade)
+    cx, cy = rng.randint(w // 12, w // 6), rng.randint(h // 12, h // 6)
+    rx, ry = rng.randint(40, 90), rng.randint(30, 70)
+    draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=(170, 70, 70))
+    draw.ellipse((cx - rx // 2, cy - ry // 2, cx + rx // 3, cy + ry // 3), fill=(140, 45, 50))
+    img = img.filter(ImageFilter.GaussianBlur(6)).resize(size, Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(img)
+    top = h - 160
+    draw.rectangle((60, top, 60 + 1000, top + 90), fill=(245, 245, 240))
+    for i in range(0, 101):
+        x = 70 + i * 9.8
+        length = 50 if i % 10 == 0 else (32 if i % 5 == 0 else 20)
+        draw.line((x, top, x, top + length), fill=(30, 30, 30), width=3)
+    noise = Image.effect_noise(size, 10).convert("RGB")
+    img = Image.blend(img, noise, 0.04)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window did not reach the expected state in time")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def settle(app: QApplication, seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def save(widget: QWidget, path: Path) -> None:
+    """Grab the widget and write an optimized PNG."""
+    image = widget.grab().toImage()
+    buf = io.BytesIO()
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    qbuf = QBuffer()
+    qbuf.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(qbuf, "PNG")
+    buf.write(bytes(qbuf.data()))
+    buf.seek(0)
+    Image.open(buf).convert("RGB").save(path, "PNG", optimize=True)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--photos", type=int, default=6)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="maxupload-shots-") as tmp:
+        os.environ["MAXUPLOAD_HOME"] = str(Path(tmp) / "home")
+        from maxupload.app import build_demo
+        from maxupload.gui.drop_zone import DropZone
+        from maxupload.gui.target_panel import DATA_ROLE
+
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        app.setStyle("Fusion")
+        app.setFont(QFont("DejaVu Sans", 10))
+        ctx = build_demo()
+        window = ctx.window
+        try:
+            ctx.start()
+            window.resize(*SIZE)
+            settle(app)
+            save(window, args.out / "01-start.png")
+
+            demo = ctx.demo_server.demo
+            target = window.target
+            target.search.setText("Rivera")
+            target.run_search()
+            wait_until(app, lambda: target.patients.count() > 0)
+            target.patients.setCurrentRow(0)
+            wait_until(app, lambda: target.notes.count() > 0)
+            for i in range(target.notes.count()):
+                note = target.notes.item(i).data(DATA_ROLE)
+                if note.id == demo.open_note_id:
+                    target.notes.setCurrentRow(i)
+            wait_until(app, lambda: target.current_provider() is not None)
+
+            folder = Path(tmp) / "Visit photos"
+            folder.mkdir()
+            for i in range(args.photos):
+                clinical_photo(folder / f"IMG_{4101 + i}.JPG", seed=i + 7)
+            (folder / "notes.txt").write_text("not a photo\n")
+            mime = QMimeData()
+            mime.setUrls([QUrl.fromLocalFile(str(folder))])
+            assert DropZone.accepts(mime)
+            window.drop_zone.handle_mime(mime)
+            wait_until(app, lambda: window.model.rowCount() == args.photos)
+            wait_until(app, lambda: all(r.size_after for r in window.model.rows()))
+            window.select_row(0)
+            wait_until(app, lambda: window.preview.local.has_image())
+            settle(app, 1.0)
+            save(window, args.out / "02-confirm-patient.png")
+
+            window.banner.confirm_box.click()
+            window.upload()
+            wait_until(app, lambda: not window.model.staged_rows())
+            wait_until(
+                app, lambda: all(r.state == "verified" for r in window.model.rows()), 120
+            )
+            window.select_row(2)
+            wait_until(app, lambda: window.preview.stored.has_image())
+            settle(app, 1.0)
+            save(window, args.out / "03-verified.png")
+
+            ctx.open_settings()
+            dialog = ctx.settings_dialog
+            wait_until(app, lambda: "Checking" not in dialog.health.text())
+            dialog.test_connection()
+            wait_until(app, lambda: dialog.test_button.isEnabled())
+            settle(app, 0.5)
+            save(dialog, args.out / "04-settings.png")
+            dialog.close()
+        finally:
+            window._force_close = True
+            window.close()
+            ctx.shutdown()
+            QGuiApplication.clipboard().clear()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
