@@ -346,7 +346,8 @@ def test_cancel_mid_upload_stops_the_body_and_stores_nothing(
     entries = settled_log(sandbox, path_prefix="/v", at_least=1)
     assert len(entries) == 1  # never sent again
     assert entries[0]["status"] != 200
-    assert entries[0]["bodyBytes"] < len(data)  # the server got a truncated body
+    # The server got a truncated body, or failed reading it when the connection closed.
+    assert entries[0]["bodyBytes"] is None or entries[0]["bodyBytes"] < len(data)
     assert sandbox.uploads() == []
 
 

@@ -101,7 +101,9 @@ class _OpenApiRequest:
 
     @property
     def content_type(self) -> str:
-        return (self._request.headers.get("content-type") or "").lower()
+        # Lowercase the media type only: a multipart boundary is case-sensitive.
+        media, sep, params = (self._request.headers.get("content-type") or "").partition(";")
+        return media.strip().lower() + sep + params
 
 
 class _OpenApiResponse:
@@ -307,9 +309,7 @@ def _download_response_errors(response: httpx.Response) -> list[str]:
     return []
 
 
-def settled_log(
-    sandbox: Any, *, path_prefix: str = "/", at_least: int = 0
-) -> list[dict[str, Any]]:
+def settled_log(sandbox: Any, *, path_prefix: str = "/", at_least: int = 0) -> list[dict[str, Any]]:
     """The sandbox's request log once every entry has its outcome recorded.
 
     The sandbox records an answer's status just after writing it, so a client can hold the
