@@ -140,10 +140,11 @@ def sniff(head: bytes) -> Sniffed:
     )
 
 
-def truncation_reason(kind: str, tail: bytes) -> str | None:
+def truncation_reason(kind: str, tail: bytes, head: bytes = b"", size: int = 0) -> str | None:
     """A cheap end-of-file check per format; a reason when the file stops before the image ends.
 
-    ``tail`` is the last TAIL_SIZE bytes of the file.
+    ``tail`` is the last TAIL_SIZE bytes of the file, ``head`` its first bytes, ``size`` its
+    length (both optional; used for formats that declare their length up front).
     """
     if kind in ("jpeg", "mpo"):
         # Entropy-coded data never holds FF D9 (an FF there is followed by 00 or a restart
@@ -156,6 +157,10 @@ def truncation_reason(kind: str, tail: bytes) -> str | None:
             return "The PNG file is cut off (it ends before the image is complete)."
     elif kind == "gif" and not tail.rstrip(b"\x00").endswith(b";"):
         return "The GIF file is cut off (it ends before the image is complete)."
+    elif kind == "webp" and len(head) >= 8 and size:
+        declared = int.from_bytes(head[4:8], "little") + 8
+        if size < declared:
+            return "The WebP file is cut off (it ends before the image is complete)."
     return None
 
 

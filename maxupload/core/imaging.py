@@ -21,6 +21,7 @@ from PIL import Image, ImageCms
 from maxupload.core.image_formats import (
     DEFAULT_MAX_PIXELS,
     NEXT_RECOPY,
+    TAIL_SIZE,
     ImageRejected,
     kind_of,
     open_image,
@@ -392,7 +393,7 @@ def _read_source(path: Path) -> bytes:
     sniffed = sniff(data[:64])
     if sniffed.kind is None:
         raise ImageRejected(sniffed.reason, sniffed.next_step)
-    cut = truncation_reason(sniffed.kind, data[-65536:])
+    cut = truncation_reason(sniffed.kind, data[-TAIL_SIZE:], data[:64], len(data))
     if cut:
         raise ImageRejected(cut, NEXT_RECOPY)
     return data

@@ -166,7 +166,7 @@ def check_file(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> AcceptedF
     sniffed = sniff(head)
     if sniffed.kind is None:
         return Rejection(path, sniffed.reason, sniffed.next_step)
-    truncated = truncation_reason(sniffed.kind, tail)
+    truncated = truncation_reason(sniffed.kind, tail, head, total)
     if truncated:
         return Rejection(path, truncated, _NEXT_RECOPY)
     try:

@@ -41,6 +41,7 @@ from tests.plugins.images import (
     write_png16,
     write_png48,
     write_text_as_jpg,
+    write_tiff48,
     write_truncated_jpeg,
 )
 
@@ -214,8 +215,10 @@ def test_16_bit_greyscale_png_keeps_its_tones(images_dir: Path) -> None:
     assert out.getpixel((253, 32)) > 245
 
 
-def test_48_bit_png(images_dir: Path) -> None:
-    prepared = prepare(write_png48(images_dir / "deep.png"))
+@pytest.mark.parametrize("name", ["deep.png", "deep.tif"])
+def test_48_bit_png_and_tiff(images_dir: Path, name: str) -> None:
+    writer = write_png48 if name.endswith(".png") else write_tiff48
+    prepared = prepare(writer(images_dir / name))
     out = _open(prepared)
     assert prepared.mime_type == "image/jpeg" and out.size == (64, 48)
     assert "converted 16-bit colour to 8-bit" in prepared.receipt.changes

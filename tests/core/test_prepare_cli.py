@@ -114,19 +114,23 @@ def test_never_overwrites_and_never_collides(
 
 
 def test_writes_only_inside_out_and_skips_out_when_inside_input(
-    images_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    images_dir: Path, tmp_path: Path, app_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Nothing is written outside --out (the app's own log folder aside)."""
     write_jpeg(images_dir / "a.jpg", photo(64, 48))
     write_alpha_png(images_dir / "b.png", (64, 48))
     out = images_dir / "prepared"
-    outside_before = {p for p in tmp_path.rglob("*") if out not in p.parents and p != out}
+
+    def outside() -> set[Path]:
+        return {p for p in tmp_path.rglob("*") if not {out, app_home} & {p, *p.parents}}
+
+    outside_before = outside()
 
     assert main(["prepare", "--out", str(out), str(images_dir)]) == 0
     assert main(["prepare", "--out", str(out), str(images_dir)]) == 0  # outputs not re-read
     capsys.readouterr()
 
-    outside_after = {p for p in tmp_path.rglob("*") if out not in p.parents and p != out}
-    assert outside_after == outside_before
+    assert outside() == outside_before
     assert len(list(out.iterdir())) == 2
 
 

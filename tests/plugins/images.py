@@ -310,6 +310,48 @@ def write_png48(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
     return path
 
 
+def write_tiff48(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
+    """An uncompressed 48-bit RGB TIFF (16 bits per channel, little-endian), written by hand."""
+    w, h = size
+    pixels = b"".join(
+        struct.pack("<HHH", x * 65535 // (w - 1), y * 65535 // (h - 1), 40000)
+        for y in range(h)
+        for x in range(w)
+    )
+    entries = [  # (tag, type, count, value): 3 = SHORT, 4 = LONG
+        (256, 4, 1, w),
+        (257, 4, 1, h),
+        (258, 3, 3, 0),  # BitsPerSample -> offset patched below
+        (259, 3, 1, 1),  # no compression
+        (262, 3, 1, 2),  # RGB
+        (273, 4, 1, 0),  # StripOffsets -> patched
+        (277, 3, 1, 3),
+        (278, 4, 1, h),
+        (279, 4, 1, len(pixels)),
+        (284, 3, 1, 1),
+    ]
+    ifd_offset = 8
+    ifd_size = 2 + 12 * len(entries) + 4
+    bps_offset = ifd_offset + ifd_size
+    data_offset = bps_offset + 6
+    out = bytearray(b"II*\x00" + struct.pack("<I", ifd_offset))
+    out += struct.pack("<H", len(entries))
+    for tag, typ, count, value in entries:
+        if tag == 258:
+            value = bps_offset
+        elif tag == 273:
+            value = data_offset
+        if typ == 3 and count == 1:
+            out += struct.pack("<HHIHH", tag, typ, count, value, 0)
+        else:
+            out += struct.pack("<HHII", tag, typ, count, value)
+    out += struct.pack("<I", 0)
+    out += struct.pack("<HHH", 16, 16, 16)
+    out += pixels
+    path.write_bytes(bytes(out))
+    return path
+
+
 def write_alpha_png(path: Path, size: tuple[int, int] = (200, 150), *, mode: str = "RGBA") -> Path:
     """A PNG with real transparency (a transparent border around an opaque photo)."""
     im = photo(*size).convert(mode if mode != "LA" else "L")
