@@ -254,6 +254,7 @@ class SettingsDialog(QDialog):
             self.test_result.setText("\n".join(lines))
             self.test_result.setStyleSheet(_tone_style(Tone.SUCCESS if report.ok else Tone.WARNING))
             self.test_button.setEnabled(True)
+            self.adjustSize()
             emit(self.tested, report)
 
         def failed(exc: BaseException) -> None:
@@ -267,6 +268,7 @@ class SettingsDialog(QDialog):
             self.test_result.setText(text)
             self.test_result.setStyleSheet(_tone_style(Tone.ERROR))
             self.test_button.setEnabled(True)
+            self.adjustSize()
             emit(self.tested, exc)
 
         self.test_button.setEnabled(False)

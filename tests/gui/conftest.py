@@ -77,14 +77,20 @@ def drop(window: Any, paths: list[Path]) -> None:
     mime = mime_for(paths)
     pos = QPointF(zone.width() / 2, zone.height() / 2)
     enter = QDragEnterEvent(
-        pos, Qt.DropAction.CopyAction | Qt.DropAction.MoveAction, mime,
-        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+        pos,
+        Qt.DropAction.CopyAction | Qt.DropAction.MoveAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
     )
     zone.dragEnterEvent(enter)
     assert enter.isAccepted()
     event = QDropEvent(
-        pos, Qt.DropAction.CopyAction | Qt.DropAction.MoveAction, mime,
-        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+        pos,
+        Qt.DropAction.CopyAction | Qt.DropAction.MoveAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
     )
     zone.dropEvent(event)
     assert event.isAccepted()
@@ -135,8 +141,5 @@ def states(window: Any) -> list[str]:
 
 def upload_requests(server: SandboxServer) -> list[dict[str, Any]]:
     return [
-        r for r in server.request_log()
-        if r["method"] == "POST" and r["path"].endswith("/images")
+        r for r in server.request_log() if r["method"] == "POST" and r["path"].endswith("/images")
     ]
-
-

@@ -35,13 +35,9 @@ def test_drop_files_adds_rows_and_leaves_files_in_place(
     assert {p: (_digest(p), p.stat().st_mtime_ns) for p in photos} == before
 
     # Thumbnails are made off the GUI thread for the visible rows.
-    qtbot.waitUntil(
-        lambda: all(window.model.has_thumbnail(p) for p in photos), timeout=TIMEOUT_MS
-    )
+    qtbot.waitUntil(lambda: all(window.model.has_thumbnail(p) for p in photos), timeout=TIMEOUT_MS)
     # Estimated sizes after preparation appear in the list.
-    qtbot.waitUntil(
-        lambda: all(r.size_after for r in window.model.rows()), timeout=TIMEOUT_MS
-    )
+    qtbot.waitUntil(lambda: all(r.size_after for r in window.model.rows()), timeout=TIMEOUT_MS)
 
     # Dropping the same files again does not add them twice.
     with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS) as again:
@@ -76,9 +72,7 @@ def test_drop_of_nothing_usable_is_refused(qtbot: Any, make_app: Any) -> None:
     assert not window.drop_zone.accepts(mime_for([]))
 
 
-def test_paste_image_data_and_file_urls(
-    qtbot: Any, make_app: Any, tmp_path: Path
-) -> None:
+def test_paste_image_data_and_file_urls(qtbot: Any, make_app: Any, tmp_path: Path) -> None:
     ctx = make_app()
     window = ctx.window
     clipboard = QGuiApplication.clipboard()
