@@ -143,6 +143,9 @@ class UploadEngine:
         self._stopping = False
         self._busy = False
         self._only: set[int] | None = None
+        self._start_lock = threading.RLock()
+        self._recovered = False
+        self._shut_down = False
         self._unsubscribe = store.subscribe(self._forward)
 
     # --- listener plumbing ----------------------------------------------------------------
@@ -169,53 +172,83 @@ class UploadEngine:
             raise QueueBusy("Another MaxUpload window or command is sending photos right now.")
 
     def recover(self) -> list[QueueItem]:
-        """After a crash: put interrupted items where they are safe; drop stray copies."""
-        self.acquire()
-        changed = self.store.recover()
-        self._sweep_cache()
-        return changed
+        """After a crash: put interrupted items where they are safe; drop stray copies.
+
+        Takes the queue lock (QueueBusy if another MaxUpload is sending). Runs once per engine:
+        later calls (e.g. while workers run) return [] and touch nothing.
+        """
+        with self._start_lock:
+            if self._recovered:
+                return []
+            self.acquire()
+            changed = self.store.recover()
+            self._sweep_cache()
+            self._recovered = True
+            return changed
 
     def start(self, only: Iterable[int] | None = None) -> None:
-        """Recover, then run the queue on the worker pool (``only``: just these item ids)."""
-        with self._cv:
-            if self._threads:
-                if only is not None and self._only is not None:
-                    self._only.update(int(i) for i in only)
-                elif only is None:
-                    self._only = None
-                self._cv.notify_all()
-                return
-        self.recover()
-        with self._cv:
-            self._only = None if only is None else {int(i) for i in only}
-            self._stopping = False
-            for n in range(self.workers):
-                thread = threading.Thread(
-                    target=self._worker, name=f"maxupload-upload-{n + 1}", daemon=False
-                )
-                self._threads.append(thread)
-                thread.start()
+        """Recover, then run the queue on the worker pool (``only``: just these item ids).
 
-    def shutdown(self, wait: bool = True, *, cancel_in_flight: bool = False) -> None:
+        Safe to call again (from any thread) while running: ``only`` ids are added to the run,
+        ``only=None`` widens it to the whole queue.
+        """
+        with self._start_lock:
+            if self._shut_down:
+                raise RuntimeError("this UploadEngine was shut down; create a new one")
+            with self._cv:
+                if self._threads:
+                    if only is not None and self._only is not None:
+                        self._only.update(int(i) for i in only)
+                    elif only is None:
+                        self._only = None
+                    self._cv.notify_all()
+                    return
+            self.recover()
+            with self._cv:
+                self._only = None if only is None else {int(i) for i in only}
+                for n in range(self.workers):
+                    thread = threading.Thread(
+                        target=self._worker, name=f"maxupload-upload-{n + 1}", daemon=True
+                    )
+                    self._threads.append(thread)
+                    thread.start()
+
+    def shutdown(
+        self,
+        wait: bool = True,
+        *,
+        cancel_in_flight: bool = False,
+        timeout: float | None = None,
+    ) -> bool:
         """Stop taking new items; in-flight ones finish (or are interrupted safely).
 
-        ``cancel_in_flight`` aborts running uploads: one not yet sent goes back to the queue,
-        one that may have reached the server waits for the user's decision.
+        ``cancel_in_flight`` aborts running uploads: one not yet sent goes back to the queue;
+        one whose request is complete cannot be taken back, and its answer is awaited.
+        ``timeout`` bounds the wait: workers still waiting for an answer then are left to the
+        process exit (they are daemon threads); their rows stay ``uploading`` and the next start
+        turns them into "needs a decision", exactly as after a crash. Returns True when every
+        worker stopped (the queue lock is released only then).
         """
         with self._cv:
             self._stopping = True
+            self._shut_down = True
             if cancel_in_flight:
                 for job in self._active.values():
                     job.cancel.set()
             self._cv.notify_all()
             threads = list(self._threads)
-        if wait:
-            for thread in threads:
-                thread.join()
-            with self._cv:
-                self._threads = []
-            self._lock.release()
-            self._unsubscribe()
+        if not wait:
+            return False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for t in threads):
+            return False
+        with self._cv:
+            self._threads = []
+        self._lock.release()
+        self._unsubscribe()
+        return True
 
     def __enter__(self) -> UploadEngine:
         return self

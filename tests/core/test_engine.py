@@ -17,10 +17,15 @@ from maxupload.core.engine import DuplicateNotConfirmed, UploadEngine
 from maxupload.core.models import Target
 from maxupload.core.queue_store import InvalidTransition, ItemState, QueueItem, QueueStore
 from maxupload.core.ratelimit import RateGate
+from maxupload.core.runlock import QueueBusy
 from maxupload.sandbox import SandboxConfig, SandboxServer
 from tests.plugins.images import photo, write_jpeg
 
 FAST = RetryPolicy(base_delay=0.05, max_delay=0.2)
+
+
+def engine_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("maxupload-upload-")]
 
 
 class Recorder:
@@ -112,8 +117,9 @@ class Harness:
 
     def close(self) -> None:
         for engine in self.engines:
-            engine.shutdown(wait=True, cancel_in_flight=True)
+            assert engine.shutdown(wait=True, cancel_in_flight=True)
         self.store.close()
+        assert not engine_threads()
 
 
 @pytest.fixture
@@ -477,3 +483,34 @@ def test_cancel_a_queued_photo_but_never_forget_one_that_may_be_stored(harness: 
     (again,) = engine.add(files[:1], harness.target, "standard")
     assert again.state == ItemState.NEEDS_DECISION and again.duplicate_of == first.id
     assert len(harness.srv.uploads()) == 1  # only the copy the 502 left behind
+
+
+def test_start_from_two_threads_runs_one_pool_and_recovers_once(harness: Harness) -> None:
+    engine = harness.engine(workers=2)
+    engine.add(harness.photos(3), harness.target, "standard")
+    starters = [threading.Thread(target=engine.start) for _ in range(2)]
+    for t in starters:
+        t.start()
+    for t in starters:
+        t.join()
+    assert len(engine_threads()) == 2
+    assert engine.recover() == []  # never while its own workers are sending
+    assert engine.wait_idle(timeout=30)
+    assert [i.state for i in harness.store.items()] == [ItemState.VERIFIED] * 3
+
+
+def test_only_one_engine_sends_from_a_queue_file(harness: Harness) -> None:
+    first = harness.engine()
+    first.start()
+    other_store = QueueStore(harness.store.path)
+    try:
+        second = UploadEngine(other_store, lambda _t: None)
+        with pytest.raises(QueueBusy):
+            second.start()
+        assert second.shutdown()
+    finally:
+        other_store.close()
+    assert first.shutdown()
+    # Once the first one stopped, another may take over.
+    third = harness.engine()
+    third.start()
