@@ -221,3 +221,28 @@ def test_a_terminal_user_who_declines_sends_nothing(
     assert code == 1
     assert b"Nothing was sent." in seen
     assert sandbox.uploads() == []
+
+
+def test_the_same_photo_twice_in_one_batch_is_sent_once(
+    sandbox: SandboxServer, key_env: str, photos: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    twin = photos[0].parent / "copy-of-photo-0.jpg"
+    twin.write_bytes(photos[0].read_bytes())
+    code, out, _err = run_cli(capsys, upload_args(sandbox, photos[0], twin))
+    assert code == 0, out
+    assert "skipped" in out and "it is sent once" in out
+    assert len(sandbox.uploads()) == 1
+
+
+def test_clear_done_and_the_guard_on_a_second_run(
+    sandbox: SandboxServer, key_env: str, photos: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(capsys, upload_args(sandbox, photos[0]))[0] == 0
+    code, out, _err = run_cli(capsys, ["queue", "clear", "--done"])
+    assert code == 0 and "Removed 1" in out
+    assert "empty" in run_cli(capsys, ["queue"])[1]
+    # Cleared from the list, still remembered: the same photo again is held for a decision.
+    code, out, _err = run_cli(capsys, upload_args(sandbox, photos[0]))
+    assert code == 1
+    assert "already sent to this note" in out
+    assert len(sandbox.uploads()) == 1

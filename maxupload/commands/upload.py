@@ -165,6 +165,27 @@ class Printer:
                 print(f"    {reason}", file=self.out)
                 print(f"    Next: {next_step}", file=self.out, flush=True)
 
+    def skipped(self, path: Path, reason: str) -> None:
+        with self._lock:
+            if self.as_json:
+                record = {
+                    "file": str(path),
+                    "itemId": None,
+                    "status": "skipped",
+                    "state": "skipped",
+                    "imageId": None,
+                    "sizeKb": None,
+                    "verified": False,
+                    "traceId": None,
+                    "errorCode": "duplicate_in_batch",
+                    "message": reason,
+                    "nextStep": None,
+                }
+                print(json.dumps(record), file=self.out, flush=True)
+            else:
+                print(f"{path}  skipped", file=self.out)
+                print(f"    {reason}", file=self.out, flush=True)
+
     def item(self, item: QueueItem, *, force: bool = False) -> None:
         with self._lock:
             if item.id in self.printed or not (force or item.settled):
@@ -399,7 +420,12 @@ def run(args: argparse.Namespace) -> int:
     intake = scan(args.paths)
     for rejection in intake.rejected:
         printer.rejected(rejection.path, rejection.reason, rejection.next_step)
-    if not intake.accepted:
+    for twin in intake.duplicates:
+        printer.skipped(twin.path, f"The same photo as {twin.duplicate_of}; it is sent once.")
+    if intake.skipped:
+        info(as_json, f"Skipped {len(intake.skipped)} system file(s) that are not photos.")
+    to_send = intake.unique
+    if not to_send:
         error("No usable photos in what was given; nothing was sent.")
         return EXIT_NOT_ALL_SENT
 
@@ -422,7 +448,7 @@ def run(args: argparse.Namespace) -> int:
             "Ask the provider to add an addendum, or choose another note.",
         )
         return EXIT_SETUP
-    count = len(intake.accepted)
+    count = len(to_send)
     photos = f"{count} photo{'s' if count != 1 else ''}"
     info(as_json, f"Note {note.id} ({note.status or 'status unknown'}), visit {visit_text(note)}")
     info(as_json, f"Patient: {label}")
@@ -447,7 +473,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def add(engine: Any) -> list[int]:
-        return [item.id for item in engine.add(intake.accepted, target, preset)]
+        return [item.id for item in engine.add(to_send, target, preset)]
 
     store = QueueStore()
     try:

@@ -627,6 +627,13 @@ class UploadEngine:
             state = ItemState.PENDING_UPLOAD  # unknown status: kept raw, shown as not confirmed
         if state not in UPLOADED_STATES:
             state = ItemState.PENDING_UPLOAD
+        log.info(
+            "queue item %s: stored as %s, status %s (trace_id=%s)",
+            item.id,
+            result.id,
+            status or "-",
+            getattr(result, "trace_id", None) or "-",
+        )
         return self.store.update(
             item.id,
             state,
@@ -728,6 +735,14 @@ class UploadEngine:
                     "MaxUpload stopped trying by itself: check the connection, then choose "
                     f"'Retry' (maxupload queue retry {item_id})."
                 )
+        log.info(
+            "queue item %s: %s during %s (%s, trace_id=%s)",
+            item_id,
+            outcome.state.value,
+            phase,
+            outcome.code,
+            outcome.trace_id or "-",
+        )
         self.store.update(
             item_id,
             outcome.state,
