@@ -274,7 +274,11 @@ def _render(
     max_pixels: int,
     describe: bool,
 ) -> _Rendered:
-    """Decode (fast path), shrink, orient and colour-correct one image."""
+    """Decode (fast path), shrink, orient and colour-correct one image.
+
+    ``describe`` is True when preparing for sending: the metadata is listed for the receipt
+    and embedded HEIC thumbnails are never used.
+    """
     im = open_image(source, max_pixels=max_pixels)
     try:
         kind = kind_of(im)
@@ -294,6 +298,11 @@ def _render(
         if kind in ("jpeg", "mpo") and target != (src_w, src_h):
             want = (math.ceil(target[0] * DRAFT_GAP), math.ceil(target[1] * DRAFT_GAP))
             im.draft(im.mode, want)
+        elif kind == "heic" and not describe and target != (src_w, src_h):
+            # Display only (thumbnails, previews): pillow-heif then decodes an embedded
+            # thumbnail at least this large when it is an exact scaled copy (same orientation,
+            # crop and colour profile). Sent images always come from the main image.
+            im.draft(im.mode, (target[0] * 2, target[1] * 2))
         try:
             im.load()
         except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
