@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import socket
 
 import httpx
 import pytest
@@ -221,8 +222,6 @@ def test_part_without_content_type_is_400(sandbox: SandboxServer, api: httpx.Cli
 
 def test_half_sent_upload_is_never_stored(sandbox: SandboxServer) -> None:
     """A client that gives up mid-body (a cancelled upload) leaves no copy behind."""
-    import socket
-
     data = jpeg_bytes((300, 300))
     request = httpx.Request(
         "POST",
