@@ -21,6 +21,7 @@ never part of an exception text, and never shown by ``repr``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -726,10 +727,16 @@ def _header_value(value: str, what: str) -> str:
     return value
 
 
-def _tls_context(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext | bool:
-    """TLS is always verified: True (system defaults), a CA bundle path, or a strict context."""
+@functools.lru_cache(maxsize=1)
+def _default_tls_context() -> ssl.SSLContext:
+    """One verifying context for the process (loading the CA bundle costs ~0.1 s per client)."""
+    return httpx.create_ssl_context()
+
+
+def _tls_context(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext:
+    """TLS is always verified: True (default CA bundle), a CA bundle path, or a strict context."""
     if verify is True:
-        return True
+        return _default_tls_context()
     if verify is False:
         raise ValueError("TLS certificate verification cannot be turned off.")
     if isinstance(verify, str):
