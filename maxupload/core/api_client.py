@@ -16,7 +16,8 @@ Retry rules (why each is safe):
   may be stored, so the user decides after checking the note.
 
 The API key is sent only in the ``Authorization`` header of API calls. It is never logged,
-never part of an exception text, and never shown by ``repr``.
+never part of an exception text, and never shown by ``repr``. Log lines name method, path,
+status and trace id; query strings (signed-URL signatures, search text) are never logged.
 """
 
 from __future__ import annotations
@@ -73,6 +74,26 @@ from maxupload.core.ratelimit import MAX_WAIT_S, RateGate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class _HideQueryStrings(logging.Filter):
+    """httpx logs every request's full URL at INFO. A signed URL's query is a working link to
+    a clinical photo for an hour, and a search query may hold a patient's name: log URLs
+    without their query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(a, httpx.URL) and a.query for a in record.args
+        ):
+            record.args = tuple(
+                a.copy_with(query=None) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+_httpx_log = logging.getLogger("httpx")
+if not any(isinstance(f, _HideQueryStrings) for f in _httpx_log.filters):
+    _httpx_log.addFilter(_HideQueryStrings())
 
 #: Bytes handed to the transport per step of an upload (progress and cancel granularity).
 CHUNK_SIZE = 64 * 1024

@@ -532,3 +532,19 @@ def test_one_client_serves_several_threads(api_client: ApiClient, sandbox: Sandb
 def test_jpeg_fixture_is_a_real_jpeg() -> None:
     with Image.open(io.BytesIO(jpeg_bytes())) as im:
         assert im.format == "JPEG"
+
+
+def test_logs_hold_no_signatures_and_no_search_text(
+    api_client: ApiClient, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    image = api_client.upload_image(
+        sandbox.demo.open_note_id, sandbox.demo.provider_id, jpeg_bytes(), "p.jpg", "image/jpeg"
+    )
+    link = api_client.get_image_url(sandbox.demo.open_note_id, image.id)
+    api_client.download(link.url)
+    api_client.list_patients(search="Rivera")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/_s3/" in text  # the download was logged...
+    assert "X-Amz-Signature" not in text and "Signature=" not in text  # ...without its link
+    assert "/v3/patients" in text
+    assert "Rivera" not in text
