@@ -34,16 +34,25 @@ def test_hundred_photos_faults_and_two_kills(
     uploader: Uploader, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     make_photos(tmp_path / "batch", COUNT)
-    sandbox.set_faults(rate_limit_burst=3, ehr_fail=2, drop_connection=2, retry_after_s=1)
-
+    # Faults are switched on one kind at a time while the uploader runs, so that two never
+    # land on the same request.
+    sandbox.set_faults(rate_limit_burst=3, retry_after_s=1)
     proc = uploader.upload(tmp_path / "batch")
+    uploader.wait_for(proc, arrivals=5)
+    sandbox.set_faults(ehr_fail=2)
+    uploader.wait_for(proc, arrivals=12)
+    sandbox.set_faults(drop_connection=2)
     uploader.kill_when(proc, arrivals=25)  # first crash
 
-    sandbox.set_faults(rate_limit_burst=2, ehr_fail=2, drop_connection=2)
+    sandbox.set_faults(rate_limit_burst=2)
     proc = uploader.start("queue", "resume", "--json")
+    uploader.wait_for(proc, arrivals=35)
+    sandbox.set_faults(ehr_fail=2)
+    uploader.wait_for(proc, arrivals=45)
+    sandbox.set_faults(drop_connection=2)
     uploader.kill_when(proc, arrivals=60)  # second crash
 
-    sandbox.set_faults(ehr_fail=1, drop_connection=1, rate_limit_burst=2)
+    sandbox.set_faults(rate_limit_burst=2)
     code, out = uploader.run("queue", "resume", "--json", timeout=120)
     assert code == 1, out  # some photos wait for a decision
 

@@ -93,13 +93,17 @@ class Uploader:
         code = proc.wait(timeout=timeout)
         return code, (self.logs / f"run-{self.runs}.out").read_text()
 
-    def kill_when(self, proc: subprocess.Popen[bytes], arrivals: int, timeout: float = 30) -> None:
-        """SIGKILL ``proc`` as soon as the sandbox has seen ``arrivals`` photos in total."""
+    def wait_for(self, proc: subprocess.Popen[bytes], arrivals: int, timeout: float = 30) -> None:
+        """Return once the sandbox has seen ``arrivals`` photos in total (or ``proc`` ended)."""
         deadline = time.monotonic() + timeout
         while len(self.srv.uploads()) < arrivals and proc.poll() is None:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.01)
+
+    def kill_when(self, proc: subprocess.Popen[bytes], arrivals: int, timeout: float = 30) -> None:
+        """SIGKILL ``proc`` as soon as the sandbox has seen ``arrivals`` photos in total."""
+        self.wait_for(proc, arrivals, timeout)
         self.kill(proc)
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
