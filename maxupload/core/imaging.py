@@ -317,6 +317,8 @@ def _render(
         removed = found_metadata(im) if describe else []
         icc = im.info.get("icc_profile") or None
         work = _to_working_mode(im, changes)
+        if work.mode in ("RGBA", "LA") and not _has_transparency(work):
+            work = work.convert(work.mode[:-1])  # an unused alpha channel: resize less data
         work = _resize(work, target)
         if target != (src_w, src_h):
             changes.append(f"resized from {src_w}x{src_h} to {target[0]}x{target[1]}")

@@ -46,7 +46,9 @@ def photo(
     """A photo-like RGB image: smooth lighting gradients, soft shapes, fine texture and noise.
 
     Shapes are drawn at a quarter of the size and scaled up (fast even at 12 MP); the grain is
-    added at full size, so JPEG sizes are close to a phone's (about 3-4 MB for 12 MP at q92).
+    added at full size, so JPEG sizes are close to a phone's (about 3 MB for 12 MP at q92).
+    The grain is random on every call: two calls never give identical files (copy a file to
+    make a duplicate).
     """
     rng = random.Random(seed)
     sw, sh = max(8, width // 4), max(8, height // 4)
