@@ -79,7 +79,7 @@ SMOKE_PY=${SMOKE_PY:-$ROOT/.venv/bin/python}
   || { echo "error: $SMOKE_PY has no Pillow; run packaging/linux/build.sh first" >&2; exit 2; }
 export SMOKE_PY
 
-WORK=$(mktemp -d /tmp/maxupload-smoke.XXXXXX)
+WORK=$(mktemp -d -t maxupload-smoke.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 TREE="$WORK/root"
 echo "== unpacking $(basename "$DEB") into a temporary root"
