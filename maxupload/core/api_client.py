@@ -412,6 +412,14 @@ class ApiClient:
         ``on_progress(sent, total)`` counts request-body bytes taken by the transport.
         ``cancel`` stops the upload before its last byte is sent (raises ``Cancelled``);
         once the request is complete it can no longer be taken back, so the answer is awaited.
+
+        Once the whole request has gone out, nothing is re-sent on its own: a lost answer raises
+        ``UploadOutcomeUnknown``, a 502 ``EhrSyncFailed``, and any other 5xx
+        ``UploadServerError``. The API documents no idempotency key, and a server that fails
+        with a 500 may have stored the file before failing (as it does before a 502), so every
+        5xx on an upload counts as "a copy may be stored" and the user decides. Only a 429
+        (answered before any processing) and a request that never went out complete are
+        re-sent automatically.
         """
         if mime_type not in UPLOAD_MIME_TYPES:
             raise ValueError(f"Only JPEG and PNG can be uploaded, not {mime_type!r}.")
@@ -632,7 +640,9 @@ class ApiClient:
                 rate_limited += 1
                 continue
             if _status_retryable(call.kind, status) and retries < self._max_retries:
-                self._wait_before_retry(call, retries, f"HTTP {status}", number)
+                self._wait_before_retry(
+                    call, retries, f"HTTP {status}", number, at_least=info.retry_after
+                )
                 retries += 1
                 continue
             raise self._api_error(call, response, body, info)
@@ -675,14 +685,20 @@ class ApiClient:
         host = _host(call.url)
         reason = self._scrub(_describe(exc, call, self._upload_timeout, self._timeout))
         log.debug("%s %s -> no answer (%s)", call.method, self._log_path(call), type(exc).__name__)
+        # A read has no side effect, so for reads ``request_sent`` stays False: it would only
+        # tell the user that "a copy may be stored", which is about uploads.
         if call.kind == "upload" and attempt.request_complete(has_body=True):
             return UploadOutcomeUnknown(
                 f"The photo was sent to {host}, but {reason}; a copy may be stored."
             )
         return NetworkError(f"No answer from {host}: {reason}.", request_sent=False)
 
-    def _wait_before_retry(self, call: _Call, retries: int, why: str, number: int) -> None:
+    def _wait_before_retry(
+        self, call: _Call, retries: int, why: str, number: int, at_least: float | None = None
+    ) -> None:
         delay = self._policy.backoff(retries)
+        if at_least is not None:  # a 503 may say when to come back
+            delay = min(max(delay, at_least), self._policy.max_rate_limit_wait)
         log.info(
             "%s %s: %s; sending again in %.1f s (attempt %d)",
             call.method,

@@ -353,3 +353,16 @@ def test_one_debug_line_per_request_without_secrets(
     lines = [r.getMessage() for r in caplog.records if r.name == "maxupload.core.api_client"]
     assert lines == ["GET /v3/notes/nte_1 -> 404 trace_id=t-404 attempt=1"]
     assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name.startswith("maxupload"))
+
+
+def test_503_with_retry_after_waits_that_long(
+    canned: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    busy = Canned(
+        503, error_body("service_unavailable", "Try later", "t-503"), headers={"Retry-After": "1"}
+    )
+    server, client = canned(busy, Canned(200, NOTE))
+    assert client.get_note("nte_1").id == "nte_1"
+    assert len(server.requests) == 2
+    waits = [r.getMessage() for r in caplog.records if "sending again in" in r.getMessage()]
+    assert waits == ["GET /v3/notes/nte_1: HTTP 503; sending again in 1.0 s (attempt 2)"]
