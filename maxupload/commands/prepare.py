@@ -129,7 +129,7 @@ def _line(record: dict[str, Any]) -> str:
         f"{before} -> {record['width']}x{record['height']}",
         f"{_human_size(record['size_before'])} -> {_human_size(record['size_after'])}",
     ]
-    details += [c for c in record["changes"] if not c.startswith("resized from")]
+    details += [c for c in record["changes"] if not c.startswith("resized to")]
     if record["removed_metadata"]:
         details.append("removed " + ", ".join(record["removed_metadata"]))
     if record["colour"]:

@@ -320,12 +320,12 @@ def _render(
         if work.mode in ("RGBA", "LA") and not _has_transparency(work):
             work = work.convert(work.mode[:-1])  # an unused alpha channel: resize less data
         work = _resize(work, target)
-        if target != (src_w, src_h):
-            changes.append(f"resized from {src_w}x{src_h} to {target[0]}x{target[1]}")
         if orientation in _ORIENT_OPS:
             op, words = _ORIENT_OPS[orientation]
             work = work.transpose(op)
             changes.append(f"{words} (EXIF orientation {orientation})")
+        if target != (src_w, src_h):
+            changes.append(f"resized to {work.width}x{work.height} (long edge {long_edge} px)")
         elif isinstance(heif_orientation, int) and heif_orientation in _ORIENT_OPS:
             changes.append(
                 f"{_ORIENT_OPS[heif_orientation][1]} (orientation {heif_orientation}, "

@@ -327,6 +327,11 @@ def test_presets_resize_the_long_edge_and_never_upscale(images_dir: Path) -> Non
         prepared = prepare(path, name)
         assert (prepared.width, prepared.height) == size, name
         assert _open(prepared).size == size
+        resized = [c for c in prepared.receipt.changes if c.startswith("resized")]
+        if name in ("standard", "small"):
+            assert resized == [f"resized to {size[0]}x{size[1]} (long edge {max(size)} px)"]
+        else:
+            assert resized == []
     small = write_jpeg(images_dir / "small.jpg", photo(300, 200))
     assert (prepare(small, "custom:1600:80").width, prepare(small, "high").height) == (300, 200)
 
