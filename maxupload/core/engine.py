@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from maxupload.core.errors import Cancelled, MaxUploadError
+from maxupload.core.errors import (
+    AuthError,
+    Cancelled,
+    MaxUploadError,
+    NoteLocked,
+    NotFound,
+    ScopeError,
+)
 from maxupload.core.models import Target
 from maxupload.core.outcomes import Outcome, classify
 from maxupload.core.paths import app_paths
@@ -757,6 +764,49 @@ class UploadEngine:
         )
         if outcome.kind in ("failed", "cancelled"):
             self._drop_copy(self.store.get(item_id))
+        if phase == "upload" and isinstance(exc, (AuthError, ScopeError, NoteLocked, NotFound)):
+            self._fail_siblings(item, exc, outcome)
+
+    def _fail_siblings(self, item: QueueItem, exc: BaseException, outcome: Outcome) -> None:
+        """A rejected key or scope fails every photo for that organization; a signed or unknown
+        note every photo for that note. Those not yet sent are marked now, unsent, with the
+        same reason, instead of each asking the server for the same answer."""
+        same_note = isinstance(exc, (NoteLocked, NotFound))
+        waiting = self.store.items(
+            include_hidden=True,
+            states=[ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER],
+        )
+        for other in waiting:
+            if (other.base_url, other.org_id) != (item.base_url, item.org_id):
+                continue
+            if same_note and other.note_id != item.note_id:
+                continue
+            with self._cv:
+                if other.id in self._active:
+                    continue
+                self._active[other.id] = _Job(other.id)  # keep workers off it meanwhile
+            try:
+                self.store.update(
+                    other.id,
+                    ItemState.FAILED,
+                    expect={ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER},
+                    message=f"not sent: item {item.id} got the same answer",
+                    error_kind="failed",
+                    error_code=outcome.code,
+                    error_message=f"Not sent: {outcome.message}",
+                    next_step=outcome.next_step.replace(
+                        f"queue retry {item.id}", f"queue retry {other.id}"
+                    ),
+                    trace_id=outcome.trace_id,
+                    next_attempt_at=None,
+                )
+                self._drop_copy(self.store.get(other.id))
+            except InvalidTransition:
+                pass
+            finally:
+                with self._cv:
+                    self._active.pop(other.id, None)
+                    self._cv.notify_all()
 
     # --- cache ----------------------------------------------------------------------------
 

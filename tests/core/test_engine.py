@@ -326,16 +326,23 @@ def test_permanent_failures_say_what_to_do(
     note = {"signed": demo.signed_note_id, "unknown_note": "nte_" + "0" * 32}.get(
         case, demo.open_note_id
     )
-    engine = harness.engine(key=key)
-    (item,) = engine.add(harness.photos(1), harness.target_for(note), "standard")
+    engine = harness.engine(key=key, workers=1)
+    first, *others = engine.add(harness.photos(3), harness.target_for(note), "standard")
     harness.run(engine)
-    after = harness.store.get(item.id)
+    after = harness.store.get(first.id)
     assert after.state == ItemState.FAILED
     assert after.error_code == code
     assert needle in (after.error_message or "") + (after.next_step or "")
     assert after.next_step and after.trace_id
     assert after.prepared_path is None
     assert harness.srv.uploads() == []
+    # The other photos are not sent to meet the same answer: marked failed with the reason.
+    for other in others:
+        sibling = harness.store.get(other.id)
+        assert sibling.state == ItemState.FAILED and sibling.error_code == code
+        assert (sibling.error_message or "").startswith("Not sent: ")
+    posts = [e for e in harness.srv.request_log() if e["method"] == "POST"]
+    assert len(posts) == 1
 
 
 def test_500_on_upload_needs_a_decision(harness: Harness) -> None:
