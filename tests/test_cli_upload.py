@@ -246,3 +246,45 @@ def test_clear_done_and_the_guard_on_a_second_run(
     assert code == 1
     assert "already sent to this note" in out
     assert len(sandbox.uploads()) == 1
+
+
+def test_resume_after_a_crash(
+    sandbox: SandboxServer,
+    photos: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from maxupload.core.intake import scan
+    from maxupload.core.models import Target
+    from maxupload.core.queue_store import ItemState, NewItem, QueueStore
+
+    # The queue as a crash left it: one photo was being sent, one was still waiting.
+    target = Target(
+        sandbox.demo.org_id,
+        sandbox.demo.open_note_id,
+        sandbox.demo.provider_id,
+        "Rivera, Elena",
+        sandbox.base_url,
+    )
+    accepted = scan(photos[:2]).accepted
+    with QueueStore() as store:
+        sending, waiting = store.add(
+            [NewItem(a.path, a.size, a.sha256) for a in accepted], target, "standard"
+        )
+        store.update(sending.id, ItemState.UPLOADING, message="sending (attempt 1)")
+
+    # No key yet: nothing is sent, the waiting photo stays queued, and the message says why.
+    code, _out, err = run_cli(capsys, ["queue", "resume"])
+    assert code == 2 and "stay queued" in err and "maxupload key set" in err
+    assert sandbox.uploads() == []
+
+    monkeypatch.setenv("MAXUPLOAD_API_KEY", sandbox.demo.api_key)
+    code, out, _err = run_cli(capsys, ["queue", "resume"])
+    assert code == 1  # one photo waits for the user's decision
+    assert f"Item {sending.id} ({photos[0].name}) waits for your decision" in out
+    assert "stopped while this photo was being sent" in out
+    assert re.search(rf"{re.escape(str(photos[1]))}  synced  img_\w+  \d+ KB  verified", out)
+    assert len(sandbox.uploads()) == 1  # the interrupted one was not re-sent by itself
+    with QueueStore() as store:
+        assert store.get(sending.id).state == ItemState.NEEDS_DECISION
+        assert store.get(waiting.id).state == ItemState.VERIFIED

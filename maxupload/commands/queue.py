@@ -65,7 +65,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     resume = add(
         "resume", "continue sending after a crash or a closed window", run_resume, item=False
     )
-    resume.add_argument("--workers", type=int, default=2, metavar="N", help="photos at once")
+    resume.add_argument(
+        "--workers", type=int, metavar="N", help="photos at once (default: saved setting)"
+    )
     add("retry", "queue again a photo that stored nothing, and send it", run_retry)
     again = add(
         "send-again",
@@ -264,14 +266,49 @@ def run_resume(args: argparse.Namespace) -> int:
             info(args.json, f"Item {item.id} ({item.file_name}) waits for your decision:")
             info(args.json, f"    {item.error_message}")
             info(args.json, f"    Next: {item.next_step}")
-        ids = pending
+        ids = _with_keys(store, pending, args.json)
+        if pending and not ids:
+            return EXIT_SETUP
         if not ids:
             info(args.json, "Nothing to send: every photo is done or waits for your decision.")
             return EXIT_NOT_ALL_SENT if waiting else EXIT_OK
-        code = _run_items(store, ids, args.json, args.workers)
-        return EXIT_NOT_ALL_SENT if waiting and code == EXIT_OK else code
+        code = _run_items(store, ids, args.json, _workers(args))
+        if code == EXIT_OK and (waiting or len(ids) < len(pending)):
+            return EXIT_NOT_ALL_SENT
+        return code
     finally:
         store.close()
+
+
+def _workers(args: argparse.Namespace) -> int:
+    from maxupload.core.settings import load_settings
+
+    chosen = getattr(args, "workers", None) or load_settings().concurrency
+    return max(1, min(4, int(chosen)))
+
+
+def _with_keys(store: QueueStore, ids: list[int], as_json: bool) -> list[int]:
+    """The items whose organization has a key; the others stay queued, with a message."""
+    keep: list[int] = []
+    missing: dict[tuple[str, str], int] = {}
+    known: dict[tuple[str, str], bool] = {}
+    for item in store.items(ids=ids, include_hidden=True):
+        pair = (item.base_url, item.org_id)
+        if pair not in known:
+            try:
+                known[pair] = bool(api_key_for(*pair))
+            except MaxUploadError:
+                known[pair] = False
+        if known[pair]:
+            keep.append(item.id)
+        else:
+            missing[pair] = missing.get(pair, 0) + 1
+    for (base_url, org_id), count in missing.items():
+        message, step = no_key_message(base_url, org_id)
+        error(
+            f"{count} photo(s) stay queued: {message}", step + " Then run 'maxupload queue resume'."
+        )
+    return keep
 
 
 def _item_or_error(store: QueueStore, item_id: int) -> QueueItem | None:
