@@ -5,13 +5,16 @@
 #   2. run the unpacked `maxupload --self-test` offscreen in a private D-Bus session with an
 #      unlocked gnome-keyring: it must report the Secret Service backend and HEIC support;
 #   3. start the bundled sandbox (`maxupload sandbox`), upload a generated photo with the bundled
-#      command line (`maxupload upload`) and check it arrived via GET /_sandbox/uploads.
+#      command line (`maxupload upload`) and check it arrived via GET /_sandbox/uploads;
+#   4. open the window (`maxupload --sandbox`) on an Xvfb X server and find it by its title
+#      (skipped, with the reason, when this machine lacks a library the package Depends on).
 #
 #     bash packaging/linux/smoke.sh [path/to/maxupload_<version>_<arch>.deb]
 #
 # Without a path it uses the newest dist/maxupload_*.deb, building one first if there is none.
-# Needs: dpkg-deb, dbus-run-session, gnome-keyring-daemon (apt packages dbus, gnome-keyring;
-# installed when missing unless SKIP_APT=1) and the build's .venv (Pillow draws the photo).
+# Needs: dpkg-deb, dbus-run-session, gnome-keyring-daemon, xvfb-run, xwininfo (apt packages
+# dbus, gnome-keyring, xvfb, xauth, x11-utils; installed when missing unless SKIP_APT=1) and
+# the build's .venv (Pillow draws the photo).
 set -euo pipefail
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.."
@@ -46,13 +49,38 @@ if [ "${MAXUPLOAD_SMOKE_INNER:-}" = 1 ]; then
     exit 1
   fi
   "$SMOKE_PY" "$ROOT/packaging/smoke_upload.py" "$BIN" --work "$WORK/upload"
+
+  echo "== the window on a real X server (Xvfb)"
+  if [ -n "${SMOKE_GUI_SKIP:-}" ]; then
+    echo "   skipped: $SMOKE_GUI_SKIP"
+    exit 0
+  fi
+  # xvfb-run gives the app its own X server; the app opens its demo window there and we look
+  # for it by title in the X window tree, then close it.
+  xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+    QT_QPA_PLATFORM=xcb MAXUPLOAD_HOME="$2/gui-home" "$1" --sandbox > "$2/gui.log" 2>&1 &
+    pid=$!
+    title="MaxUpload $3 (demo mode)"
+    for _ in $(seq 1 150); do
+      if xwininfo -root -tree 2>/dev/null | grep -qF "\"$title\""; then
+        echo "   window \"$title\" is up on X11 (xcb platform plugin)"
+        kill "$pid"; wait "$pid" 2>/dev/null
+        exit 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill "$pid" 2>/dev/null; cat "$2/gui.log" >&2
+    echo "FAIL: the window did not appear on the X server" >&2
+    exit 1
+  ' sh "$BIN" "$WORK" "$SMOKE_VERSION"
   exit 0
 fi
 
 # --- outside: find or build the package, unpack it, check its layout -------------------------
 if [ "${SKIP_APT:-0}" != 1 ]; then
   missing=()
-  for p in dbus gnome-keyring; do
+  for p in dbus gnome-keyring xvfb xauth x11-utils; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -117,9 +145,14 @@ echo "   apt can install it${needs:+ (it would add: $needs)}"
 missing_libs=$(find "$TREE/opt/maxupload" -type f \( -name '*.so' -o -name '*.so.*' \) \
   -exec sh -c 'LD_LIBRARY_PATH="$0" ldd "$1" 2>/dev/null' "$TREE/opt/maxupload/_internal" {} \; \
   | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
+SMOKE_GUI_SKIP=""
 if [ -n "$missing_libs" ]; then
   echo "   not on this machine (the package Depends on them): $missing_libs"
+  SMOKE_GUI_SKIP="this machine lacks $missing_libs (apt-get install the package's Depends)"
+elif ! command -v xvfb-run >/dev/null || ! command -v xwininfo >/dev/null; then
+  SMOKE_GUI_SKIP="xvfb-run or xwininfo missing (apt packages xvfb, x11-utils)"
 fi
+export SMOKE_GUI_SKIP SMOKE_VERSION="$(dpkg-deb -f "$DEB" Version)"
 
 echo "== running checks in a private D-Bus session with gnome-keyring"
 KEYRING_HOME="$WORK/keyring"
