@@ -4,7 +4,10 @@
 checked and any violation. ``contract_hooks``: httpx ``event_hooks`` that check each request's
 parameters and security and each response's status, headers and body, raising at once on a
 violation. ``api_client``: an :class:`ApiClient` on the ``sandbox`` with those hooks on (and a
-short retry policy, so tests do not sleep through real backoffs).
+short retry policy, so tests do not sleep through real backoffs). ``leak_guard``: captures
+every log record at DEBUG and fails the test if a watched API key shows up there (or, via
+``check_exception``, in an error's text); ``api_client`` watches the sandbox's keys.
+``settled_log(sandbox)``: the sandbox's request log once its bookkeeping has caught up.
 
 The contract covers ``/v3``; the sandbox's URL is mapped onto the contract's server
 (``https://api.maxcare.ai/v3``). ``/v2`` signed-URL calls are checked as the v3 operation (the
