@@ -75,7 +75,7 @@ def check_qt(app: Any) -> CheckResult:
         data = QByteArray()
         buffer = QBuffer(data)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        saved = image.save(buffer, fmt)
+        saved = image.save(buffer, fmt)  # type: ignore[call-overload]  # stubs say bytes; PySide6 wants str
         buffer.close()
         back = QImage.fromData(data) if saved else QImage()
         if back.isNull() or back.width() != 8:
