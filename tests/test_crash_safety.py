@@ -280,3 +280,25 @@ def _upload_again(u: Uploader, folder: Path) -> list[str]:
         "--yes",
         str(folder),
     ]
+
+
+def test_ctrl_c_stops_cleanly_and_resume_finishes(
+    uploader: Uploader, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    count = 8
+    make_photos(tmp_path / "batch", count, seed=500)
+    sandbox.set_faults(latency_ms=40)
+    proc = uploader.upload(tmp_path / "batch")
+    uploader.wait_for(proc, arrivals=2)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    output = (uploader.logs / f"run-{uploader.runs}.out").read_text()
+    assert "photos not yet sent stay in the queue" in output
+    rows = uploader.rows()
+    assert len(rows) == count
+    assert not [r for r in rows if r.state in ("preparing", "uploading")]  # stopped, not crashed
+
+    code, out = uploader.run("queue", "resume", "--json")
+    assert code == 0, out
+    assert [r.state for r in uploader.rows()] == ["verified"] * count
+    assert sorted(uploader.arrivals().values()) == [1] * count

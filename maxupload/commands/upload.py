@@ -33,6 +33,8 @@ EXIT_INTERRUPTED = 130
 #: Engine retry delays for a command-line run (shorter than the window's: someone is waiting).
 CLI_RETRY_DELAYS = (3.0, 15.0)
 CLI_VERIFY_DELAYS = (2.0, 10.0)
+#: How long Ctrl-C waits for uploads whose request is complete (their answer cannot be undone).
+STOP_WAIT_S = 10.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -347,13 +349,20 @@ def run_queue(
                 pass
         except KeyboardInterrupt:
             info(as_json, "Stopping: photos not yet sent stay in the queue.")
-            engine.shutdown(wait=True, cancel_in_flight=True)
+            stopped = engine.shutdown(wait=True, cancel_in_flight=True, timeout=STOP_WAIT_S)
+            if not stopped:
+                info(
+                    as_json,
+                    "Some photos were already sent and their answer had not come back; they "
+                    "will wait for your decision ('maxupload queue').",
+                )
             info(
-                as_json, "Run 'maxupload queue' to see them and 'maxupload queue resume' to go on."
+                as_json,
+                "See the queue with 'maxupload queue'; go on with 'maxupload queue resume'.",
             )
             return EXIT_INTERRUPTED, store.items(ids=ids) if ids is not None else []
     finally:
-        engine.shutdown(wait=True)
+        engine.shutdown(wait=True, timeout=STOP_WAIT_S)
     final = store.items(ids=ids, include_hidden=True) if ids is not None else []
     for item in final:
         printer.item(item, force=True)
