@@ -14,9 +14,16 @@ exactly how far the photo got (see the state machine in ``maxupload.core.queue_s
 4. verification: download the stored copy through a signed URL and compare hashes; then
    ``verified`` and the prepared copy is deleted.
 
-Only one engine sends from a queue file at a time (``RunLock``); it recovers rows left mid-way
-by a crash when it starts. Listener callbacks run on worker threads (or on the caller's thread
-for user actions), always after the change is committed.
+Only one engine sends from a queue file at a time (``RunLock``, an OS lock that dies with the
+process); it recovers rows left mid-way by a crash when it starts.
+
+Listener: ``item_changed(item)`` gets a full snapshot after every committed change: from worker
+threads for the engine's steps, from the caller's thread for ``add``/``cancel``/``retry``/
+``send_again``/``remove``/``recover``; snapshots carry ``revision`` so a consumer can drop a
+stale one. ``item_progress(item_id, sent, total)`` comes from worker threads, unthrottled.
+``batch_finished(counts)`` comes once each time the run goes idle (not while paused). Never call
+``shutdown`` from a callback. Failures are classified in ``maxupload.core.outcomes``: only
+what certainly stored nothing is retried by itself.
 """
 
 from __future__ import annotations

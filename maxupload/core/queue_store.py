@@ -2,25 +2,37 @@
 
 Why SQLite: every state change is one committed transaction (WAL, ``synchronous=FULL``, so a
 commit survives a power cut, not only a crash), the file is readable after a ``kill -9`` and it
-serves the window and the command line alike.
+serves the window and the command line alike. The file and its folder are owner-only.
 
 State machine (``ItemState``)::
 
-    queued ──> preparing ──> ready ──> uploading ──> pending_upload | synced | archived ──> verified
-      ^  ^         │           │          │                 │
-      │  │         v           v          v                 └─(stored copy differs)─> needs_decision
-      │  │      failed      (duplicate)  retry_later   (429 exhausted, network before send)
-      │  │   (unusable file)   │          needs_decision (502, sent then no answer, 5xx on upload)
-      │  │                     v          failed   (400, 401, 403, 404, 409)
-      │  │               needs_decision   cancelled (cancelled before the request was sent)
-      │  └── retry ── retry_later | failed | cancelled
-      └───── send_again(confirmed) ── needs_decision
+    queued ─> preparing ─> ready ─> uploading ─> pending_upload | synced | archived ─> verified
+                 │           │          │                 │
+                 │           │          │                 └─ stored copy differs ─> needs_decision
+                 │           │          ├─ 429 exhausted, network before send ──────> retry_later
+                 │           │          ├─ 502, sent then no answer, 5xx on upload ─> needs_decision
+                 │           │          ├─ 400, 401, 403, 404, 409 ─────────────────> failed
+                 │           │          └─ cancelled before the request was complete > cancelled
+                 │           └─ same photo already sent (or perhaps sent) ──────────> needs_decision
+                 └─ unusable or changed file ───────────────────────────────────────> failed
+
+    retry_later ─(automatically after a delay, or "retry")─> queued / ready
+    failed, cancelled ─("retry")─> queued
+    needs_decision ─("send again", confirmed: a second copy may result)─> queued / ready
+
+Unknown server statuses are kept raw in ``server_status`` and shown as ``pending_upload``
+(not confirmed). Items that reached the server keep their image id for good.
 
 Recovery after a crash (``recover()``, run by the engine while it holds the queue lock):
-``preparing`` goes back to ``queued`` (the prepared copy is rebuilt); ``ready`` and ``queued``
+``preparing`` goes back to ``queued`` (the prepared copy is rebuilt); ``queued`` and ``ready``
 stay; ``uploading`` becomes ``needs_decision`` ("the app stopped while this photo was being
-sent; a copy may be stored"): it is never re-sent without the user's say. Items that reached the
-server keep their image id; their verification continues.
+sent; a copy may be stored"): it is never re-sent without the user's say. Stored photos keep
+their image id; their verification continues. The ``events`` table keeps each item's history.
+
+Duplicate guard: keyed on the original file's sha256 (what the user recognises: "this photo")
+for the same note, organization and server, checked when queued, so it holds across restarts.
+Just before sending, the prepared copy's sha256 is checked too (a re-saved copy of a sent photo
+gives the same prepared bytes). A held item needs an explicit "send again".
 
 An item's binding (organization, note, provider, patient label, base URL, preset, source file
 and its hash) is written once at queue time; ``update`` refuses those fields and a trigger in
