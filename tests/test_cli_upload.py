@@ -56,7 +56,11 @@ LINE = re.compile(r"^(?P<file>\S+)  synced  (?P<image>img_[0-9a-f]+)  (?P<kb>\d+
 
 
 def test_upload_prints_one_line_per_photo_and_exits_0(
-    sandbox: SandboxServer, key_env: str, photos: list[Path], capsys: pytest.CaptureFixture[str]
+    sandbox: SandboxServer,
+    key_env: str,
+    photos: list[Path],
+    app_home: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = run_cli(capsys, upload_args(sandbox, photos[0].parent))
     assert code == 0, out + err
@@ -67,6 +71,11 @@ def test_upload_prints_one_line_per_photo_and_exits_0(
     stored = {u["id"] for u in sandbox.uploads()}
     assert {m["image"] for m in lines} == stored
     assert key_env not in out + err
+    # The key is in no file MaxUpload wrote (queue, its journal, logs, cache).
+    written = [p for p in app_home.rglob("*") if p.is_file()]
+    assert any(p.name == "queue.sqlite3" for p in written)
+    for path in written:
+        assert key_env.encode() not in path.read_bytes(), path
 
 
 def test_json_output_has_one_object_per_file(

@@ -521,3 +521,14 @@ def test_only_one_engine_sends_from_a_queue_file(harness: Harness) -> None:
     # Once the first one stopped, another may take over.
     third = harness.engine()
     third.start()
+
+
+def test_photos_added_while_running_join_the_run(harness: Harness) -> None:
+    engine = harness.engine()
+    first = engine.add(harness.photos(3), harness.target, "standard")
+    engine.start(only=[i.id for i in first])
+    second = engine.add(harness.photos(3, start=10), harness.target, "standard")
+    engine.start(only=[i.id for i in second])
+    assert engine.wait_idle(timeout=60)
+    assert [i.state for i in harness.store.items()] == [ItemState.VERIFIED] * 6
+    assert len(harness.srv.uploads()) == 6
