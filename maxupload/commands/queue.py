@@ -45,7 +45,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "queue",
         help="list the upload queue; resume, retry or send again",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description=(
+            "The upload queue: every photo from the moment it is queued until the server's "
+            "copy is checked. Without an action, lists the items with their state, patient, "
+            "note, image id, problem and next step. 'resume' continues after a crash or a "
+            "closed window; 'retry ID' sends again a photo that stored nothing; 'send-again "
+            "ID' sends a photo that may already be stored (check the note in the EHR first)."
+        ),
     )
     parser.add_argument("--all", action="store_true", help="include removed and cleared items")
     parser.add_argument("--json", action="store_true", help="one JSON object per item")
