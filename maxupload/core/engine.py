@@ -341,7 +341,19 @@ class UploadEngine:
         return True
 
     def retry(self, item_id: int) -> QueueItem:
-        """Queue again an item that stored nothing (retry later, failed, cancelled)."""
+        """Queue again an item that stored nothing (retry later, failed, cancelled), or check
+        again the stored copy of one that reached the server but could not be verified."""
+        current = self.store.get(item_id)
+        if current.state in UPLOADED_STATES:
+            item = self.store.update(
+                item_id,
+                expect={current.state},
+                message="checking the stored copy again, at the user's request",
+                **_CLEAR_ERROR,
+                verify_attempts=0,
+            )
+            self._wake(item_id)
+            return item
         item = self.store.update(
             item_id,
             ItemState.QUEUED,

@@ -29,6 +29,7 @@ from maxupload.core.errors import (
 )
 from maxupload.core.image_formats import ImageRejected
 from maxupload.core.queue_store import ItemState
+from maxupload.core.verify import CopyMismatch
 
 Phase = Literal["prepare", "upload", "verify"]
 Kind = Literal["retry_later", "needs_decision", "failed", "cancelled"]
@@ -174,8 +175,10 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
             retry_step(item_id),
             trace,
         )
-    if isinstance(exc, VerificationError):
+    if isinstance(exc, CopyMismatch):
         return Outcome("needs_decision", "verify_mismatch", str(exc), exc.next_step)
+    if isinstance(exc, VerificationError):
+        return Outcome("retry_later", "verify_unavailable", str(exc), exc.next_step)
     if isinstance(exc, InsecureUrlError):
         return Outcome("failed", "insecure_url", str(exc), exc.next_step)
     if isinstance(exc, ImageRejected):

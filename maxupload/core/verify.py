@@ -31,6 +31,16 @@ class VerifyClient(Protocol):
     def download(self, url: str, *, cancel: threading.Event | None = None) -> bytes: ...
 
 
+class CopyMismatch(VerificationError):
+    """The server's copy is not the photo that was sent (a different or damaged file)."""
+
+
+class CopyUnavailable(VerificationError):
+    """No signed link for the stored copy worked; it may work later."""
+
+    next_step = "MaxUpload checks the stored copy again later; the photo did reach the server."
+
+
 @dataclass(frozen=True)
 class Verified:
     """The stored copy matched: its hash, size, and how many URLs it took."""
@@ -59,8 +69,8 @@ def verify_stored_copy(
     """Download image ``image_id`` and compare it with ``expected_sha256``.
 
     ``signed_url`` is a URL fetched earlier (reused unless it is about to expire). Raises
-    VerificationError on a mismatch or when no URL works; API and network errors pass through
-    so the caller can try again later.
+    CopyMismatch when the bytes differ and CopyUnavailable when no URL works (both are
+    VerificationError); API and network errors pass through so the caller can try again later.
     """
     url = signed_url
     fresh = False
@@ -79,7 +89,7 @@ def verify_stored_copy(
             if exc.status != 403:
                 raise
             if refreshes >= max_refreshes:
-                raise VerificationError(
+                raise CopyUnavailable(
                     f"The stored copy of {image_id} could not be downloaded: the signed link "
                     f"was refused {refreshes + 1} times (HTTP 403)."
                 ) from exc
@@ -88,7 +98,7 @@ def verify_stored_copy(
             continue
         digest = hashlib.sha256(data).hexdigest()
         if digest != expected_sha256:
-            raise VerificationError(
+            raise CopyMismatch(
                 f"The copy stored as {image_id} differs from the photo that was sent "
                 f"(sent sha256 {expected_sha256[:12]}..., stored {digest[:12]}..., "
                 f"{len(data)} bytes)."

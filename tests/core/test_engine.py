@@ -532,3 +532,24 @@ def test_photos_added_while_running_join_the_run(harness: Harness) -> None:
     assert engine.wait_idle(timeout=60)
     assert [i.state for i in harness.store.items()] == [ItemState.VERIFIED] * 6
     assert len(harness.srv.uploads()) == 6
+
+
+def test_a_copy_that_cannot_be_checked_yet_is_not_called_a_mismatch(harness: Harness) -> None:
+    harness.srv.set_faults(error_500=-1, paths=("/_s3/*",))  # storage down: downloads fail
+    engine = harness.engine(verify_delays=(0.1,))
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    harness.run(engine)
+    stored = harness.store.get(item.id)
+    assert stored.state == ItemState.SYNCED and stored.image_id  # it reached the server
+    assert stored.settled and stored.verify_attempts == 2
+    assert (stored.error_message or "").startswith("The stored copy could not be checked")
+    assert stored.image_id in (stored.next_step or "")
+    assert stored.prepared_path and Path(stored.prepared_path).exists()  # kept until verified
+
+    harness.srv.set_faults(error_500=0, paths=None)
+    engine.retry(item.id)
+    assert engine.wait_idle(timeout=30)
+    done = harness.store.get(item.id)
+    assert done.state == ItemState.VERIFIED and done.image_id == stored.image_id
+    assert done.prepared_path is None
+    assert len(harness.srv.uploads()) == 1
