@@ -553,3 +553,27 @@ def test_a_copy_that_cannot_be_checked_yet_is_not_called_a_mismatch(harness: Har
     assert done.state == ItemState.VERIFIED and done.image_id == stored.image_id
     assert done.prepared_path is None
     assert len(harness.srv.uploads()) == 1
+
+
+def test_a_stored_copy_that_differs_needs_a_decision(harness: Harness) -> None:
+    srv = harness.srv
+
+    class Corrupting(Recorder):
+        """Damages the server's copy the moment the upload is recorded, before the check."""
+
+        def item_changed(self, item: QueueItem) -> None:
+            super().item_changed(item)
+            if item.state == ItemState.SYNCED and item.image_id:
+                stored = srv.store.get(item.image_id)
+                assert stored is not None
+                stored.data = stored.data[:-10] + b"0123456789"
+
+    harness.recorder = Corrupting(harness.store.path)
+    engine = harness.engine()
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    harness.run(engine)
+    after = harness.store.get(item.id)
+    assert after.state == ItemState.NEEDS_DECISION and after.error_code == "verify_mismatch"
+    assert after.image_id and after.image_id in (after.error_message or "")
+    assert "differs from the photo that was sent" in (after.error_message or "")
+    assert after.prepared_path and Path(after.prepared_path).exists()
