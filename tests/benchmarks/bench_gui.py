@@ -1,0 +1,169 @@
+"""Responsiveness of the window while 100 twelve-megapixel photos are dropped.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_gui.py [--photos 100]
+
+A 5 ms heartbeat timer on the GUI thread records every tick; a stall is the time between ticks
+beyond the interval. Printed: the longest and the 99th-percentile stall (target: none over
+50 ms), the time until the first screen of thumbnails shows, and the time until every row's
+thumbnail has been shown while scrolling down the list a page at a time as a user would.
+Photos are generated once into a cache folder (``--photos-dir``) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from PySide6.QtCore import QMimeData, QTimer, QUrl
+from PySide6.QtWidgets import QApplication
+
+HEARTBEAT_MS = 5
+
+
+def make_photos(folder: Path, count: int) -> list[Path]:
+    from tests.plugins.images import write_realistic_photo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"IMG_{i:04d}.JPG"
+        if not path.exists():
+            tmp = path.with_suffix(".part")
+            write_realistic_photo(tmp, (4000, 3000), seed=i + 1)
+            tmp.rename(path)
+        paths.append(path)
+    return paths
+
+
+class Heartbeat:
+    """Records the gaps between ticks of a short GUI-thread timer."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(HEARTBEAT_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append((now - self._last) * 1000.0)
+        self._last = now
+
+    def stalls(self) -> list[float]:
+        return sorted(max(0.0, g - HEARTBEAT_MS) for g in self.gaps)
+
+
+def spin(app: QApplication, until: object, timeout: float) -> float:
+    start = time.perf_counter()
+    while not until():  # type: ignore[operator]
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError("benchmark step timed out")
+        app.processEvents()
+        time.sleep(0.001)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="MaxUpload window responsiveness benchmark")
+    parser.add_argument("--photos", type=int, default=100)
+    parser.add_argument(
+        "--photos-dir", type=Path, default=Path(tempfile.gettempdir()) / "maxupload-bench-12mp"
+    )
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    photos = make_photos(args.photos_dir, args.photos)
+    print(
+        f"photos ready: {len(photos)} x 12 MP in {args.photos_dir} "
+        f"({time.perf_counter() - t0:.1f} s to generate or find)"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="maxupload-bench-") as home:
+        os.environ["MAXUPLOAD_HOME"] = home
+        from maxupload.app import build_demo
+
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        ctx = build_demo()
+        window = ctx.window
+        model = window.model
+        try:
+            ctx.start()
+            window.resize(1280, 800)
+            spin(app, lambda: window.isVisible(), 10)
+            settle_until = time.perf_counter() + 0.5
+            spin(app, lambda: time.perf_counter() > settle_until, 5)
+            beat = Heartbeat()
+            mime = QMimeData()
+            mime.setUrls([QUrl.fromLocalFile(str(args.photos_dir))])
+            beat.start()
+            start = time.perf_counter()
+            window.drop_zone.handle_mime(mime)
+            drop_returned = time.perf_counter() - start
+            spin(app, lambda: model.rowCount() == len(photos), 300)
+            rows_shown = time.perf_counter() - start
+
+            table = window.table
+
+            def visible_rows() -> list[int]:
+                first = table.rowAt(0)
+                last = table.rowAt(table.viewport().height() - 1)
+                last = model.rowCount() - 1 if last < 0 else last
+                return list(range(max(first, 0), last + 1))
+
+            spin(
+                app,
+                lambda: all(model.has_thumbnail(model.row_at(i).path) for i in visible_rows()),
+                300,
+            )
+            first_screen = time.perf_counter() - start
+            bar = table.verticalScrollBar()
+            while True:
+                spin(
+                    app,
+                    lambda: all(model.has_thumbnail(model.row_at(i).path) for i in visible_rows()),
+                    300,
+                )
+                if bar.value() >= bar.maximum():
+                    break
+                bar.setValue(bar.value() + bar.pageStep())
+            all_thumbs = time.perf_counter() - start
+            spin(app, lambda: all(r.size_after for r in model.rows()), 600)
+            estimates = time.perf_counter() - start
+            spin(app, lambda: ctx.image_pool.pending() == 0, 600)
+            beat.timer.stop()
+        finally:
+            window._force_close = True
+            window.close()
+            ctx.shutdown()
+
+    stalls = beat.stalls()
+    p99 = stalls[min(len(stalls) - 1, int(len(stalls) * 0.99))] if stalls else 0.0
+    over = sum(1 for s in stalls if s > 50.0)
+    print(f"drop handler returned in      {drop_returned * 1000:8.1f} ms")
+    print(f"all {len(photos)} rows listed after     {rows_shown:8.2f} s (intake scan, hashing)")
+    print(f"first screen of thumbnails    {first_screen:8.2f} s")
+    print(f"every thumbnail shown         {all_thumbs:8.2f} s (scrolling a page at a time)")
+    print(f"every size estimate shown     {estimates:8.2f} s")
+    print(f"heartbeat ticks               {len(beat.gaps):8d} (every {HEARTBEAT_MS} ms)")
+    print(f"GUI stall, longest            {stalls[-1] if stalls else 0.0:8.1f} ms")
+    print(f"GUI stall, 99th percentile    {p99:8.1f} ms")
+    print(f"GUI stall, median             {statistics.median(stalls) if stalls else 0:8.1f} ms")
+    print(f"stalls over 50 ms             {over:8d}  (target: 0)")
+    return 0 if over == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
