@@ -311,7 +311,8 @@ def run_gui(sandbox: bool) -> int:
 
     with contextlib.suppress(OSError):
         setup_logging()
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_NAME)

@@ -94,7 +94,7 @@ def save_clipboard_image(image: QImage, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = folder / f"pasted-{stamp}-{os.getpid()}-{id(image) & 0xFFFF:04x}.png"
-    if not image.save(str(path), "PNG"):
+    if not image.save(str(path)):  # PNG, from the suffix
         raise OSError(f"could not write {path.name}")
     os.chmod(path, 0o600)
     return path

@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         def action(
             text: str,
-            keys: list[QKeySequence | str],
+            keys: list[QKeySequence | QKeySequence.StandardKey | str],
             slot: Callable[[], None],
             context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut,
         ) -> QAction:
@@ -479,13 +479,15 @@ class MainWindow(QMainWindow):
     def _estimate_rows(self, rows: list[PhotoRow]) -> None:
         spec = self.preview.preset_spec()
         for row in rows:
-            path = row.path
-            self.deps.image_pool.submit(
-                lambda p=path: jobs.estimate_one(p, spec),
-                lambda size, p=path, s=spec: self._estimate_done(p, s, size),
-                lambda _exc: None,
-                priority=-1,
-            )
+            self._estimate_row(row.path, spec)
+
+    def _estimate_row(self, path: Path, spec: str) -> None:
+        def done(size: int) -> None:
+            self._estimate_done(path, spec, size)
+
+        self.deps.image_pool.submit(
+            lambda: jobs.estimate_one(path, spec), done, lambda _exc: None, priority=-1
+        )
 
     def _estimate_done(self, path: Path, spec: str, size: int) -> None:
         if spec != self.preview.preset_spec():
@@ -554,12 +556,7 @@ class MainWindow(QMainWindow):
         for row in queued:
             if row in busy:
                 continue
-            item_id = row.item_id
-            self.deps.io_pool.submit(
-                lambda i=item_id: engine.remove(i),
-                self._apply_item,
-                lambda exc: self.status_panel.show_error(describe_error(exc)),
-            )
+            self._remove_item(engine, row.item_id)
         if busy:
             self.show_notice(
                 f"{len(busy)} photo(s) are being sent right now and stay in the list; "
@@ -567,6 +564,19 @@ class MainWindow(QMainWindow):
             )
         if not self.model.rowCount():
             self.preview.show_row(None)
+
+    def _remove_item(self, engine: Any, item_id: int | None) -> None:
+        if item_id is None:
+            return
+        self.deps.io_pool.submit(
+            lambda: engine.remove(item_id),
+            self._apply_item,
+            lambda exc: self.status_panel.show_error(describe_error(exc)),
+        )
+
+    def _apply_items(self, items: list[Any]) -> None:
+        for item in items:
+            self._apply_item(item)
 
     @Slot()
     def retry_selected(self) -> None:
@@ -589,7 +599,7 @@ class MainWindow(QMainWindow):
         self._started.update(ids)
         self.deps.io_pool.submit(
             job,
-            lambda items: [self._apply_item(i) for i in items],
+            self._apply_items,
             lambda exc: self.status_panel.show_error(describe_error(exc)),
         )
 
@@ -618,8 +628,8 @@ class MainWindow(QMainWindow):
         )
         box.setObjectName("sendAgainQuestion")
         send = box.addButton("Send again", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Don't send", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(box.buttons()[-1])
+        keep = box.addButton("Don't send", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
         ids = [r.item_id for r in rows if r.item_id is not None]
 
         def answered(_result: int) -> None:
@@ -640,7 +650,7 @@ class MainWindow(QMainWindow):
         self._started.update(ids)
         self.deps.io_pool.submit(
             job,
-            lambda items: [self._apply_item(i) for i in items],
+            self._apply_items,
             lambda exc: self.status_panel.show_error(describe_error(exc)),
         )
 
@@ -906,8 +916,8 @@ class MainWindow(QMainWindow):
             )
             box.setObjectName("quitQuestion")
             quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
-            box.setDefaultButton(box.buttons()[-1])
+            keep = box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(keep)
 
             def answered(_r: int) -> None:
                 if box.clickedButton() is quit_button:

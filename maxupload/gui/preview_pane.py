@@ -28,7 +28,7 @@ from maxupload.gui.errors_text import describe_error
 from maxupload.gui.image_view import ImageView
 from maxupload.gui.photo_model import PhotoRow, human_size
 from maxupload.gui.qtcompat import emit
-from maxupload.gui.status_text import ACCENTS
+from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
 
 CUSTOM = "custom"
@@ -345,7 +345,7 @@ class PreviewPane(QWidget):
         remaining = (signed.expires_at - datetime.now(UTC)).total_seconds()
         local = signed.expires_at.astimezone().strftime("%H:%M")
         self.stored_status.setText(f"Fetched by signed link, valid until {local} (renewed).")
-        self.stored_status.setStyleSheet(f"color: {ACCENTS['success']};")
+        self.stored_status.setStyleSheet(f"color: {ACCENTS[Tone.SUCCESS]};")
         self._url_timer.start(int(max(5.0, remaining - URL_MARGIN_S) * 1000))
 
     def signed_url(self) -> SignedUrl | None:
@@ -380,7 +380,10 @@ class PreviewPane(QWidget):
 
     @Slot()
     def open_in_browser(self) -> None:
-        self._with_fresh_url(lambda s: QDesktopServices.openUrl(QUrl(s.url)))
+        def open_url(signed: SignedUrl) -> None:
+            QDesktopServices.openUrl(QUrl(signed.url))
+
+        self._with_fresh_url(open_url)
 
     @Slot()
     def copy_link(self) -> None:

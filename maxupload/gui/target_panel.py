@@ -125,7 +125,7 @@ class TargetPanel(QWidget):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.provider.setCompleter(completer)
         self.provider.currentIndexChanged.connect(self._provider_picked)
-        self.provider.lineEdit().setPlaceholderText("Choose a note first")
+        self._provider_edit().setPlaceholderText("Choose a note first")
 
         self.message = QLabel()
         self.message.setObjectName(names.TARGET_MESSAGE)
@@ -162,7 +162,13 @@ class TargetPanel(QWidget):
         if idx < 0:
             return None
         item = self._provider_model.item(idx)
-        return item.data(DATA_ROLE) if item is not None else None
+        provider: Provider | None = item.data(DATA_ROLE) if item is not None else None
+        return provider
+
+    def _provider_edit(self) -> QLineEdit:
+        edit = self.provider.lineEdit()
+        assert edit is not None  # the combo is editable
+        return edit
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -299,7 +305,7 @@ class TargetPanel(QWidget):
                     choose = i
         self.provider.setCurrentIndex(choose)
         if choose < 0:
-            self.provider.lineEdit().setPlaceholderText(
+            self._provider_edit().setPlaceholderText(
                 "Type to search providers" if note else "Choose a note first"
             )
         self.provider.blockSignals(False)
