@@ -297,3 +297,32 @@ def test_resume_after_a_crash(
     with QueueStore() as store:
         assert store.get(sending.id).state == ItemState.NEEDS_DECISION
         assert store.get(waiting.id).state == ItemState.VERIFIED
+
+
+def test_running_the_same_upload_again_after_a_crash_sends_what_was_left(
+    sandbox: SandboxServer, key_env: str, photos: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from maxupload.core.intake import scan
+    from maxupload.core.models import Target
+    from maxupload.core.queue_store import ItemState, NewItem, QueueStore
+
+    # A first run queued three photos and died before sending any.
+    target = Target(
+        sandbox.demo.org_id,
+        sandbox.demo.open_note_id,
+        sandbox.demo.provider_id,
+        "Rivera, Elena",
+        sandbox.base_url,
+    )
+    accepted = scan(photos).accepted
+    with QueueStore() as store:
+        left = store.add([NewItem(a.path, a.size, a.sha256) for a in accepted], target, "standard")
+
+    code, out, _err = run_cli(capsys, upload_args(sandbox, *photos))
+    assert code == 0, out
+    assert out.count("  verified") == 3
+    assert "needs_decision" not in out
+    assert len(sandbox.uploads()) == 3
+    with QueueStore() as store:
+        assert [store.get(i.id).state for i in left] == [ItemState.VERIFIED] * 3
+        assert [i.state for i in store.items()] == [ItemState.VERIFIED] * 3  # no twins listed

@@ -370,6 +370,40 @@ def run_queue(
     return (EXIT_OK if ok else EXIT_NOT_ALL_SENT), final
 
 
+def adopt_unsent_twins(store: QueueStore, items: Sequence[QueueItem]) -> list[int]:
+    """Ids to run for freshly queued items. A photo the guard held only because an earlier,
+    never-sent item (e.g. left by a crash) waits for the same note is not a duplicate: the
+    earlier item is sent in this run instead, and the new one is withdrawn."""
+    unsent = {ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER}
+    ids: list[int] = []
+    for item in items:
+        earlier = None
+        if item.error_code == "duplicate" and item.duplicate_of is not None:
+            earlier = store.get(item.duplicate_of)
+        if earlier is None or earlier.state not in unsent or earlier.id in ids:
+            ids.append(item.id)
+            continue
+        store.update(
+            item.id,
+            ItemState.CANCELLED,
+            message=f"the same photo is already queued as item {earlier.id}; that one is sent",
+            error_kind="cancelled",
+            error_code="queued_earlier",
+            error_message=f"Already queued as item {earlier.id}, which is sent instead.",
+            next_step=None,
+            hidden=True,
+        )
+        if earlier.state == ItemState.RETRY_LATER:
+            store.update(
+                earlier.id,
+                message="the same photo was added again: trying now",
+                next_attempt_at=0.0,
+                retry_count=0,
+            )
+        ids.append(earlier.id)
+    return ids
+
+
 def summary(items: Sequence[QueueItem], rejected: int = 0) -> str:
     reached = sum(1 for i in items if reached_server(i))
     verified = sum(1 for i in items if i.state == ItemState.VERIFIED)
@@ -482,7 +516,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def add(engine: Any) -> list[int]:
-        return [item.id for item in engine.add(to_send, target, preset)]
+        return adopt_unsent_twins(store, engine.add(to_send, target, preset))
 
     store = QueueStore()
     try:
