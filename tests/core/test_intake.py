@@ -27,6 +27,10 @@ from tests.plugins.images import (
     write_truncated_jpeg,
 )
 
+#: Python expression for a child process's own peak memory in KiB. VmHWM belongs to the process
+#: image; ru_maxrss would include the parent's memory, which Linux carries across fork and exec.
+PEAK_RSS_KB = "int([l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1])"
+
 
 def _reason(result_rejected: list[Rejection], name: str) -> str:
     matches = [r for r in result_rejected if r.path.name == name]
@@ -139,11 +143,8 @@ def test_decompression_bomb_is_rejected_from_the_header_without_decoding(tmp_pat
         "import json, sys\n"
         "from maxupload.core.intake import scan\n"
         "r = scan([sys.argv[1]])\n"
-        # VmHWM is this process image's own peak; ru_maxrss would include the parent's
-        # memory, which Linux carries across fork and exec.
-        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
         "print(json.dumps({'rejected': [x.reason for x in r.rejected], 'accepted': len(r.accepted),"
-        " 'rss_kb': int(hwm.split()[1])}))\n"
+        f" 'rss_kb': {PEAK_RSS_KB}}}))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(bomb)],
@@ -275,12 +276,12 @@ def test_hashing_streams_in_chunks_with_flat_memory(tmp_path: Path) -> None:
         for _ in range(160):
             fh.write(block)
     code = (
-        "import json, resource, sys\n"
+        "import json, sys\n"
         "from pathlib import Path\n"
         "from maxupload.core.intake import check_file, hash_file\n"
         "r = check_file(Path(sys.argv[1]))\n"
         "print(json.dumps({'reason': r.reason, 'sha': hash_file(Path(sys.argv[1])),"
-        " 'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
+        f" 'rss_kb': {PEAK_RSS_KB}}}))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(big)],
