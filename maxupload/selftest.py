@@ -91,6 +91,42 @@ def check_qt(app: Any) -> CheckResult:
     )
 
 
+#: The platform plugins the window needs on each system (offscreen is only for this test).
+_NATIVE_PLATFORMS = {"linux": ("qxcb", "qwayland"), "win32": ("qwindows",), "darwin": ("qcocoa",)}
+
+
+def check_platform_plugins() -> CheckResult:
+    """The native window-system plugins are in the install and their libraries all load.
+
+    The self-test itself runs offscreen, so without this a bundle missing the X11, Wayland,
+    Windows or Cocoa plugin (or a library one links to) would pass here and fail on a desk.
+    """
+    from PySide6.QtCore import QLibraryInfo, QPluginLoader
+
+    folder = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
+    key = "linux" if sys.platform.startswith("linux") else sys.platform
+    wanted = _NATIVE_PLATFORMS.get(key, ())
+    loaded, problems = [], []
+    for name in wanted:
+        candidates = sorted(folder.glob(f"*{name}*"))
+        if not candidates:
+            problems.append(f"{name} plugin missing from {folder}")
+            continue
+        loader = QPluginLoader(str(candidates[0]))
+        if loader.load():
+            loaded.append(name.removeprefix("q"))
+        else:
+            problems.append(f"{candidates[0].name} does not load: {loader.errorString()}")
+    if problems:
+        return _fail(
+            "Platform",
+            "; ".join(problems),
+            "install the system libraries MaxUpload depends on (on Linux: reinstall the "
+            "package with apt so its dependencies come along), or rebuild the bundle",
+        )
+    return _ok("Platform", f"window-system plugins load: {', '.join(loaded) or 'none needed'}")
+
+
 def check_modules() -> CheckResult:
     """Every MaxUpload module imports (a frozen bundle that missed one fails here, not later)."""
     import importlib
@@ -372,6 +408,7 @@ def run_self_test() -> int:
     )
     checks: list[tuple[str, Callable[[], CheckResult]]] = [
         ("Qt", lambda: check_qt(app)),
+        ("Platform", check_platform_plugins),
         ("Modules", check_modules),
         ("Window", check_window),
         ("Keyring", check_keyring),

@@ -45,6 +45,7 @@ def test_self_test_passes_with_secret_service_and_heic(app_home: Path, real_keyr
     for fmt in ("JPEG", "PNG", "HEIC", "WebP"):
         assert fmt in images
     assert line(out, "TLS").startswith("[ok  ] TLS:")
+    assert line(out, "Platform") == "[ok  ] Platform: window-system plugins load: xcb, wayland"
     assert line(out, "Window").startswith("[ok  ] Window:")
     assert "demo sandbox" in line(out, "Window")
     assert out.rstrip().endswith("Self-test passed.")
