@@ -256,7 +256,10 @@ class AppContext:
         dialog.open()
 
     def _settings_saved(self, result: Any) -> None:
+        before = self.connection.current()
         self.connection.update(result.settings)
+        if self.connection.current() != before:
+            self.window.reset_target()  # another clinic: the chosen note no longer applies
         self.window.connection_label.setText(self.connection.describe())
         self.window.preview.set_preset_spec(result.settings.preset)
         self.window.show_notice("")

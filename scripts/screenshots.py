@@ -21,10 +21,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_SCALE_FACTOR", "1")
 
-from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
-from PySide6.QtCore import QMimeData, QUrl  # noqa: E402
-from PySide6.QtGui import QFont, QGuiApplication  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PIL import Image, ImageDraw, ImageFilter
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
 
 SIZE = (1280, 800)
 
@@ -59,6 +59,31 @@ def clinical_photo(path: Path, seed: int, size: tuple[int, int] = (2400, 1800)) 
     img.save(buf, "JPEG", quality=90)
     path.write_bytes(buf.getvalue())
     return path
+
+
+def dark_palette() -> QPalette:
+    """A dark palette like a desktop in dark mode, to check that nothing is hard-coded."""
+    pal = QPalette()
+    roles = QPalette.ColorRole
+    for role, color in (
+        (roles.Window, "#2b2d30"),
+        (roles.WindowText, "#e6e6e6"),
+        (roles.Base, "#1f2023"),
+        (roles.AlternateBase, "#26282b"),
+        (roles.Text, "#e6e6e6"),
+        (roles.Button, "#34363a"),
+        (roles.ButtonText, "#e6e6e6"),
+        (roles.Highlight, "#3d6fb6"),
+        (roles.HighlightedText, "#ffffff"),
+        (roles.PlaceholderText, "#8a8d93"),
+        (roles.Mid, "#55585e"),
+        (roles.ToolTipBase, "#34363a"),
+        (roles.ToolTipText, "#e6e6e6"),
+    ):
+        pal.setColor(role, QColor(color))
+    for role in (roles.Text, roles.WindowText, roles.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7d83"))
+    return pal
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -96,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--photos", type=int, default=6)
+    parser.add_argument("--dark", action="store_true", help="use a dark palette (checks contrast)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -107,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
         app.setStyle("Fusion")
+        if args.dark:
+            app.setPalette(dark_palette())
         app.setFont(QFont("DejaVu Sans", 10))
         ctx = build_demo()
         window = ctx.window
@@ -148,9 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             window.banner.confirm_box.click()
             window.upload()
             wait_until(app, lambda: not window.model.staged_rows())
-            wait_until(
-                app, lambda: all(r.state == "verified" for r in window.model.rows()), 120
-            )
+            wait_until(app, lambda: all(r.state == "verified" for r in window.model.rows()), 120)
             window.select_row(2)
             wait_until(app, lambda: window.preview.stored.has_image())
             settle(app, 1.0)

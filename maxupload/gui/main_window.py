@@ -297,6 +297,7 @@ class MainWindow(QMainWindow):
             return act
 
         self.add_action = action("Add photos…", [QKeySequence.StandardKey.Open], self.choose_files)
+        self.add_folder_action = action("Add folder…", ["Ctrl+Shift+O"], self.choose_folder)
         self.paste_action = action("Paste photos", [QKeySequence.StandardKey.Paste], self.paste)
         self.remove_action = action(
             "Remove",
@@ -328,6 +329,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.add_action)
+        file_menu.addAction(self.add_folder_action)
         file_menu.addAction(self.paste_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
@@ -395,6 +397,10 @@ class MainWindow(QMainWindow):
             and r.item_id not in self._started
         ]
 
+    def reset_target(self) -> None:
+        """Forget the chosen note (the organization or environment changed)."""
+        self.target.clear()
+
     # ------------------------------------------------------------------ photos in
     @Slot()
     def choose_files(self) -> None:
@@ -402,6 +408,15 @@ class MainWindow(QMainWindow):
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
         dialog.setNameFilter(IMAGE_FILTER)
         dialog.filesSelected.connect(lambda files: self.add_paths([Path(f) for f in files]))
+        dialog.open()
+        self._file_dialog = dialog
+
+    @Slot()
+    def choose_folder(self) -> None:
+        dialog = QFileDialog(self, "Add a folder of photos")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(lambda folder: self.add_paths([Path(folder)]))
         dialog.open()
         self._file_dialog = dialog
 

@@ -131,6 +131,8 @@ class SettingsDialog(QDialog):
         self.concurrency.setAccessibleName("Photos sent at once")
         self.concurrency.setRange(MIN_CONCURRENCY, MAX_CONCURRENCY)
         self.concurrency.setValue(settings.concurrency)
+        self.concurrency.setToolTip("Takes effect the next time MaxUpload starts.")
+        self.concurrency.setSuffix("  (from the next start)")
 
         env = environment_name(settings.base_url)
         self.environment.setCurrentIndex(max(0, self.environment.findData(env)))

@@ -251,6 +251,13 @@ class TargetPanel(QWidget):
         self.show_message("Opening note…")
         self._pool.submit(lambda: client().get_note(note_id), loaded, self._lookup_failed)
 
+    def clear(self) -> None:
+        """Forget results, the provider list and the note (another clinic was chosen)."""
+        self.patients.clear()
+        self.notes.clear()
+        self._all_providers = []
+        self.set_note(None)
+
     def set_note(self, note: Note | None) -> None:
         """Make ``note`` current; fill the providers, assigned ones first."""
         self._note = note
