@@ -103,7 +103,7 @@ def settle(app: QApplication, seconds: float = 0.4) -> None:
 
 
 def save(widget: QWidget, path: Path) -> None:
-    """Grab the widget and write an optimized PNG."""
+    """Grab the widget and write a small PNG."""
     image = widget.grab().toImage()
     buf = io.BytesIO()
     from PySide6.QtCore import QBuffer, QIODevice
@@ -113,7 +113,10 @@ def save(widget: QWidget, path: Path) -> None:
     image.save(qbuf, "PNG")
     buf.write(bytes(qbuf.data()))
     buf.seek(0)
-    Image.open(buf).convert("RGB").save(path, "PNG", optimize=True)
+    rgb = Image.open(buf).convert("RGB")
+    # 256 colours without dithering: sharp text, small files for the README.
+    small = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small.save(path, "PNG", optimize=True)
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
