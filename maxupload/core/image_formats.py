@@ -43,7 +43,7 @@ _AVIF_BRANDS = {b"avif", b"avis"}
 _VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"3gp4", b"3gp5", b"avc1"}
 
 NEXT_RECOPY = "Copy the photo again from the camera or phone; the file may be incomplete."
-_NEXT_CONVERT = "Open it in a photo app, save it as JPEG or PNG, and add that file instead."
+NEXT_CONVERT = "Open it in a photo app, save it as JPEG or PNG, and add that file instead."
 
 _heif_lock = threading.Lock()
 _heif_registered = False
@@ -101,7 +101,7 @@ def sniff(head: bytes) -> Sniffed:
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         if head[8:10] == b"CR":
             return Sniffed(
-                None, "This is a Canon RAW file (CR2), not a finished photo.", _NEXT_CONVERT
+                None, "This is a Canon RAW file (CR2), not a finished photo.", NEXT_CONVERT
             )
         return Sniffed("tiff")
     if head[:2] == b"BM" and len(head) >= 18:
@@ -115,7 +115,7 @@ def sniff(head: bytes) -> Sniffed:
             return Sniffed("avif")
         if brand == b"crx ":
             return Sniffed(
-                None, "This is a Canon RAW file (CR3), not a finished photo.", _NEXT_CONVERT
+                None, "This is a Canon RAW file (CR3), not a finished photo.", NEXT_CONVERT
             )
         return Sniffed(
             None,
@@ -132,7 +132,7 @@ def sniff(head: bytes) -> Sniffed:
         )
     stripped = head.lstrip()
     if stripped[:5].lower() in (b"<?xml", b"<svg ") or stripped[:4].lower() == b"<svg":
-        return Sniffed(None, "This is a drawing (SVG/XML), not a photo.", _NEXT_CONVERT)
+        return Sniffed(None, "This is a drawing (SVG/XML), not a photo.", NEXT_CONVERT)
     return Sniffed(
         None,
         "This file is not an image MaxUpload can read (JPEG, PNG, HEIC, WebP, TIFF, BMP, GIF).",
@@ -164,6 +164,20 @@ def truncation_reason(kind: str, tail: bytes, head: bytes = b"", size: int = 0) 
     return None
 
 
+def read_failure(exc: OSError) -> ImageRejected:
+    """The answer for a photo file that cannot be read: gone, not allowed, a folder, or other."""
+    if isinstance(exc, FileNotFoundError):
+        return ImageRejected("The file no longer exists.", "Check the folder and add it again.")
+    if isinstance(exc, PermissionError):
+        return ImageRejected(
+            "MaxUpload is not allowed to read this file (permission denied).",
+            "Copy the photo to a folder you own (for example Pictures) and add the copy.",
+        )
+    if isinstance(exc, IsADirectoryError):
+        return ImageRejected("This is a folder, not a photo.", "Add the photos inside it.")
+    return ImageRejected(f"The file cannot be read ({exc.strerror or exc}).", NEXT_RECOPY)
+
+
 def bomb_rejection(width: int, height: int, max_pixels: int) -> ImageRejected:
     """The answer for an image whose header claims more pixels than MaxUpload will decode."""
     megapixels = width * height / 1e6
@@ -191,20 +205,22 @@ def open_image(fp: str | IO[bytes], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
             f"({pixels / 1e6:.0f} megapixels; the limit is {max_pixels / 1e6:.0f}).",
             "Make a smaller copy (for example 4000 px on the long edge) in a photo app and add it.",
         ) from exc
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        raise read_failure(exc) from exc  # opening by path: the file itself, not its contents
     except UnidentifiedImageError as exc:
         raise ImageRejected(
             "The file looks like an image but its contents are damaged or in an unusual variant.",
-            _NEXT_CONVERT,
+            NEXT_CONVERT,
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(
             "The image is damaged (its header cannot be read).",
-            "Copy the photo again from the camera or phone; the file may be incomplete.",
+            NEXT_RECOPY,
         ) from exc
     width, height = im.size
     if width <= 0 or height <= 0:
         im.close()
-        raise ImageRejected("The image has no pixels (its header says 0x0).", _NEXT_CONVERT)
+        raise ImageRejected("The image has no pixels (its header says 0x0).", NEXT_CONVERT)
     if width * height > max_pixels:
         im.close()
         raise bomb_rejection(width, height, max_pixels)

@@ -25,6 +25,7 @@ from maxupload.core.image_formats import (
     ImageRejected,
     kind_of,
     open_image,
+    read_failure,
     sniff,
     truncation_reason,
 )
@@ -384,21 +385,8 @@ def _encode(im: Image.Image, fmt: str, quality: int, icc: bytes | None) -> bytes
 def _read_source(path: Path) -> bytes:
     try:
         data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ImageRejected(
-            "The file no longer exists.", "Check the folder and add it again."
-        ) from exc
-    except PermissionError as exc:
-        raise ImageRejected(
-            "MaxUpload is not allowed to read this file (permission denied).",
-            "Copy the photo to a folder you own (for example Pictures) and add the copy.",
-        ) from exc
-    except IsADirectoryError as exc:
-        raise ImageRejected("This is a folder, not a photo.", "Add the photos inside it.") from exc
     except OSError as exc:
-        raise ImageRejected(
-            f"The file cannot be read ({exc.strerror or exc}).", NEXT_RECOPY
-        ) from exc
+        raise read_failure(exc) from exc
     if not data:
         raise ImageRejected("The file is empty (0 bytes).", NEXT_RECOPY)
     sniffed = sniff(data[:64])
@@ -457,18 +445,7 @@ def prepare(
 
 
 def _display(path: str | Path, size: int, max_pixels: int) -> Image.Image:
-    source = Path(path)
-    try:
-        rendered = _render(str(source), size, max_pixels=max_pixels, describe=False)
-    except PermissionError as exc:
-        raise ImageRejected(
-            "MaxUpload is not allowed to read this file (permission denied).",
-            "Copy the photo to a folder you own (for example Pictures) and add the copy.",
-        ) from exc
-    except FileNotFoundError as exc:
-        raise ImageRejected(
-            "The file no longer exists.", "Check the folder and add it again."
-        ) from exc
+    rendered = _render(str(Path(path)), size, max_pixels=max_pixels, describe=False)
     im = rendered.image
     if im.mode == "L":
         im = im.convert("RGB")

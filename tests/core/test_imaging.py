@@ -397,6 +397,18 @@ def test_zero_byte_and_missing_files(images_dir: Path) -> None:
         prepare(images_dir / "gone.jpg")
 
 
+@pytest.mark.parametrize("call", [thumbnail, preview, estimate_size])
+def test_display_and_estimate_name_a_gone_file_or_a_folder(images_dir: Path, call: object) -> None:
+    """A file removed after it was added is named as gone, not as a damaged image."""
+    assert callable(call)
+    with pytest.raises(ImageRejected, match="no longer exists") as gone:
+        call(images_dir / "gone.jpg")
+    assert gone.value.next_step == "Check the folder and add it again."
+    (images_dir / "folder.jpg").mkdir()
+    with pytest.raises(ImageRejected, match="a folder, not a photo"):
+        call(images_dir / "folder.jpg")
+
+
 def test_exif_transpose_agrees_with_prepare(phone_jpeg: Path) -> None:
     reference = ImageOps.exif_transpose(Image.open(phone_jpeg)).convert("RGB")
     out = _open(prepare(phone_jpeg, "original"))
