@@ -18,16 +18,18 @@ from pathlib import Path
 
 from maxupload.core.image_formats import (
     DEFAULT_MAX_PIXELS,
+    NEXT_CONVERT,
+    NEXT_RECOPY,
     TAIL_SIZE,
     ImageRejected,
     kind_of,
     open_image,
+    read_failure,
     sniff,
     truncation_reason,
 )
 
 CHUNK_SIZE = 1024 * 1024
-_TAIL_SIZE = TAIL_SIZE
 
 #: File names that operating systems and sync tools leave behind; never photos.
 JUNK_NAMES = frozenset(
@@ -57,8 +59,6 @@ JUNK_DIRS = frozenset(
         "@eaDir",
     )
 )
-
-_NEXT_RECOPY = "Copy the photo again from the camera or phone; the file may be incomplete."
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def _read_checked(path: Path) -> tuple[str, bytes, bytes, int]:
                 head = chunk[:64]
             digest.update(chunk)
             total += len(chunk)
-            tail = (tail + chunk)[-_TAIL_SIZE:]
+            tail = (tail + chunk)[-TAIL_SIZE:]
     return digest.hexdigest(), head, tail, total
 
 
@@ -141,12 +141,8 @@ def check_file(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> AcceptedF
     """Check one regular file: readable, non-empty, an image by content, complete, not too big."""
     try:
         st = path.stat()
-    except FileNotFoundError:
-        return Rejection(path, "The file no longer exists.", "Check the folder and add it again.")
-    except PermissionError:
-        return _unreadable(path)
     except OSError as exc:
-        return Rejection(path, f"The file cannot be read ({exc.strerror}).", _NEXT_RECOPY)
+        return _rejection(path, read_failure(exc))
     if not stat.S_ISREG(st.st_mode):
         return Rejection(
             path,
@@ -154,36 +150,30 @@ def check_file(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> AcceptedF
             "Pick the photo file itself.",
         )
     if st.st_size == 0:
-        return Rejection(path, "The file is empty (0 bytes).", _NEXT_RECOPY)
+        return Rejection(path, "The file is empty (0 bytes).", NEXT_RECOPY)
     try:
         sha, head, tail, total = _read_checked(path)
-    except PermissionError:
-        return _unreadable(path)
     except OSError as exc:
-        return Rejection(path, f"The file cannot be read ({exc.strerror or exc}).", _NEXT_RECOPY)
+        return _rejection(path, read_failure(exc))
     if total == 0:
-        return Rejection(path, "The file is empty (0 bytes).", _NEXT_RECOPY)
+        return Rejection(path, "The file is empty (0 bytes).", NEXT_RECOPY)
     sniffed = sniff(head)
     if sniffed.kind is None:
         return Rejection(path, sniffed.reason, sniffed.next_step)
     truncated = truncation_reason(sniffed.kind, tail, head, total)
     if truncated:
-        return Rejection(path, truncated, _NEXT_RECOPY)
+        return Rejection(path, truncated, NEXT_RECOPY)
     try:
         with open_image(str(path), max_pixels=max_pixels) as im:
             width, height = im.size
             kind = kind_of(im)
             raw_reason = _raw_camera_reason(im)
     except ImageRejected as exc:
-        return Rejection(path, exc.reason, exc.next_step)
+        return _rejection(path, exc)
     except OSError as exc:
-        return Rejection(path, f"The file cannot be read ({exc.strerror or exc}).", _NEXT_RECOPY)
+        return _rejection(path, read_failure(exc))
     if raw_reason:
-        return Rejection(
-            path,
-            raw_reason,
-            "Open it in a photo app, save it as JPEG or PNG, and add that file instead.",
-        )
+        return Rejection(path, raw_reason, NEXT_CONVERT)
     return AcceptedFile(path, total, kind, sha, None, width, height)
 
 
@@ -195,12 +185,12 @@ def _raw_camera_reason(im: object) -> str | None:
     return None
 
 
+def _rejection(path: Path, exc: ImageRejected) -> Rejection:
+    return Rejection(path, exc.reason, exc.next_step)
+
+
 def _unreadable(path: Path) -> Rejection:
-    return Rejection(
-        path,
-        "MaxUpload is not allowed to read this file (permission denied).",
-        "Copy the photo to a folder you own (for example Pictures) and add the copy.",
-    )
+    return _rejection(path, read_failure(PermissionError()))
 
 
 def _walk(
