@@ -268,6 +268,21 @@ def _colour(
     return converted, _srgb_bytes(), f"colour profile {name} converted to sRGB"
 
 
+def _load_pixels(im: Image.Image) -> None:
+    """Decode the pixels, answering a damaged file or a lack of memory with a reason."""
+    try:
+        im.load()
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+        raise ImageRejected(
+            "The image is damaged: its pixels cannot be decoded.", NEXT_RECOPY
+        ) from exc
+    except MemoryError as exc:
+        raise ImageRejected(
+            "There is not enough memory to open this image.",
+            "Close other programs, or make a smaller copy of the photo and add that.",
+        ) from exc
+
+
 def _render(
     source: str | IO[bytes],
     long_edge: int | None,
@@ -304,17 +319,7 @@ def _render(
             # thumbnail at least this large when it is an exact scaled copy (same orientation,
             # crop and colour profile). Sent images always come from the main image.
             im.draft(im.mode, (target[0] * 2, target[1] * 2))
-        try:
-            im.load()
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-            raise ImageRejected(
-                "The image is damaged: its pixels cannot be decoded.", NEXT_RECOPY
-            ) from exc
-        except MemoryError as exc:
-            raise ImageRejected(
-                "There is not enough memory to open this image.",
-                "Close other programs, or make a smaller copy of the photo and add that.",
-            ) from exc
+        _load_pixels(im)
         removed = found_metadata(im) if describe else []
         icc = im.info.get("icc_profile") or None
         work = _to_working_mode(im, changes)
@@ -489,27 +494,23 @@ def estimate_size(
     outputs (long edge 768 px or less) are simply prepared. Accuracy: see README (imaging).
     """
     chosen = get_preset(preset)
-    with open_image(str(path), max_pixels=max_pixels) as header:
-        src_w, src_h = header.size
-    out_w, out_h = target_size(src_w, src_h, chosen.long_edge)
-    if max(out_w, out_h) <= 3 * ESTIMATE_TILE:
-        return prepare(path, chosen, max_pixels=max_pixels).size
-    im = open_image(str(path), max_pixels=max_pixels)
+    work: Image.Image | None = None  # stays None for small outputs, which are simply prepared
+    icc: object = b""
+    im = open_image(str(path), max_pixels=max_pixels)  # opened once: header, then pixels
     try:
-        if kind_of(im) in ("jpeg", "mpo"):
-            im.draft(im.mode, (out_w, out_h))
-        try:
-            im.load()
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-            raise ImageRejected(
-                "The image is damaged: its pixels cannot be decoded.", NEXT_RECOPY
-            ) from exc
-        icc = im.info.get("icc_profile") or b""
-        work = _to_working_mode(im, [])
-        if work is im:
-            work = im.copy()
+        out_w, out_h = target_size(im.width, im.height, chosen.long_edge)
+        if max(out_w, out_h) > 3 * ESTIMATE_TILE:
+            if kind_of(im) in ("jpeg", "mpo"):
+                im.draft(im.mode, (out_w, out_h))
+            _load_pixels(im)
+            icc = im.info.get("icc_profile") or b""
+            work = _to_working_mode(im, [])
+            if work is im:
+                work = im.copy()
     finally:
         im.close()
+    if work is None:
+        return prepare(path, chosen, max_pixels=max_pixels).size
     if work.mode == "CMYK":
         work = work.convert("RGB")
         icc = _srgb_bytes() if icc else b""
