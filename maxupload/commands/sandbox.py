@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import shlex
 import signal
 import sys
 import threading
 
+from maxupload.core.settings import is_loopback_host
 from maxupload.sandbox import Faults, SandboxConfig, SandboxServer
 
 
@@ -75,15 +75,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def build_config(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(
         host=args.host,
@@ -135,7 +126,7 @@ def banner(srv: SandboxServer) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not _is_loopback(args.host) and not args.allow_remote:
+    if not is_loopback_host(args.host) and not args.allow_remote:
         print(
             f"maxupload sandbox: refusing to listen on {args.host}: other computers could reach "
             "it. Use --host 127.0.0.1, or add --allow-remote if that is what you want.",

@@ -23,7 +23,6 @@ status and trace id; query strings (signed-URL signatures, search text) are neve
 from __future__ import annotations
 
 import functools
-import ipaddress
 import json
 import logging
 import random
@@ -71,6 +70,7 @@ from maxupload.core.models import (
     UploadedImage,
 )
 from maxupload.core.ratelimit import MAX_WAIT_S, RateGate
+from maxupload.core.settings import is_loopback_host
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,17 +130,6 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         delay = (2.0**attempt) * self.base_delay + random.uniform(0, self.base_delay)
         return min(delay, self.max_delay)
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
 
 
 def check_url(url: str) -> httpx.URL:

@@ -84,20 +84,23 @@ def settings_path() -> Path:
     return app_paths().config / SETTINGS_FILE_NAME
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1 (brackets and an IPv6 zone allowed)."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
 def is_allowed_base_url(url: str) -> bool:
     """https anywhere; plain http only to this computer (a local sandbox)."""
     parts = urlsplit(url)
     if not parts.hostname or parts.scheme not in ("http", "https"):
         return False
-    if parts.scheme == "https":
-        return True
-    host = parts.hostname
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme == "https" or is_loopback_host(parts.hostname)
 
 
 def id_problem(text: str, name: str = "organization id") -> str | None:
