@@ -49,28 +49,24 @@ class SlidingWindow:
             allowed = len(self._hits) < self.limit
             if allowed:
                 self._hits.append(now)
-            oldest = self._hits[0] if self._hits else now
-            reset_at = oldest + self.window_s
-            return RateDecision(
-                allowed=allowed,
-                limit=self.limit,
-                remaining=max(0, self.limit - len(self._hits)),
-                reset=math.ceil(reset_at),
-                retry_after=max(1, math.ceil(reset_at - now)),
-            )
+            return self._decision(now, allowed)
 
     def peek(self, now: float) -> RateDecision:
         """The current values without counting a request (for answers sent before counting)."""
         with self._lock:
             self._expire(now)
-            reset_at = (self._hits[0] if self._hits else now) + self.window_s
-            return RateDecision(
-                allowed=True,
-                limit=self.limit,
-                remaining=max(0, self.limit - len(self._hits)),
-                reset=math.ceil(reset_at),
-                retry_after=max(1, math.ceil(reset_at - now)),
-            )
+            return self._decision(now, True)
+
+    def _decision(self, now: float, allowed: bool) -> RateDecision:
+        """The headers' values for the hits now in the window (the caller holds the lock)."""
+        reset_at = (self._hits[0] if self._hits else now) + self.window_s
+        return RateDecision(
+            allowed=allowed,
+            limit=self.limit,
+            remaining=max(0, self.limit - len(self._hits)),
+            reset=math.ceil(reset_at),
+            retry_after=max(1, math.ceil(reset_at - now)),
+        )
 
     def burst(self, now: float, retry_after: int) -> RateDecision:
         """A forced 429 (fault ``rate_limit_burst``): nothing left until ``retry_after``."""
