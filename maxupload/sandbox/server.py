@@ -234,7 +234,8 @@ class SandboxServer:
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
                 "Signature query string parameter or the Authorization header should be specified",
             )
-        problem = self._get_signer().check(path, query, self.clock.now())
+        signer = self._get_signer()
+        problem = signer.check(path, query, self.clock.now())
         if problem == "AccessDenied:expired":
             return s3_error(403, "AccessDenied", "Request has expired")
         if problem == "SignatureDoesNotMatch":
@@ -245,7 +246,7 @@ class SandboxServer:
             )
         if problem:
             return s3_error(403, "AccessDenied", "Access Denied")
-        prefix = f"/_s3/{self._get_signer().bucket}/"
+        prefix = f"/_s3/{signer.bucket}/"
         image = self.store.by_object_key(path[len(prefix) :]) if path.startswith(prefix) else None
         if image is None:
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")
@@ -253,5 +254,5 @@ class SandboxServer:
             200,
             image.data,
             image.mime_type,
-            {"ETag": '"' + image.to_dict()["sha256"][:32] + '"', "Cache-Control": "private"},
+            {"ETag": f'"{image.sha256[:32]}"', "Cache-Control": "private"},
         )

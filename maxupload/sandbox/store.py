@@ -30,6 +30,11 @@ class StoredImage:
     trace_id: str
 
     @property
+    def sha256(self) -> str:
+        """The stored bytes' hash (hex), as listed and as the download's ETag is built from."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
     def object_key(self) -> str:
         ext = "png" if self.mime_type == "image/png" else "jpg"
         return f"{self.org_id}/notes/{self.note_id}/images/{self.id}.{ext}"
@@ -40,7 +45,7 @@ class StoredImage:
             "noteId": self.note_id,
             "providerId": self.provider_id,
             "orgId": self.org_id,
-            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "sha256": self.sha256,
             "size": len(self.data),
             "mimeType": self.mime_type,
             "fileName": self.file_name,
