@@ -196,12 +196,17 @@ class SandboxApi:
             return False
         raise ApiFailure(400, "bad_request", f"'{name}' must be a boolean value")
 
+    def _visible(
+        self, org: str, item_id: str, item: dict[str, Any] | None, what: str
+    ) -> dict[str, Any]:
+        """The demo record when it belongs to this clinic, else the API's 404 for ``what``."""
+        if item is None or not self.demo.visible(org, item_id):
+            raise ApiFailure(404, "not_found", f"{what} not found")
+        return item
+
     def _visible_note(self, org: str, raw_id: str) -> dict[str, Any]:
         note_id = _bare_uuid_to_prefixed("nte", raw_id)
-        note = self.demo.note(note_id)
-        if note is None or not self.demo.visible(org, note_id):
-            raise ApiFailure(404, "not_found", "Note not found")
-        return note
+        return self._visible(org, note_id, self.demo.note(note_id), "Note")
 
     # -- endpoints ------------------------------------------------------------------------
 
@@ -322,10 +327,7 @@ class SandboxApi:
 
     def get_provider(self, req: ApiRequest, item_id: str) -> Reply:
         _, org = self._authorize(req, "read:providers")
-        provider = self.demo.provider(item_id)
-        if provider is None or not self.demo.visible(org, item_id):
-            raise ApiFailure(404, "not_found", "Provider not found")
-        return success(provider)
+        return success(self._visible(org, item_id, self.demo.provider(item_id), "Provider"))
 
     def list_patients(self, req: ApiRequest) -> Reply:
         _, org = self._authorize(req, "read:patients")
@@ -340,10 +342,7 @@ class SandboxApi:
 
     def get_patient(self, req: ApiRequest, item_id: str) -> Reply:
         _, org = self._authorize(req, "read:patients")
-        patient = self.demo.patient(item_id)
-        if patient is None or not self.demo.visible(org, item_id):
-            raise ApiFailure(404, "not_found", "Patient not found")
-        return success(patient)
+        return success(self._visible(org, item_id, self.demo.patient(item_id), "Patient"))
 
     def list_facilities(self, req: ApiRequest) -> Reply:
         _, org = self._authorize(req, "read:facilities")
