@@ -256,6 +256,13 @@ class _Multipart:
         self.content_type = f"multipart/form-data; boundary={boundary}"
         self.length = len(self.head) + len(data) + len(self.tail)
 
+    def _pieces(self) -> Iterator[bytes]:
+        """Head, the photo in CHUNK_SIZE slices (cut as they are sent, not all up front), tail."""
+        yield self.head
+        for start in range(0, len(self.data), CHUNK_SIZE):
+            yield self.data[start : start + CHUNK_SIZE]
+        yield self.tail
+
     def chunks(
         self,
         attempt: _Attempt,
@@ -263,16 +270,13 @@ class _Multipart:
         cancel: threading.Event | None,
     ) -> Iterator[bytes]:
         """Yield the body; report progress once a chunk has been taken by the transport."""
-        pieces: list[bytes] = [self.head]
-        pieces += [self.data[i : i + CHUNK_SIZE] for i in range(0, len(self.data), CHUNK_SIZE)]
-        pieces.append(self.tail)
         sent = 0
         if on_progress is not None:
             on_progress(0, self.length)
-        for index, piece in enumerate(pieces):
+        for piece in self._pieces():
             if cancel is not None and cancel.is_set():
                 raise Cancelled("Upload cancelled before it was complete; nothing was stored.")
-            if index == len(pieces) - 1:
+            if piece is self.tail:
                 attempt.handed_last_chunk = True
             yield piece
             # The transport asks for the next chunk only after writing this one.
