@@ -297,6 +297,16 @@ class _Call:
     max_bytes: int = MAX_API_RESPONSE_BYTES
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """One answer, its JSON object read once ({} for downloads or non-JSON) and its trace id."""
+
+    response: httpx.Response
+    body: bytes
+    payload: dict[str, Any]
+    trace_id: str | None
+
+
 class _BadAnswer(Exception):
     """A 2xx answer whose body does not have the documented shape."""
 
@@ -427,18 +437,16 @@ class ApiClient:
             on_progress=on_progress,
             cancel=cancel,
         )
-        response, body = self._execute(call)
+        answer = self._execute(call)
         try:
-            payload = _envelope(body)
-            record = _obj(payload)
-            trace_id = _opt_str(_json_obj(body), "trace_id") or _header_trace_id(response)
+            record = _obj(_envelope(answer.payload))
             return UploadedImage(
                 id=_req_str(record, "id"),
                 file_name=_opt_str(record, "fileName") or file_name,
                 mime_type=_opt_str(record, "mimeType") or mime_type,
                 size_kb=_num(record.get("sizeKb")),
                 status=_opt_str(record, "status") or "",
-                trace_id=trace_id,
+                trace_id=answer.trace_id,
             )
         except _BadAnswer:
             raise UploadOutcomeUnknown(
@@ -478,8 +486,7 @@ class ApiClient:
         """
         check_url(url)
         call = _Call("GET", url, "download", cancel=cancel, max_bytes=max_bytes)
-        _response, body = self._execute(call)
-        return body
+        return self._execute(call).body
 
     def get_note(self, note_id: str) -> Note:
         data = self._get_json(self._url(f"/notes/{_seg(note_id)}"))
@@ -573,13 +580,13 @@ class ApiClient:
         return self._base_url + path
 
     def _get_json(self, url: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        _response, body = self._execute(_Call("GET", url, "read", params=params))
+        answer = self._execute(_Call("GET", url, "read", params=params))
         try:
-            return _obj(_envelope(body))
+            return _obj(_envelope(answer.payload))
         except _BadAnswer as exc:
             raise _unreadable(str(exc)) from None
 
-    def _execute(self, call: _Call) -> tuple[httpx.Response, bytes]:
+    def _execute(self, call: _Call) -> _Answer:
         """Send with the retry rules in the module docstring; 2xx comes back, the rest raises."""
         retries = 0
         rate_limited = 0
@@ -602,9 +609,9 @@ class ApiClient:
             response, body = outcome
             status = response.status_code
             info = parse_rate_limit(response.headers)
-            trace_id = _header_trace_id(response)
-            if call.kind != "download":
-                trace_id = _opt_str(_json_obj(body), "trace_id") or trace_id
+            payload = _json_obj(body) if call.kind != "download" else {}
+            trace_id = _opt_str(payload, "trace_id") or _header_trace_id(response)
+            answer = _Answer(response, body, payload, trace_id)
             log.debug(
                 "%s %s -> %d trace_id=%s attempt=%d",
                 call.method,
@@ -617,10 +624,10 @@ class ApiClient:
                 self._last_rate_limit = info
                 self._gate.update(info)
             if 200 <= status < 300:
-                return response, body
+                return answer
             if status == 429 and call.kind != "download":
                 if rate_limited >= self._policy.rate_limit_retries:
-                    raise self._api_error(call, response, body, info)
+                    raise self._api_error(call, answer, info)
                 wait = self._rate_limit_wait(info, rate_limited)
                 log.info(
                     "%s %s: rate limited (trace_id=%s); all requests wait %.1f s",
@@ -638,7 +645,7 @@ class ApiClient:
                 )
                 retries += 1
                 continue
-            raise self._api_error(call, response, body, info)
+            raise self._api_error(call, answer, info)
 
     def _attempt(
         self, call: _Call, attempt: _Attempt
@@ -715,23 +722,24 @@ class ApiClient:
             wait = self._policy.backoff(attempt)
         return min(max(wait, self._policy.min_rate_limit_wait), self._policy.max_rate_limit_wait)
 
-    def _api_error(
-        self, call: _Call, response: httpx.Response, body: bytes, info: RateLimitInfo
-    ) -> ApiError:
-        status = response.status_code
+    def _api_error(self, call: _Call, answer: _Answer, info: RateLimitInfo) -> ApiError:
+        status = answer.response.status_code
         if call.kind == "download":
-            return _download_error(status, body)
-        payload = _json_obj(body)
-        code = _opt_str(payload, "code")
-        message = _opt_str(payload, "message")
-        trace_id = _opt_str(payload, "trace_id") or _header_trace_id(response)
+            return _download_error(status, answer.body)
+        code = _opt_str(answer.payload, "code")
+        message = _opt_str(answer.payload, "message")
         if not message:
-            message = _no_details_message(status, response.headers.get("content-type", ""))
+            content_type = answer.response.headers.get("content-type", "")
+            message = _no_details_message(status, content_type)
         cls = error_for_status(status)
         if call.kind == "upload" and cls is ServerError:
             cls = UploadServerError
         return cls(
-            self._scrub(message), status=status, code=code, trace_id=trace_id, rate_limit=info
+            self._scrub(message),
+            status=status,
+            code=code,
+            trace_id=answer.trace_id,
+            rate_limit=info,
         )
 
     def _scrub(self, text: str) -> str:
@@ -919,9 +927,8 @@ def _json_obj(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _envelope(body: bytes) -> Any:
+def _envelope(payload: Mapping[str, Any]) -> Any:
     """The ``data`` of a ``{"code": "success", "data": ...}`` answer."""
-    payload = _json_obj(body)
     if "data" not in payload:
         raise _BadAnswer("the answer has no 'data'")
     return payload["data"]
