@@ -158,12 +158,18 @@ class _Target:
         return None
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Settings, _Target] | int:
+def _load(args: argparse.Namespace) -> tuple[Settings, _Target]:
+    """Mask keys in all output, read the settings (saying what was wrong in them), pick a target."""
     install_cli_redaction()
     settings = load_settings()
     for warning in settings.warnings:
         _err(f"Warning: {warning}")
-    target = _Target(args, settings)
+    return settings, _Target(args, settings)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Settings, _Target] | int:
+    """The settings and a usable target, or EXIT_USAGE after saying what is wrong."""
+    settings, target = _load(args)
     problem = target.problem()
     if problem:
         _err(problem)
@@ -237,11 +243,7 @@ def _save_defaults(settings: Settings, target: _Target) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    install_cli_redaction()
-    settings = load_settings()
-    for note in settings.warnings:
-        _err(f"Warning: {note}")
-    target = _Target(args, settings)
+    _settings, target = _load(args)
     store = SecretStore()
     health = store.health()
     _out(f"Key store:    {store.backend_name}")
