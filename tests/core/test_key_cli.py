@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ from maxupload.core.environments import PRODUCTION_URL, STAGING_URL
 from maxupload.core.secrets import SERVICE_NAME
 from maxupload.core.settings import Settings, load_settings, save_settings, settings_path
 from maxupload.sandbox import SandboxServer
-from tests.plugins.keyring_env import LockedKeyring, MemoryKeyring
+from tests.plugins.keyring_env import LockedKeyring, MemoryKeyring, run_maxupload
 
 DEV_KEY = "max_dev_ak_H5jK9mQ2wE7rT1yU3iO8pA6s"
 PRD_KEY = "max_prd_ak_Zq8pLr2vXw9KfT3mN7bY1cD4"
@@ -307,45 +305,29 @@ def test_test_command_with_a_rejected_key_or_no_key(
     assert_no_key(out + err, bad)
 
 
-def _cli_process(
-    args: list[str], stdin: str, home: Path, **env: str
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k != "MAXUPLOAD_API_KEY"}
-    environment.update(MAXUPLOAD_HOME=str(home), **env)
-    return subprocess.run(
-        [sys.executable, "-m", "maxupload", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment,
-        check=False,
-    )
-
-
 def test_without_a_secure_store_the_key_works_for_this_run_only(
     app_home: Path, sandbox: SandboxServer
 ) -> None:
     demo = sandbox.demo
     env = ["--org", demo.org_id, "--env", sandbox.base_url]
     no_store = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    done = _cli_process(["key", "set", *env, "--test"], demo.api_key, app_home, **no_store)
+    done = run_maxupload(app_home, "key", "set", *env, "--test", stdin=demo.api_key, **no_store)
     assert done.returncode == 3, done.stderr
     assert "The API key was NOT saved. No secure key store on this computer" in done.stderr
     assert "memory for this run only" in done.stderr
     assert "Connection OK." in done.stdout  # the key still worked in this run
     assert_no_key(done.stdout + done.stderr, demo.api_key)
 
-    status = _cli_process(["key", "status"], "", app_home, **no_store)
+    status = run_maxupload(app_home, "key", "status", **no_store)
     assert status.returncode == 1
     assert "Health:       missing" in status.stdout
     assert "Stored key:   no" in status.stdout
-    deleted = _cli_process(["key", "delete"], "", app_home, **no_store)
+    deleted = run_maxupload(app_home, "key", "delete", **no_store)
     assert deleted.returncode == 3
     assert "nothing was deleted" in deleted.stderr
 
     # For the command line, the environment variable carries the key for one session.
-    tested = _cli_process(["key", "test"], "", app_home, MAXUPLOAD_API_KEY=demo.api_key, **no_store)
+    tested = run_maxupload(app_home, "key", "test", MAXUPLOAD_API_KEY=demo.api_key, **no_store)
     assert tested.returncode == 0, tested.stderr
     assert f"Organization: {demo.org_id}" in tested.stdout
     assert_no_key(tested.stdout + tested.stderr, demo.api_key)

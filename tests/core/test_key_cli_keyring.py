@@ -6,9 +6,6 @@ Run: ``bash scripts/test.sh tests/core/test_key_cli_keyring.py``
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,7 @@ import pytest
 
 from maxupload.core.environments import STAGING_URL
 from maxupload.core.secrets import SERVICE_NAME
-from tests.plugins.keyring_env import RealKeyring
+from tests.plugins.keyring_env import RealKeyring, run_maxupload
 
 pytestmark = pytest.mark.keyring
 
@@ -32,43 +29,29 @@ def org(real_keyring: RealKeyring) -> Iterator[str]:
     )
 
 
-def maxupload(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MAXUPLOAD_API_KEY"}
-    env["MAXUPLOAD_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "maxupload", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
-
-
 def test_set_status_delete_through_the_os_keyring(
     real_keyring: RealKeyring, org: str, app_home: Path
 ) -> None:
     key = "max_dev_ak_" + uuid.uuid4().hex + "Q7x"
     account = f"{STAGING_URL}|{org}"
 
-    done = maxupload(app_home, "key", "set", "--org", org, "--env", "staging", stdin=key + "\n")
+    done = run_maxupload(app_home, "key", "set", "--org", org, "--env", "staging", stdin=key + "\n")
     assert done.returncode == 0, done.stderr
     assert "in SecretService Keyring" in done.stdout
     assert real_keyring.lookup(account, SERVICE_NAME) == key
 
-    status = maxupload(app_home, "key", "status")
+    status = run_maxupload(app_home, "key", "status")
     assert status.returncode == 0, status.stderr
     assert "Key store:    SecretService Keyring" in status.stdout
     assert "Health:       ready" in status.stdout
     assert "Stored key:   yes, max_dev_ak_...Q7x" in status.stdout
 
-    deleted = maxupload(app_home, "key", "delete")
+    deleted = run_maxupload(app_home, "key", "delete")
     assert deleted.returncode == 0, deleted.stderr
     assert "Deleted the API key" in deleted.stdout
     assert real_keyring.lookup(account, SERVICE_NAME) is None
 
-    after = maxupload(app_home, "key", "status")
+    after = run_maxupload(app_home, "key", "status")
     assert after.returncode == 1
     assert "Stored key:   no" in after.stdout
 

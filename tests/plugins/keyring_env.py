@@ -9,6 +9,9 @@ test; elsewhere it is skipped with the reason.
 
 ``memory_keyring``: a :class:`MemoryKeyring` installed as keyring's default backend for the
 test (and restored after), so code that calls ``keyring.get_keyring()`` uses it.
+
+``run_maxupload``: the command line in a fresh process with a private home and no
+``MAXUPLOAD_API_KEY``, so only the keyring under test can hold a key.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import keyring
@@ -29,6 +34,23 @@ from keyring.backend import KeyringBackend
 
 TEST_KEYRING_PASSWORD = "maxupload-test"  # the password scripts/test.sh unlocks the keyring with
 _GNOME_INTERNAL = "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface"
+
+
+def run_maxupload(
+    home: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m maxupload ARGS`` with MAXUPLOAD_HOME=home, no MAXUPLOAD_API_KEY, plus ``env``."""
+    environment = {k: v for k, v in os.environ.items() if k != "MAXUPLOAD_API_KEY"}
+    environment.update(MAXUPLOAD_HOME=str(home), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "maxupload", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+        check=False,
+    )
 
 
 class MemoryKeyring(KeyringBackend):
