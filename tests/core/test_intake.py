@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,22 @@ from tests.plugins.images import (
 #: Python expression for a child process's own peak memory in KiB. VmHWM belongs to the process
 #: image; ru_maxrss would include the parent's memory, which Linux carries across fork and exec.
 PEAK_RSS_KB = "int([l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1])"
+
+
+def _in_fresh_process(code: str, path: Path) -> dict[str, Any]:
+    """Run ``code`` (which prints one JSON object) in a new interpreter with ``path`` as argv[1].
+
+    ``code`` may use ``{PEAK}`` where the child's own peak memory in KiB belongs.
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", code.replace("{PEAK}", PEAK_RSS_KB), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+    report: dict[str, Any] = json.loads(out.stdout)
+    return report
 
 
 def _reason(result_rejected: list[Rejection], name: str) -> str:
@@ -144,16 +161,9 @@ def test_decompression_bomb_is_rejected_from_the_header_without_decoding(tmp_pat
         "from maxupload.core.intake import scan\n"
         "r = scan([sys.argv[1]])\n"
         "print(json.dumps({'rejected': [x.reason for x in r.rejected], 'accepted': len(r.accepted),"
-        f" 'rss_kb': {PEAK_RSS_KB}}}))\n"
+        " 'rss_kb': {PEAK}}))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(bomb)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).parents[2],
-    )
-    report = json.loads(out.stdout)
+    report = _in_fresh_process(code, bomb)
     assert report["accepted"] == 0
     assert "too large" in report["rejected"][0] and "400 megapixels" in report["rejected"][0]
     assert report["rss_kb"] < 250_000, "the bomb was decoded"
@@ -281,16 +291,9 @@ def test_hashing_streams_in_chunks_with_flat_memory(tmp_path: Path) -> None:
         "from maxupload.core.intake import check_file, hash_file\n"
         "r = check_file(Path(sys.argv[1]))\n"
         "print(json.dumps({'reason': r.reason, 'sha': hash_file(Path(sys.argv[1])),"
-        f" 'rss_kb': {PEAK_RSS_KB}}}))\n"
+        " 'rss_kb': {PEAK}}))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(big)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).parents[2],
-    )
-    report = json.loads(out.stdout)
+    report = _in_fresh_process(code, big)
     assert "cut off" in report["reason"]  # a JPEG start with no end marker
     assert report["sha"] == hashlib.sha256(big.read_bytes()).hexdigest()
     assert report["rss_kb"] < 140_000, "the file was read into memory whole"
