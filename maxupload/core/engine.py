@@ -7,10 +7,10 @@ exactly how far the photo got (see the state machine in ``maxupload.core.queue_s
 
 1. prepare: decode, orient, strip metadata, resize and encode; the prepared copy is written to
    the cache folder and its sha256 recorded, then the item is ``ready``;
-2. duplicate guard on the prepared copy (the original was checked when queued);
-3. ``uploading`` is committed, then the request is sent; the answer's status
-   (``pending_upload``/``synced``/``archived``, unknown values kept raw, shown as not confirmed)
-   and image id are committed;
+2. the duplicate guard (photo and prepared copy) and ``uploading`` are committed in one
+   transaction, so two copies of one photo are never both on their way;
+3. the request is sent; the answer's status (``pending_upload``/``synced``/``archived``,
+   unknown values kept raw, shown as not confirmed) and image id are committed;
 4. verification: download the stored copy through a signed URL and compare hashes; then
    ``verified`` and the prepared copy is deleted.
 
@@ -605,8 +605,7 @@ class UploadEngine:
                 mime_type=prepared.mime_type,
                 sent_file_name=prepared.file_name,
             )
-        held = self.store.mark_duplicate_if_any(item.id)
-        return None if held is not None else item
+        return item
 
     def _upload(self, item: QueueItem, job: _Job, client: Any) -> QueueItem | None:
         assert item.prepared_path and item.sha256_sent and item.mime_type
@@ -623,15 +622,15 @@ class UploadEngine:
         if job.cancel.is_set():
             self._fail(item.id, Cancelled("Cancelled before sending."), "prepare", job)
             return None
-        item = self.store.update(
+        item = self.store.begin_upload(
             item.id,
-            ItemState.UPLOADING,
-            expect={ItemState.READY},
             message=f"sending (attempt {item.attempts + 1})",
             attempts=item.attempts + 1,
             sent_at=time.time(),
             **_CLEAR_ERROR,
         )
+        if item.state != ItemState.UPLOADING:
+            return None  # held by the duplicate guard
         job.phase = "upload"
         try:
             result = client.upload_image(

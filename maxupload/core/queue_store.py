@@ -31,8 +31,9 @@ their image id; their verification continues. The ``events`` table keeps each it
 
 Duplicate guard: keyed on the original file's sha256 (what the user recognises: "this photo")
 for the same note, organization and server, checked when queued, so it holds across restarts.
-Just before sending, the prepared copy's sha256 is checked too (a re-saved copy of a sent photo
-gives the same prepared bytes). A held item needs an explicit "send again".
+Just before sending, both hashes are checked again against what was sent (a re-saved copy of a
+sent photo gives the same prepared bytes), in the same transaction that marks the item
+``uploading`` (``begin_upload``). A held item needs an explicit "send again".
 
 An item's binding (organization, note, provider, patient label, base URL, preset, source file
 and its hash) is written once at queue time; ``update`` refuses those fields and a trigger in
@@ -636,26 +637,84 @@ class QueueStore:
         )
         self._event(conn, item.id, ItemState.NEEDS_DECISION, f"{what} as item {earlier.id}")
 
-    def mark_duplicate_if_any(self, item_id: int) -> QueueItem | None:
-        """Before sending: hold the item when its prepared copy matches one already sent.
+    def _hold_if_duplicate(self, conn: sqlite3.Connection, item: QueueItem) -> bool:
+        """Hold ``item`` when the same photo or prepared copy was sent (or perhaps sent) to its
+        note; items the user confirmed with "send again" pass."""
+        if item.duplicate_ok:
+            return False
+        for by in ("sha256_original", "sha256_sent"):
+            earlier = self.duplicates_of(item, by=by, sent_only=True)
+            if earlier:
+                self._mark_duplicate(conn, item, earlier[0], by)
+                return True
+        return False
 
-        Returns the updated item when it was held, else None. Items the user confirmed with
-        "send again" pass.
+    def mark_duplicate_if_any(self, item_id: int) -> QueueItem | None:
+        """Hold the item when its photo or prepared copy matches one already sent.
+
+        Returns the updated item when it was held, else None.
         """
         with self._transaction() as conn:
-            item = self._row(item_id)
-            if item.duplicate_ok:
+            if not self._hold_if_duplicate(conn, self._row(item_id)):
                 return None
-            for by in ("sha256_original", "sha256_sent"):
-                earlier = self.duplicates_of(item, by=by, sent_only=True)
-                if earlier:
-                    self._mark_duplicate(conn, item, earlier[0], by)
-                    held = self._row(item_id)
-                    break
-            else:
-                return None
+            held = self._row(item_id)
         self._notify([held])
         return held
+
+    def begin_upload(self, item_id: int, *, message: str, **changes: Any) -> QueueItem:
+        """Move a ``ready`` item to ``uploading``, unless the duplicate guard holds it.
+
+        The check and the change are one transaction, so of two copies of the same photo
+        (e.g. a retried one and its twin) only one can ever be on its way. Returns the item:
+        ``uploading``, or ``needs_decision`` when held.
+        """
+        self._check_fields(item_id, changes)
+        with self._transaction() as conn:
+            item = self._row(item_id)
+            if item.state != ItemState.READY:
+                raise InvalidTransition(
+                    f"Queue item {item_id} is {item.state}; it cannot be sent now."
+                )
+            if not self._hold_if_duplicate(conn, item):
+                self._write(conn, item, ItemState.UPLOADING, message, changes)
+            result = self._row(item_id)
+        self._notify([result])
+        return result
+
+    def _check_fields(self, item_id: int, changes: dict[str, Any]) -> None:
+        bad = set(changes) & BINDING_FIELDS
+        if bad:
+            raise BindingImmutable(
+                f"Queue item {item_id} keeps its {', '.join(sorted(bad))}; it cannot be changed."
+            )
+        unknown = set(changes) - MUTABLE_FIELDS
+        if unknown:
+            raise ValueError(f"unknown queue item fields: {sorted(unknown)}")
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        current: QueueItem,
+        state: ItemState | None,
+        message: str | None,
+        changes: dict[str, Any],
+    ) -> None:
+        """One row change plus its history line, inside the caller's transaction."""
+        sets = ["updated_at = ?", "revision = revision + 1"]
+        params: list[Any] = [_now()]
+        if state is not None:
+            sets.append("state = ?")
+            params.append(ItemState(state).value)
+        for name, value in changes.items():
+            sets.append(f"{name} = ?")
+            params.append(int(value) if isinstance(value, bool) else value)
+        params.append(current.id)
+        try:
+            conn.execute(f"UPDATE items SET {', '.join(sets)} WHERE id = ?", params)
+        except sqlite3.IntegrityError as exc:  # the trigger; unreachable through update()
+            raise BindingImmutable(str(exc)) from exc
+        if state is not None or message:
+            self._event(conn, current.id, ItemState(state or current.state), message or "")
 
     def update(
         self,
@@ -671,35 +730,14 @@ class QueueStore:
         ``expect`` makes it a compare-and-set: InvalidTransition when the item is elsewhere.
         The binding fields cannot be changed (BindingImmutable).
         """
-        bad = set(changes) & BINDING_FIELDS
-        if bad:
-            raise BindingImmutable(
-                f"Queue item {item_id} keeps its {', '.join(sorted(bad))}; it cannot be changed."
-            )
-        unknown = set(changes) - MUTABLE_FIELDS
-        if unknown:
-            raise ValueError(f"unknown queue item fields: {sorted(unknown)}")
+        self._check_fields(item_id, changes)
         with self._transaction() as conn:
             current = self._row(item_id)
             if expect is not None and current.state not in set(expect):
                 raise InvalidTransition(
                     f"Queue item {item_id} is {current.state}; that change is not possible now."
                 )
-            sets = ["updated_at = ?", "revision = revision + 1"]
-            params: list[Any] = [_now()]
-            if state is not None:
-                sets.append("state = ?")
-                params.append(ItemState(state).value)
-            for name, value in changes.items():
-                sets.append(f"{name} = ?")
-                params.append(int(value) if isinstance(value, bool) else value)
-            params.append(item_id)
-            try:
-                conn.execute(f"UPDATE items SET {', '.join(sets)} WHERE id = ?", params)
-            except sqlite3.IntegrityError as exc:  # the trigger; unreachable through update()
-                raise BindingImmutable(str(exc)) from exc
-            if state is not None or message:
-                self._event(conn, item_id, ItemState(state or current.state), message or "")
+            self._write(conn, current, state, message, changes)
             item = self._row(item_id)
         self._notify([item])
         return item

@@ -416,6 +416,22 @@ def test_duplicate_guard_across_a_restart(harness: Harness) -> None:
     assert len(harness.srv.uploads()) == 2
 
 
+def test_twins_that_both_passed_the_queue_check_are_sent_once(harness: Harness) -> None:
+    engine = harness.engine(workers=2)
+    (path,) = harness.photos(1)
+    (first,) = engine.add([path], harness.target, "standard")
+    assert engine.cancel(first.id)
+    (second,) = engine.add([path], harness.target, "standard")
+    assert second.state == ItemState.QUEUED  # a cancelled item does not hold it
+    engine.retry(first.id)
+    harness.run(engine)
+    items = harness.store.items()
+    assert sorted(i.state for i in items) == [ItemState.NEEDS_DECISION, ItemState.VERIFIED]
+    held = next(i for i in items if i.state == ItemState.NEEDS_DECISION)
+    assert held.error_code == "duplicate" and held.attempts == 0
+    assert len(harness.srv.uploads()) == 1
+
+
 def test_the_same_photo_under_another_name_is_caught_after_preparing(harness: Harness) -> None:
     (one,) = harness.photos(1)
     renamed = harness.tmp / "renamed.jpg"

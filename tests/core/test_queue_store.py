@@ -166,6 +166,20 @@ def test_guard_checks_the_prepared_copy_too(store: QueueStore) -> None:
     assert store.mark_duplicate_if_any(second.id) is None
 
 
+def test_only_one_of_two_twins_can_begin_uploading(store: QueueStore) -> None:
+    # Both passed the guard when queued (the first was cancelled, then retried).
+    first, second = store.add([entry("a.jpg", "1" * 64), entry("b.jpg", "2" * 64)], TARGET, "x")
+    for item in (first, second):
+        store.update(item.id, ItemState.READY, sha256_sent="f" * 64)
+    with pytest.raises(InvalidTransition):
+        store.begin_upload(store.add([entry("c.jpg", "3" * 64)], TARGET, "x")[0].id, message="")
+    sending = store.begin_upload(first.id, message="sending", attempts=1)
+    assert sending.state == ItemState.UPLOADING and sending.attempts == 1
+    held = store.begin_upload(second.id, message="sending", attempts=1)
+    assert held.state == ItemState.NEEDS_DECISION and held.duplicate_of == first.id
+    assert held.attempts == 0 and held.error_code == "duplicate"
+
+
 def test_recover_explains_every_interrupted_item(store: QueueStore) -> None:
     items = store.add(
         [entry(f"{n}.jpg", str(n) * 64) for n in range(6)],
