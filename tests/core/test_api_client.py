@@ -23,7 +23,7 @@ from maxupload.core.errors import (
     NotFound,
     ScopeError,
 )
-from maxupload.core.models import Note, Patient, Provider
+from maxupload.core.models import Note, Patient, Provider, UploadedImage
 from maxupload.sandbox import SandboxServer
 from tests.plugins.contract import FAST_RETRIES, LeakGuard, settled_log
 from tests.plugins.images import photo
@@ -39,6 +39,19 @@ def png_bytes(size: tuple[int, int] = (160, 120)) -> bytes:
     buf = io.BytesIO()
     photo(*size, seed=7).save(buf, "PNG")
     return buf.getvalue()
+
+
+def _send_jpeg(
+    client: ApiClient, sandbox: SandboxServer, note_id: str | None = None
+) -> UploadedImage:
+    """Upload a small JPEG as ``p.jpg`` to ``note_id`` (default: the open demo note)."""
+    return client.upload_image(
+        note_id or sandbox.demo.open_note_id,
+        sandbox.demo.provider_id,
+        jpeg_bytes(),
+        "p.jpg",
+        "image/jpeg",
+    )
 
 
 @pytest.fixture
@@ -190,9 +203,7 @@ def test_every_api_call_carries_key_organization_and_user_agent(
     api_client.list_providers()
     api_client.list_patients(search="a")
     api_client.list_notes()
-    api_client.upload_image(
-        sandbox.demo.open_note_id, sandbox.demo.provider_id, jpeg_bytes(), "p.jpg", "image/jpeg"
-    )
+    _send_jpeg(api_client, sandbox)
     entries = settled_log(sandbox)
     assert len(entries) == 6
     for entry in entries:
@@ -298,9 +309,7 @@ def test_401_wrong_key(
     wrong_key = "max_dev_ak_" + "7" * 32
     client = client_for(wrong_key)
     with pytest.raises(AuthError) as caught:
-        client.upload_image(
-            sandbox.demo.open_note_id, sandbox.demo.provider_id, jpeg_bytes(), "p.jpg", "image/jpeg"
-        )
+        _send_jpeg(client, sandbox)
     assert_error_matches_log(caught.value, sandbox, 401, "unauthorized")
     assert caught.value.message == "Invalid or missing API key"
     assert "key" in caught.value.next_step.lower()
@@ -313,9 +322,7 @@ def test_403_names_the_missing_scope(
 ) -> None:
     client = client_for(sandbox.demo.readonly_key)
     with pytest.raises(ScopeError) as caught:
-        client.upload_image(
-            sandbox.demo.open_note_id, sandbox.demo.provider_id, jpeg_bytes(), "p.jpg", "image/jpeg"
-        )
+        _send_jpeg(client, sandbox)
     assert_error_matches_log(caught.value, sandbox, 403, "forbidden")
     assert caught.value.required_scope == "write:notes"
     assert "write:notes" in caught.value.next_step
@@ -326,13 +333,7 @@ def test_404_note_of_another_clinic(
     api_client: ApiClient, sandbox: SandboxServer, leak_guard: LeakGuard
 ) -> None:
     with pytest.raises(NotFound) as caught:
-        api_client.upload_image(
-            sandbox.demo.other_org_note_id,
-            sandbox.demo.provider_id,
-            jpeg_bytes(),
-            "p.jpg",
-            "image/jpeg",
-        )
+        _send_jpeg(api_client, sandbox, sandbox.demo.other_org_note_id)
     assert_error_matches_log(caught.value, sandbox, 404, "not_found")
     leak_guard.check_exception(caught.value)
     assert sandbox.uploads() == []
@@ -348,13 +349,7 @@ def test_409_signed_note(
     api_client: ApiClient, sandbox: SandboxServer, leak_guard: LeakGuard
 ) -> None:
     with pytest.raises(NoteLocked) as caught:
-        api_client.upload_image(
-            sandbox.demo.signed_note_id,
-            sandbox.demo.provider_id,
-            jpeg_bytes(),
-            "p.jpg",
-            "image/jpeg",
-        )
+        _send_jpeg(api_client, sandbox, sandbox.demo.signed_note_id)
     assert_error_matches_log(caught.value, sandbox, 409, "conflict")
     assert "signed" in caught.value.message.lower()
     leak_guard.check_exception(caught.value)
@@ -537,9 +532,7 @@ def test_jpeg_fixture_is_a_real_jpeg() -> None:
 def test_logs_hold_no_signatures_and_no_search_text(
     api_client: ApiClient, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    image = api_client.upload_image(
-        sandbox.demo.open_note_id, sandbox.demo.provider_id, jpeg_bytes(), "p.jpg", "image/jpeg"
-    )
+    image = _send_jpeg(api_client, sandbox)
     link = api_client.get_image_url(sandbox.demo.open_note_id, image.id)
     api_client.download(link.url)
     api_client.list_patients(search="Rivera")
