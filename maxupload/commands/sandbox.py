@@ -12,6 +12,16 @@ import threading
 from maxupload.core.settings import is_loopback_host
 from maxupload.sandbox import Faults, SandboxConfig, SandboxServer
 
+#: Start-up fault options: flag, Faults field (also the argparse dest), metavar, help.
+_FAULT_OPTIONS = (
+    ("--fail-ehr", "ehr_fail", "N", "502, image kept as pending_upload"),
+    ("--error-500", "error_500", "N", "500 answers"),
+    ("--latency-ms", "latency_ms", "MS", "delay every upload answer"),
+    ("--drop-connection", "drop_connection", "N", "process, then hang up unanswered"),
+    ("--drop-before-read", "drop_before_read", "N", "reset before reading the body"),
+    ("--burst-429", "rate_limit_burst", "N", "429 for the next N API requests"),
+)
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -52,26 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="largest file accepted (20 MB)",
     )
     faults = p.add_argument_group("faults (each hits the next N uploads; -1 = every one)")
-    faults.add_argument(
-        "--fail-ehr", type=int, default=0, metavar="N", help="502, image kept as pending_upload"
-    )
-    faults.add_argument("--error-500", type=int, default=0, metavar="N", help="500 answers")
-    faults.add_argument(
-        "--latency-ms", type=int, default=0, metavar="MS", help="delay every upload answer"
-    )
-    faults.add_argument(
-        "--drop-connection",
-        type=int,
-        default=0,
-        metavar="N",
-        help="process, then hang up unanswered",
-    )
-    faults.add_argument(
-        "--drop-before-read", type=int, default=0, metavar="N", help="reset before reading the body"
-    )
-    faults.add_argument(
-        "--burst-429", type=int, default=0, metavar="N", help="429 for the next N API requests"
-    )
+    for flag, field, metavar, text in _FAULT_OPTIONS:
+        faults.add_argument(flag, dest=field, type=int, default=0, metavar=metavar, help=text)
     p.set_defaults(func=run)
 
 
@@ -84,14 +76,7 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
         max_upload_bytes=args.max_upload_bytes,
         upload_status=args.status,
         url_ttl_s=args.url_ttl,
-        faults=Faults(
-            ehr_fail=args.fail_ehr,
-            error_500=args.error_500,
-            latency_ms=args.latency_ms,
-            drop_connection=args.drop_connection,
-            drop_before_read=args.drop_before_read,
-            rate_limit_burst=args.burst_429,
-        ),
+        faults=Faults(**{field: getattr(args, field) for _, field, _, _ in _FAULT_OPTIONS}),
     )
 
 
