@@ -34,7 +34,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +51,7 @@ from maxupload.core.models import Target
 from maxupload.core.outcomes import Outcome, classify
 from maxupload.core.paths import app_paths
 from maxupload.core.queue_store import (
+    ACTIVE_STATES,
     UPLOADED_STATES,
     InvalidTransition,
     ItemState,
@@ -99,7 +100,7 @@ class _Job:
     item_id: int
     cancel: threading.Event = field(default_factory=threading.Event)
     user_cancelled: bool = False
-    phase: str = "prepare"
+    phase: str = "prepare"  # "prepare", "upload", "verify", or "held" by a user action
 
 
 def sha256_file(path: Path) -> str:
@@ -313,14 +314,17 @@ class UploadEngine:
     def cancel(self, item_id: int) -> bool:
         """Cancel an item that has not reached the server. An upload in flight is aborted; if
         its request had already gone out, the item waits for a decision instead."""
-        with self._cv:
-            job = self._active.get(item_id)
-            if job is not None:
-                if job.phase == "verify":
-                    return False  # it has reached the server already
-                job.user_cancelled = True
-                job.cancel.set()
-                return True
+        with self._claimed(item_id) as running:
+            if running is None:
+                return self._cancel_idle(item_id)
+            if running.phase in ("verify", "held"):
+                return False  # it has reached the server, or another action is changing it
+            running.user_cancelled = True
+            running.cancel.set()
+            return True
+
+    def _cancel_idle(self, item_id: int) -> bool:
+        """Cancel an item no worker has (the caller holds the claim)."""
         try:
             self.store.update(
                 item_id,
@@ -402,20 +406,22 @@ class UploadEngine:
         """Hide an item from the list (cancelling it first if it never reached the server).
 
         The row stays in the file: it remembers what was sent, for the duplicate guard.
+        InvalidTransition while the item is on its way: a hidden item must never be sent.
         """
-        item = self.store.get(item_id)
-        if item.id in self._active or item.state == ItemState.UPLOADING:
-            raise InvalidTransition(
-                f"Queue item {item_id} is being sent; cancel it or wait, then remove it."
-            )
-        if not item.reached_server and item.state not in (
-            ItemState.CANCELLED,
-            ItemState.FAILED,
-            ItemState.NEEDS_DECISION,
-        ):
-            self.cancel(item_id)
-        self._drop_copy(self.store.get(item_id))
-        return self.store.update(item_id, message="removed from the list", hidden=True)
+        with self._claimed(item_id) as running:
+            item = self.store.get(item_id)
+            if running is not None or item.state in ACTIVE_STATES:
+                raise InvalidTransition(
+                    f"Queue item {item_id} is being sent; cancel it or wait, then remove it."
+                )
+            if not item.reached_server and item.state not in (
+                ItemState.CANCELLED,
+                ItemState.FAILED,
+                ItemState.NEEDS_DECISION,
+            ):
+                self._cancel_idle(item_id)
+            self._drop_copy(self.store.get(item_id))
+            return self.store.update(item_id, message="removed from the list", hidden=True)
 
     def clear_done(self) -> int:
         """Hide verified items from the list (they stay on file for the duplicate guard)."""
@@ -441,6 +447,27 @@ class UploadEngine:
         return True
 
     # --- workers --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _claimed(self, item_id: int) -> Iterator[_Job | None]:
+        """Keep workers off an idle item while this thread changes it.
+
+        Yields None when the item is claimed, or the job that already has it (a worker's, or
+        another claim's with phase ``held``); nothing is claimed then.
+        """
+        with self._cv:
+            running = self._active.get(item_id)
+            if running is None:
+                self._active[item_id] = _Job(item_id, phase="held")
+        if running is not None:
+            yield running
+            return
+        try:
+            yield None
+        finally:
+            with self._cv:
+                self._active.pop(item_id, None)
+                self._cv.notify_all()
 
     def _wake(self, item_id: int) -> None:
         with self._cv:
@@ -470,7 +497,8 @@ class UploadEngine:
                             time.time(), exclude=self._active, only=self._only
                         )
                         if item is not None:
-                            job = _Job(item.id)
+                            phase = "verify" if item.state in UPLOADED_STATES else "prepare"
+                            job = _Job(item.id, phase=phase)
                             self._active[item.id] = job
                             self._busy = True
                             return item, job
@@ -799,32 +827,27 @@ class UploadEngine:
                 continue
             if same_note and other.note_id != item.note_id:
                 continue
-            with self._cv:
-                if other.id in self._active:
+            with self._claimed(other.id) as running:
+                if running is not None:
                     continue
-                self._active[other.id] = _Job(other.id)  # keep workers off it meanwhile
-            try:
-                self.store.update(
-                    other.id,
-                    ItemState.FAILED,
-                    expect={ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER},
-                    message=f"not sent: item {item.id} got the same answer",
-                    error_kind="failed",
-                    error_code=outcome.code,
-                    error_message=f"Not sent: {outcome.message}",
-                    next_step=outcome.next_step.replace(
-                        f"queue retry {item.id}", f"queue retry {other.id}"
-                    ),
-                    trace_id=outcome.trace_id,
-                    next_attempt_at=None,
-                )
+                try:
+                    self.store.update(
+                        other.id,
+                        ItemState.FAILED,
+                        expect={ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER},
+                        message=f"not sent: item {item.id} got the same answer",
+                        error_kind="failed",
+                        error_code=outcome.code,
+                        error_message=f"Not sent: {outcome.message}",
+                        next_step=outcome.next_step.replace(
+                            f"queue retry {item.id}", f"queue retry {other.id}"
+                        ),
+                        trace_id=outcome.trace_id,
+                        next_attempt_at=None,
+                    )
+                except InvalidTransition:
+                    continue
                 self._drop_copy(self.store.get(other.id))
-            except InvalidTransition:
-                pass
-            finally:
-                with self._cv:
-                    self._active.pop(other.id, None)
-                    self._cv.notify_all()
 
     # --- cache ----------------------------------------------------------------------------
 

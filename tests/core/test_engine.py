@@ -482,6 +482,18 @@ def test_remove_and_clear_keep_the_record_for_the_guard(harness: Harness) -> Non
     assert dup.state == ItemState.NEEDS_DECISION
 
 
+def test_remove_refuses_a_photo_a_crash_left_on_its_way(harness: Harness) -> None:
+    engine = harness.engine()
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    harness.store.update(item.id, ItemState.PREPARING)  # as a crash leaves it, not yet recovered
+    with pytest.raises(InvalidTransition):
+        engine.remove(item.id)  # hidden, it would still be prepared and sent after recovery
+    harness.run(engine)
+    after = harness.store.get(item.id)
+    assert after.state == ItemState.VERIFIED and not after.hidden
+    assert len(harness.srv.uploads()) == 1
+
+
 def test_sha_of_what_arrived_is_what_was_recorded(harness: Harness) -> None:
     engine = harness.engine()
     (item,) = engine.add(harness.photos(1), harness.target, "original")
