@@ -558,10 +558,13 @@ class QueueStore:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # Also when COMMIT itself fails (disk full): an open transaction would refuse
+                # every later change.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def _event(self, conn: sqlite3.Connection, item_id: int, state: str, message: str) -> None:
         conn.execute(

@@ -114,6 +114,16 @@ def test_listener_hears_only_committed_changes(store: QueueStore) -> None:
     assert seen == [("queued", "queued"), ("preparing", "preparing"), ("ready", "ready")]
 
 
+def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(store: QueueStore) -> None:
+    (item,) = store.add([entry("a.jpg")], TARGET, "standard")
+    # A change that only fails at COMMIT (a deferred foreign key), like a full disk would.
+    with pytest.raises(sqlite3.IntegrityError), store._transaction() as conn:
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        conn.execute("INSERT INTO events (item_id, at, state, message) VALUES (999, 0, 'x', '')")
+    assert store.update(item.id, ItemState.READY).state == ItemState.READY
+    assert all(e.item_id == item.id for e in store.events(item.id))
+
+
 def test_compare_and_set_refuses_an_unexpected_state(store: QueueStore) -> None:
     (item,) = store.add([entry("a.jpg")], TARGET, "standard")
     with pytest.raises(InvalidTransition):
