@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -54,44 +54,17 @@ def _send_jpeg(
     )
 
 
-@pytest.fixture
-def client_for(
-    sandbox: SandboxServer,
-    contract_hooks: dict[str, list[Callable[..., Any]]],
-    leak_guard: LeakGuard,
-) -> Iterator[Callable[..., ApiClient]]:
-    """Clients with another key or org on the same sandbox (contract hooks on)."""
-    made: list[ApiClient] = []
-
-    def make(key: str, org_id: str | None = None, **kw: Any) -> ApiClient:
-        leak_guard.watch(key)
-        client = ApiClient(
-            sandbox.base_url,
-            key,
-            org_id or sandbox.demo.org_id,
-            event_hooks=contract_hooks,
-            retry_policy=FAST_RETRIES,
-            **kw,
-        )
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
 # -- results ----------------------------------------------------------------------------------
 
 
 def test_me_names_app_organization_and_scopes(
-    api_client: ApiClient, sandbox: SandboxServer, client_for: Callable[..., ApiClient]
+    api_client: ApiClient, sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
     info = api_client.me()
     assert info.organization_id == sandbox.demo.org_id
     assert info.app_id and info.app_id.startswith("app_")
     assert info.missing("write:notes", "read:notes", "read:patients") == []
-    readonly = client_for(sandbox.demo.readonly_key).me()
+    readonly = sandbox_client(sandbox.demo.readonly_key).me()
     assert readonly.missing("write:notes") == ["write:notes"]
     entry = settled_log(sandbox)[-1]
     assert entry["path"] == "/v1/marketplace/me"
@@ -304,10 +277,10 @@ def assert_error_matches_log(exc: ApiError, sandbox: SandboxServer, status: int,
 
 
 def test_401_wrong_key(
-    sandbox: SandboxServer, client_for: Callable[..., ApiClient], leak_guard: LeakGuard
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient], leak_guard: LeakGuard
 ) -> None:
     wrong_key = "max_dev_ak_" + "7" * 32
-    client = client_for(wrong_key)
+    client = sandbox_client(wrong_key)
     with pytest.raises(AuthError) as caught:
         _send_jpeg(client, sandbox)
     assert_error_matches_log(caught.value, sandbox, 401, "unauthorized")
@@ -318,9 +291,9 @@ def test_401_wrong_key(
 
 
 def test_403_names_the_missing_scope(
-    sandbox: SandboxServer, client_for: Callable[..., ApiClient], leak_guard: LeakGuard
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient], leak_guard: LeakGuard
 ) -> None:
-    client = client_for(sandbox.demo.readonly_key)
+    client = sandbox_client(sandbox.demo.readonly_key)
     with pytest.raises(ScopeError) as caught:
         _send_jpeg(client, sandbox)
     assert_error_matches_log(caught.value, sandbox, 403, "forbidden")
@@ -378,9 +351,9 @@ def test_400_unknown_provider(api_client: ApiClient, sandbox: SandboxServer) -> 
 
 
 def test_wrong_organization_header(
-    sandbox: SandboxServer, client_for: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
-    client = client_for(sandbox.demo.api_key, org_id="7e2c8cfe-b7a9-4deb-986d-e7012589e72b")
+    client = sandbox_client(sandbox.demo.api_key, org_id="7e2c8cfe-b7a9-4deb-986d-e7012589e72b")
     with pytest.raises(ApiError) as caught:
         client.get_note(sandbox.demo.open_note_id)
     assert caught.value.status in (403, 404)

@@ -7,7 +7,7 @@ import io
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ from maxupload.core.errors import (
 )
 from maxupload.core.ratelimit import RateGate
 from maxupload.sandbox import SandboxServer
-from tests.plugins.contract import FAST_RETRIES, LeakGuard, settled_log
+from tests.plugins.contract import LeakGuard, settled_log
 from tests.plugins.images import photo
 
 UPLOADS = "/v3/notes/"
@@ -73,33 +73,6 @@ def fake_time() -> FakeTime:
     return FakeTime()
 
 
-@pytest.fixture
-def client_with(
-    sandbox: SandboxServer,
-    contract_hooks: dict[str, list[Callable[..., Any]]],
-    leak_guard: LeakGuard,
-) -> Iterator[Callable[..., ApiClient]]:
-    """A sandbox client with chosen timeouts, gate or retry policy (contract hooks on)."""
-    made: list[ApiClient] = []
-    leak_guard.watch(sandbox.demo.api_key)
-
-    def make(**kw: Any) -> ApiClient:
-        kw.setdefault("retry_policy", FAST_RETRIES)
-        client = ApiClient(
-            sandbox.base_url,
-            sandbox.demo.api_key,
-            sandbox.demo.org_id,
-            event_hooks=contract_hooks,
-            **kw,
-        )
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
 def upload(client: ApiClient, sandbox: SandboxServer, data: bytes | None = None, **kw: Any) -> Any:
     data = data if data is not None else jpeg_bytes()
     png = data.startswith(b"\x89PNG")
@@ -121,10 +94,10 @@ def api_entries(sandbox: SandboxServer) -> list[dict[str, Any]]:
 
 
 def test_429_burst_is_absorbed_and_the_photo_arrives_once(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient], fake_time: FakeTime
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient], fake_time: FakeTime
 ) -> None:
     gate = RateGate(clock=fake_time.monotonic, wall=fake_time.wall, sleep=fake_time.sleep)
-    client = client_with(gate=gate, retry_policy=RetryPolicy())  # the real waits, on fake time
+    client = sandbox_client(gate=gate, retry_policy=RetryPolicy())  # the real waits, on fake time
     sandbox.set_faults(rate_limit_burst=3, retry_after_s=2)
     data = jpeg_bytes()
     image = upload(client, sandbox, data)
@@ -141,9 +114,11 @@ def test_429_burst_is_absorbed_and_the_photo_arrives_once(
 
 
 def test_429_after_too_many_tries_is_rate_limited(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient], leak_guard: LeakGuard
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient], leak_guard: LeakGuard
 ) -> None:
-    client = client_with(retry_policy=RetryPolicy(min_rate_limit_wait=0.01, rate_limit_retries=2))
+    client = sandbox_client(
+        retry_policy=RetryPolicy(min_rate_limit_wait=0.01, rate_limit_retries=2)
+    )
     sandbox.set_faults(rate_limit_burst=-1, retry_after_s=0)
     with pytest.raises(RateLimited) as caught:
         upload(client, sandbox)
@@ -158,11 +133,11 @@ def test_429_after_too_many_tries_is_rate_limited(
 
 
 def test_429_pause_is_shared_with_other_workers(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient], fake_time: FakeTime
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient], fake_time: FakeTime
 ) -> None:
     gate = RateGate(clock=fake_time.monotonic, wall=fake_time.wall, sleep=fake_time.sleep)
-    first = client_with(gate=gate, retry_policy=RetryPolicy())
-    second = client_with(gate=gate, retry_policy=RetryPolicy())
+    first = sandbox_client(gate=gate, retry_policy=RetryPolicy())
+    second = sandbox_client(gate=gate, retry_policy=RetryPolicy())
     sandbox.set_faults(rate_limit_burst=1, retry_after_s=30)
     first.get_note(sandbox.demo.open_note_id)
     assert fake_time.sleeps and fake_time.sleeps[0] >= 30
@@ -173,12 +148,12 @@ def test_429_pause_is_shared_with_other_workers(
 
 
 def test_cancel_while_paused_for_a_429_sends_nothing_more(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient], fake_time: FakeTime
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient], fake_time: FakeTime
 ) -> None:
     cancel = threading.Event()
     fake_time.cancel_on_sleep = cancel  # the user presses Cancel during the pause
     gate = RateGate(clock=fake_time.monotonic, wall=fake_time.wall, sleep=fake_time.sleep)
-    client = client_with(gate=gate, retry_policy=RetryPolicy())
+    client = sandbox_client(gate=gate, retry_policy=RetryPolicy())
     sandbox.set_faults(rate_limit_burst=-1, retry_after_s=60)
     with pytest.raises(Cancelled):
         upload(client, sandbox, cancel=cancel)
@@ -190,12 +165,12 @@ def test_cancel_while_paused_for_a_429_sends_nothing_more(
 
 
 def test_connection_dropped_before_the_body_was_read_is_sent_again(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
     # The server hangs up (TCP reset) before reading the body. The body is larger than the
     # socket buffers, so its last chunk never leaves MaxUpload: the server cannot have the
     # photo, and sending again is safe.
-    client = client_with()
+    client = sandbox_client()
     data = big_png()
     sandbox.set_faults(drop_before_read=1)
     seen: list[tuple[int, int]] = []
@@ -213,9 +188,9 @@ def test_connection_dropped_before_the_body_was_read_is_sent_again(
 
 
 def test_get_dropped_before_reading_is_sent_again(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
-    client = client_with()
+    client = sandbox_client()
     sandbox.set_faults(drop_before_read=2, methods=["GET"], paths=["/v3/notes/*"])
     assert client.get_note(sandbox.demo.open_note_id).id == sandbox.demo.open_note_id
     entries = api_entries(sandbox)
@@ -224,9 +199,9 @@ def test_get_dropped_before_reading_is_sent_again(
 
 
 def test_upload_dropped_after_the_body_was_sent_is_never_sent_again(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient], leak_guard: LeakGuard
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient], leak_guard: LeakGuard
 ) -> None:
-    client = client_with()
+    client = sandbox_client()
     sandbox.set_faults(drop_connection=1)
     with pytest.raises(UploadOutcomeUnknown) as caught:
         upload(client, sandbox)
@@ -241,9 +216,9 @@ def test_upload_dropped_after_the_body_was_sent_is_never_sent_again(
 
 
 def test_upload_answered_too_late_is_outcome_unknown(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
-    client = client_with(upload_timeout=0.3)
+    client = sandbox_client(upload_timeout=0.3)
     sandbox.set_faults(latency_ms=1500)
     with pytest.raises(UploadOutcomeUnknown) as caught:
         upload(client, sandbox)
@@ -254,9 +229,9 @@ def test_upload_answered_too_late_is_outcome_unknown(
 
 
 def test_get_that_times_out_is_retried_then_reported(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
-    client = client_with(timeout=0.3, max_retries=1)
+    client = sandbox_client(timeout=0.3, max_retries=1)
     sandbox.set_faults(latency_ms=1500, methods=["GET"], paths=["/v3/notes/*"])
     with pytest.raises(NetworkError) as caught:
         client.get_note(sandbox.demo.open_note_id)
@@ -270,9 +245,9 @@ def test_get_that_times_out_is_retried_then_reported(
 
 
 def test_502_is_ehr_sync_failed_and_sent_once(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient], leak_guard: LeakGuard
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient], leak_guard: LeakGuard
 ) -> None:
-    client = client_with()
+    client = sandbox_client()
     sandbox.set_faults(ehr_fail=1)
     with pytest.raises(EhrSyncFailed) as caught:
         upload(client, sandbox)
@@ -289,9 +264,9 @@ def test_502_is_ehr_sync_failed_and_sent_once(
 
 
 def test_upload_500_is_not_sent_again_and_may_have_stored_a_copy(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
-    client = client_with()
+    client = sandbox_client()
     sandbox.set_faults(error_500=1)
     with pytest.raises(UploadServerError) as caught:
         upload(client, sandbox)
@@ -303,18 +278,18 @@ def test_upload_500_is_not_sent_again_and_may_have_stored_a_copy(
 
 
 def test_get_500_is_retried_with_backoff(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
-    client = client_with()
+    client = sandbox_client()
     sandbox.set_faults(error_500=2, methods=["GET"], paths=["/v3/notes/*"])
     assert client.get_note(sandbox.demo.open_note_id).id == sandbox.demo.open_note_id
     assert [e["status"] for e in api_entries(sandbox)] == [500, 500, 200]
 
 
 def test_get_500_that_persists_is_a_server_error(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
-    client = client_with(max_retries=2)
+    client = sandbox_client(max_retries=2)
     sandbox.set_faults(error_500=-1, methods=["GET"], paths=["/v3/notes*"])
     with pytest.raises(ServerError) as caught:
         client.list_notes()
@@ -328,9 +303,9 @@ def test_get_500_that_persists_is_a_server_error(
 
 
 def test_cancel_mid_upload_stops_the_body_and_stores_nothing(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
-    client = client_with()
+    client = sandbox_client()
     data = big_png(1_500_000)
     cancel = threading.Event()
     seen: list[int] = []
@@ -352,21 +327,21 @@ def test_cancel_mid_upload_stops_the_body_and_stores_nothing(
 
 
 def test_cancel_before_start_sends_nothing(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled):
-        upload(client_with(), sandbox, cancel=cancel)
+        upload(sandbox_client(), sandbox, cancel=cancel)
     assert sandbox.request_log() == []
 
 
 def test_progress_reaches_the_total_on_a_large_photo(
-    sandbox: SandboxServer, client_with: Callable[..., ApiClient]
+    sandbox: SandboxServer, sandbox_client: Callable[..., ApiClient]
 ) -> None:
     data = big_png(3_000_000)
     seen: list[tuple[int, int]] = []
-    upload(client_with(), sandbox, data, on_progress=lambda s, t: seen.append((s, t)))
+    upload(sandbox_client(), sandbox, data, on_progress=lambda s, t: seen.append((s, t)))
     total = seen[-1][1]
     assert seen[-1] == (total, total)
     assert total > len(data)

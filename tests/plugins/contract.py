@@ -4,7 +4,8 @@
 checked and any violation. ``contract_hooks``: httpx ``event_hooks`` that check each request's
 parameters and security and each response's status, headers and body, raising at once on a
 violation. ``api_client``: an :class:`ApiClient` on the ``sandbox`` with those hooks on (and a
-short retry policy, so tests do not sleep through real backoffs). ``leak_guard``: captures
+short retry policy, so tests do not sleep through real backoffs); ``sandbox_client``: a factory
+of such clients with another key, clinic, timeout or policy. ``leak_guard``: captures
 every log record at DEBUG and fails the test if a watched API key shows up there (or, via
 ``check_exception``, in an error's text); ``api_client`` watches the sandbox's keys.
 ``settled_log(sandbox)``: the sandbox's request log once its bookkeeping has caught up.
@@ -396,19 +397,39 @@ def contract_hooks(contract: ContractChecker) -> dict[str, list[Callable[..., An
 
 
 @pytest.fixture
-def api_client(
+def sandbox_client(
     sandbox: Any,
     contract_hooks: dict[str, list[Callable[..., Any]]],
     leak_guard: LeakGuard,
-) -> Iterator[ApiClient]:
+) -> Iterator[Callable[..., ApiClient]]:
+    """``sandbox_client(key=None, org_id=None, **kw)``: ApiClients for the sandbox (demo key
+    and clinic unless given), contract hooks on, fast retries unless given, the key watched in
+    the log; all closed after the test."""
+    made: list[ApiClient] = []
+
+    def make(key: str | None = None, org_id: str | None = None, **kw: Any) -> ApiClient:
+        key = key or sandbox.demo.api_key
+        leak_guard.watch(key)
+        kw.setdefault("retry_policy", FAST_RETRIES)
+        client = ApiClient(
+            sandbox.base_url,
+            key,
+            org_id or sandbox.demo.org_id,
+            event_hooks=contract_hooks,
+            **kw,
+        )
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def api_client(
+    sandbox: Any, sandbox_client: Callable[..., ApiClient], leak_guard: LeakGuard
+) -> ApiClient:
     """A client for the sandbox's demo clinic; contract hooks on, keys watched in the log."""
     leak_guard.watch(sandbox.demo.api_key, sandbox.demo.readonly_key, sandbox.demo.prod_key)
-    client = ApiClient(
-        sandbox.base_url,
-        sandbox.demo.api_key,
-        sandbox.demo.org_id,
-        event_hooks=contract_hooks,
-        retry_policy=FAST_RETRIES,
-    )
-    yield client
-    client.close()
+    return sandbox_client()
