@@ -539,8 +539,3 @@ def estimate_size(
             tile_pixels += side * side
     estimate = tile_bytes / tile_pixels * out_w * out_h
     return int(estimate) + header_bytes + (len(icc) if isinstance(icc, bytes) else 0)
-
-
-def preset_names() -> list[str]:
-    """The built-in preset names, smallest change first (original, high, standard, small)."""
-    return list(PRESETS)
