@@ -195,6 +195,7 @@ def _unreadable(path: Path) -> Rejection:
 
 def _walk(
     root: Path,
+    root_stat: os.stat_result,
     skipped: list[Path],
     rejected: list[Rejection],
     seen_dirs: set[tuple[int, int]],
@@ -202,6 +203,10 @@ def _walk(
     cancel: threading.Event | None,
 ) -> Iterator[Path]:
     """Files under ``root`` in name order, skipping junk and hidden entries, each folder once."""
+    key = (root_stat.st_dev, root_stat.st_ino)
+    if key in seen_dirs or key in exclude:
+        return  # a symlink loop, a folder reached twice, or the output folder
+    seen_dirs.add(key)
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except PermissionError:
@@ -241,11 +246,7 @@ def _walk(
             if entry.name.lower() in JUNK_DIRS or _is_hidden(entry.name, st):
                 skipped.append(path)
                 continue
-            key = (st.st_dev, st.st_ino)
-            if key in seen_dirs or key in exclude:
-                continue  # a symlink loop, a folder reached twice, or the output folder
-            seen_dirs.add(key)
-            yield from _walk(path, skipped, rejected, seen_dirs, exclude, cancel)
+            yield from _walk(path, st, skipped, rejected, seen_dirs, exclude, cancel)
         elif is_junk_name(entry.name) or _is_hidden(entry.name, st):
             skipped.append(path)
         else:
@@ -298,11 +299,7 @@ def expand(
             except OSError:
                 rejected.append(_unreadable(path))
                 continue
-            key = (st.st_dev, st.st_ino)
-            if key in seen_dirs or key in excluded:
-                continue
-            seen_dirs.add(key)
-            for found in _walk(path, skipped, rejected, seen_dirs, excluded, cancel):
+            for found in _walk(path, st, skipped, rejected, seen_dirs, excluded, cancel):
                 add(found)
         elif is_junk_name(path.name):
             skipped.append(path)
