@@ -84,7 +84,7 @@ ACTIVE_STATES = frozenset({ItemState.PREPARING, ItemState.UPLOADING})
 FINAL_STATES = frozenset(
     {ItemState.VERIFIED, ItemState.NEEDS_DECISION, ItemState.FAILED, ItemState.CANCELLED}
 )
-#: Items that still count for the duplicate guard: sent, being sent, or perhaps sent.
+#: Items that no longer count for the duplicate guard, unless they may have stored a copy.
 GUARD_EXCLUDED_STATES = frozenset({ItemState.FAILED, ItemState.CANCELLED})
 
 #: Set once at queue time, never changed (enforced here and by a database trigger).
@@ -516,7 +516,6 @@ class QueueStore:
         item: QueueItem,
         *,
         by: str = "sha256_original",
-        sha256: str | None = None,
         sent_only: bool = False,
     ) -> list[QueueItem]:
         """Other items with the same content for the same note that count for the guard.
@@ -528,26 +527,29 @@ class QueueStore:
         """
         if by not in ("sha256_original", "sha256_sent"):
             raise ValueError(by)
-        value = sha256 or getattr(item, by)
+        value = getattr(item, by)
         if not value:
             return []
-        excluded = [str(s) for s in GUARD_EXCLUDED_STATES]
+        # Sent at least once after the user accepted that a copy may exist ("send again"):
+        # whatever became of it later, that earlier copy may be on the note.
+        maybe_stored = "image_id IS NOT NULL OR (duplicate_ok = 1 AND attempts > 0)"
+        excluded = ", ".join(f"'{s}'" for s in sorted(GUARD_EXCLUDED_STATES))
+        counts = f"state NOT IN ({excluded}) OR {maybe_stored}"
+        if sent_only:
+            on_server = {ItemState.UPLOADING, ItemState.VERIFIED, *UPLOADED_STATES}
+            sent = ", ".join(f"'{s}'" for s in sorted(on_server))
+            counts = (
+                f"state IN ({sent}) OR {maybe_stored} OR "
+                "(state = 'needs_decision' AND COALESCE(error_code, '') != 'duplicate')"
+            )
         sql = (
             f"SELECT {', '.join(_ITEM_COLUMNS)} FROM items WHERE {by} = ? AND note_id = ? "
-            "AND org_id = ? AND base_url = ? AND id != ? "
-            f"AND (state NOT IN ({', '.join('?' * len(excluded))}) OR image_id IS NOT NULL) "
-            "ORDER BY id"
+            f"AND org_id = ? AND base_url = ? AND id != ? AND ({counts}) ORDER BY id"
         )
-        params = [value, item.note_id, item.org_id, item.base_url, item.id, *excluded]
-        if sent_only:
-            sql = sql.replace(
-                "ORDER BY id",
-                "AND (image_id IS NOT NULL OR state IN ('uploading', 'pending_upload', 'synced', "
-                "'archived', 'verified') OR (state = 'needs_decision' AND "
-                "COALESCE(error_code, '') != 'duplicate')) ORDER BY id",
-            )
         with self._lock:
-            rows = self._conn.execute(sql, params).fetchall()
+            rows = self._conn.execute(
+                sql, (value, item.note_id, item.org_id, item.base_url, item.id)
+            ).fetchall()
         return [_item(r) for r in rows]
 
     # --- writing ----------------------------------------------------------------------------
@@ -858,6 +860,8 @@ def duplicate_message(earlier: QueueItem, item_id: int) -> tuple[str, str]:
         what = f"was already sent to this note on {stamp} (item {earlier.id}, {earlier.image_id})"
     elif earlier.state == ItemState.NEEDS_DECISION:
         what = f"may already be stored for this note (item {earlier.id}, {earlier.state})"
+    elif earlier.state in GUARD_EXCLUDED_STATES:
+        what = f"may already be stored for this note (an earlier attempt of item {earlier.id})"
     else:
         what = f"is already in the queue for this note (item {earlier.id}, {earlier.state})"
     return (

@@ -162,6 +162,22 @@ def test_failed_or_cancelled_items_do_not_block_a_new_attempt(store: QueueStore)
     assert second.state == ItemState.QUEUED
 
 
+def test_a_photo_sent_again_then_cancelled_still_counts_for_the_guard(
+    store: QueueStore,
+) -> None:
+    (first,) = store.add([entry("a.jpg")], TARGET, "standard")
+    # Sent once, the EHR push failed (a copy may be stored); the user chose "send again" and
+    # then cancelled before it went out.
+    store.update(first.id, ItemState.NEEDS_DECISION, attempts=1, error_code="ehr_sync_failed")
+    store.update(first.id, ItemState.QUEUED, duplicate_ok=True)
+    store.update(first.id, ItemState.CANCELLED)
+    (second,) = store.add([entry("a-again.jpg")], TARGET, "standard")
+    assert second.state == ItemState.NEEDS_DECISION and second.duplicate_of == first.id
+    assert second.error_message and "may already be stored" in second.error_message
+    store.update(second.id, ItemState.READY, duplicate_ok=False, sha256_sent="f" * 64)
+    assert store.mark_duplicate_if_any(second.id) is not None  # and again before sending
+
+
 def test_guard_checks_the_prepared_copy_too(store: QueueStore) -> None:
     first, second = store.add(
         [entry("a.png", "1" * 64), entry("a-resaved.png", "2" * 64)], TARGET, "standard"
