@@ -13,7 +13,7 @@ ROOT=$(pwd)
 
 # --- tools and the libraries PyInstaller must find to bundle Qt -------------------------------
 # (Qt's X11 and Wayland plugins link to these; the self-test loads both plugins.)
-APT_PACKAGES=(binutils dpkg-dev file python3-venv libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0
+APT_PACKAGES=(binutils dpkg-dev python3-venv libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0
               libfontconfig1 libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
               libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1
               libwayland-client0 libwayland-cursor0 libwayland-egl1)
