@@ -552,39 +552,39 @@ class UploadEngine:
             self._verify(item, job, clients)
             return
         try:
-            ready = self._prepare(item, job)
+            prepared = self._prepare(item, job)
+            if prepared is None:
+                return
+            ready, data = prepared
+            client = self._client(ready, clients)
         except BaseException as exc:
             self._fail(item.id, exc, "prepare", job)
             return
-        if ready is None:
-            return
-        try:
-            client = self._client(ready, clients)
-        except BaseException as exc:
-            self._fail(ready.id, exc, "prepare", job)
-            return
-        uploaded = self._upload(ready, job, client)
+        uploaded = self._upload(ready, data, job, client)
         if uploaded is not None:
             self._verify(uploaded, job, clients)
 
     # --- steps ----------------------------------------------------------------------------
 
-    def _copy_intact(self, item: QueueItem) -> bool:
+    def _intact_copy(self, item: QueueItem) -> bytes | None:
+        """The prepared copy's bytes, when they still hash to what was recorded."""
         if not item.prepared_path or not item.sha256_sent:
-            return False
-        path = Path(item.prepared_path)
+            return None
         try:
-            return path.is_file() and sha256_file(path) == item.sha256_sent
+            data = Path(item.prepared_path).read_bytes()
         except OSError:
-            return False
+            return None
+        return data if hashlib.sha256(data).hexdigest() == item.sha256_sent else None
 
-    def _prepare(self, item: QueueItem, job: _Job) -> QueueItem | None:
-        """Bring the item to ``ready`` with an intact prepared copy; None if it went elsewhere."""
+    def _prepare(self, item: QueueItem, job: _Job) -> tuple[QueueItem, bytes] | None:
+        """Bring the item to ``ready``: the item and the bytes to send (read or made once);
+        None if it went elsewhere."""
         from maxupload.core.imaging import get_preset, prepare
 
         if job.cancel.is_set():
             raise Cancelled("Cancelled before sending.")
-        if self._copy_intact(item):
+        data = self._intact_copy(item)
+        if data is not None:
             if item.state != ItemState.READY:
                 item = self.store.update(
                     item.id,
@@ -593,60 +593,51 @@ class UploadEngine:
                     message="prepared copy found intact",
                     next_attempt_at=None,
                 )
-        else:
-            item = self.store.update(
-                item.id,
-                ItemState.PREPARING,
-                expect={ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER},
-                message="preparing the photo",
-                next_attempt_at=None,
-            )
-            prepared = prepare(Path(item.source_path), preset=get_preset(item.preset))
-            if prepared.sha256_original != item.sha256_original:
-                self.store.update(
-                    item.id,
-                    ItemState.FAILED,
-                    message="the file changed after it was queued",
-                    error_kind="failed",
-                    error_code="file_changed",
-                    error_message=f"{item.file_name} changed after it was queued; it was not sent.",
-                    next_step="Add the photo again so you can check it before it is sent.",
-                )
-                return None
-            data: bytes = prepared.data
-            sent_sha = hashlib.sha256(data).hexdigest()
-            self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            suffix = _MIME_SUFFIX.get(prepared.mime_type, ".bin")
-            path = self.cache_dir / f"item-{item.id}-{sent_sha[:12]}{suffix}"
-            _write_private(path, data)
-            if job.cancel.is_set():
-                path.unlink(missing_ok=True)
-                raise Cancelled("Cancelled before sending.")
-            item = self.store.update(
-                item.id,
-                ItemState.READY,
-                expect={ItemState.PREPARING},
-                message=f"prepared: {len(data)} bytes, {prepared.mime_type}",
-                prepared_path=str(path),
-                sha256_sent=sent_sha,
-                size_sent=len(data),
-                mime_type=prepared.mime_type,
-                sent_file_name=prepared.file_name,
-            )
-        return item
-
-    def _upload(self, item: QueueItem, job: _Job, client: Any) -> QueueItem | None:
-        assert item.prepared_path and item.sha256_sent and item.mime_type
-        mime = item.mime_type
-        data = Path(item.prepared_path).read_bytes()
-        if hashlib.sha256(data).hexdigest() != item.sha256_sent:
+            return item, data
+        item = self.store.update(
+            item.id,
+            ItemState.PREPARING,
+            expect={ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER},
+            message="preparing the photo",
+            next_attempt_at=None,
+        )
+        prepared = prepare(Path(item.source_path), preset=get_preset(item.preset))
+        if prepared.sha256_original != item.sha256_original:
             self.store.update(
                 item.id,
-                ItemState.QUEUED,
-                message="prepared copy damaged; preparing again",
-                prepared_path=None,
+                ItemState.FAILED,
+                message="the file changed after it was queued",
+                error_kind="failed",
+                error_code="file_changed",
+                error_message=f"{item.file_name} changed after it was queued; it was not sent.",
+                next_step="Add the photo again so you can check it before it is sent.",
             )
+            self._drop_copy(self.store.get(item.id))
             return None
+        data = prepared.data
+        self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        suffix = _MIME_SUFFIX.get(prepared.mime_type, ".bin")
+        path = self.cache_dir / f"item-{item.id}-{prepared.sha256_output[:12]}{suffix}"
+        _write_private(path, data)
+        if job.cancel.is_set():
+            path.unlink(missing_ok=True)
+            raise Cancelled("Cancelled before sending.")
+        item = self.store.update(
+            item.id,
+            ItemState.READY,
+            expect={ItemState.PREPARING},
+            message=f"prepared: {len(data)} bytes, {prepared.mime_type}",
+            prepared_path=str(path),
+            sha256_sent=prepared.sha256_output,
+            size_sent=len(data),
+            mime_type=prepared.mime_type,
+            sent_file_name=prepared.file_name,
+        )
+        return item, data
+
+    def _upload(self, item: QueueItem, data: bytes, job: _Job, client: Any) -> QueueItem | None:
+        assert item.mime_type
+        mime = item.mime_type
         if job.cancel.is_set():
             self._fail(item.id, Cancelled("Cancelled before sending."), "prepare", job)
             return None

@@ -494,6 +494,34 @@ def test_remove_refuses_a_photo_a_crash_left_on_its_way(harness: Harness) -> Non
     assert len(harness.srv.uploads()) == 1
 
 
+def test_a_ready_copy_is_sent_as_it_is_and_a_damaged_one_is_made_again(
+    harness: Harness,
+) -> None:
+    from maxupload.core.imaging import get_preset, prepare
+
+    engine = harness.engine()
+    intact, damaged = engine.add(harness.photos(2), harness.target, "standard")
+    engine.cache_dir.mkdir(parents=True)
+    for item, garbled in ((intact, False), (damaged, True)):
+        ready = prepare(Path(item.source_path), preset=get_preset("standard"))
+        path = engine.cache_dir / f"item-{item.id}-left-by-a-crash.jpg"
+        path.write_bytes(b"garbled" if garbled else ready.data)
+        harness.store.update(
+            item.id,
+            ItemState.READY,
+            prepared_path=str(path),
+            sha256_sent=ready.sha256_output,
+            size_sent=len(ready.data),
+            mime_type=ready.mime_type,
+        )
+    harness.run(engine)
+    for item in (intact, damaged):
+        assert harness.store.get(item.id).state == ItemState.VERIFIED
+        assert harness.arrivals(harness.store.get(item.id)) == 1
+    assert "preparing" not in harness.recorder.states(intact.id)
+    assert "preparing" in harness.recorder.states(damaged.id)
+
+
 def test_sha_of_what_arrived_is_what_was_recorded(harness: Harness) -> None:
     engine = harness.engine()
     (item,) = engine.add(harness.photos(1), harness.target, "original")
