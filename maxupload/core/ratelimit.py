@@ -56,6 +56,7 @@ class RateGate:
         self._limit: int | None = None
         self._remaining: int | None = None
         self._reset_mono: float | None = None  # the window's reset, on the monotonic clock
+        self._waiting = 0  # threads held in wait() right now
 
     def update(self, info: RateLimitInfo) -> None:
         """Take in the rate-limit headers of a response (absent values are left as they were)."""
@@ -79,22 +80,41 @@ class RateGate:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def pause_remaining(self) -> float:
-        """Seconds left in the current pause (0.0 when not paused), for a countdown display."""
+        """Seconds requests are still held, for a countdown display (0.0 when none are).
+
+        Counts a pause (``pause_for``) and, while requests wait, the pacing that holds them
+        (a used-up budget holds them until the window resets).
+        """
         with self._lock:
-            return max(0.0, self._paused_until - self._clock())
+            held_until = self._paused_until
+            if self._waiting:
+                held_until = max(held_until, self._next_slot)
+            return max(0.0, held_until - self._clock())
 
     def wait(self, cancel: threading.Event | None = None) -> None:
         """Block until a request may be sent; raise ``Cancelled`` if ``cancel`` is set first."""
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("Cancelled while waiting for the rate limit.")
-            with self._lock:
-                now = self._clock()
-                start_at = max(self._paused_until, self._next_slot)
-                if start_at <= now:
-                    self._claim(now)
-                    return
-            self._sleep(min(start_at - now, MAX_WAIT_S), cancel)
+        held = False
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("Cancelled while waiting for the rate limit.")
+                with self._lock:
+                    now = self._clock()
+                    start_at = max(self._paused_until, self._next_slot)
+                    if start_at <= now:
+                        self._claim(now)
+                        if held:
+                            self._waiting -= 1
+                            held = False
+                        return
+                    if not held:
+                        self._waiting += 1
+                        held = True
+                self._sleep(min(start_at - now, MAX_WAIT_S), cancel)
+        finally:
+            if held:  # cancelled (or failed) while held
+                with self._lock:
+                    self._waiting -= 1
 
     def _claim(self, now: float) -> None:
         """Record a request starting now and work out when the next one may start."""

@@ -195,3 +195,30 @@ def test_a_refilled_budget_lifts_the_pacing(gate: RateGate, fake: FakeTime) -> N
     gate.update(RateLimitInfo(limit=1000, remaining=900, reset=int(WALL_START + 60)))
     assert start_times(gate, fake, 2) == [0.0, 0.0]
     assert fake.sleeps == []
+
+
+def test_requests_held_by_a_used_up_budget_show_in_the_countdown(fake: FakeTime) -> None:
+    # With the window's budget used up, workers wait for its reset: the window's countdown must
+    # say so instead of showing nothing while uploads stand still.
+    entered = threading.Event()
+    release = threading.Event()
+
+    def blocking_sleep(seconds: float, cancel: threading.Event | None) -> None:
+        entered.set()
+        release.wait(10)
+        fake.mono += seconds
+
+    gate = RateGate(clock=fake.monotonic, wall=fake.wall, sleep=blocking_sleep)
+    gate.update(RateLimitInfo(limit=1000, remaining=1, reset=int(WALL_START + 42)))
+    gate.wait()  # the last request of the window
+    assert gate.pause_remaining() == 0.0  # nothing is held yet
+    waiter = threading.Thread(target=gate.wait, daemon=True)
+    waiter.start()
+    try:
+        assert entered.wait(10)
+        assert gate.pause_remaining() == 42.0
+    finally:
+        release.set()
+        waiter.join(10)
+    assert not waiter.is_alive()
+    assert gate.pause_remaining() == 0.0  # the held request went at the reset
