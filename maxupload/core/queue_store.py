@@ -35,6 +35,9 @@ Just before sending, both hashes are checked again against what was sent (a re-s
 sent photo gives the same prepared bytes), in the same transaction that marks the item
 ``uploading`` (``begin_upload``). A held item needs an explicit "send again".
 
+Text written to the file (error messages, next steps, history) passes the log's key redaction:
+an API key quoted by some error never reaches the file.
+
 An item's binding (organization, note, provider, patient label, base URL, preset, source file
 and its hash) is written once at queue time; ``update`` refuses those fields and a trigger in
 the database refuses them too. Every change is committed before listeners hear about it.
@@ -55,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from maxupload.core.errors import MaxUploadError
+from maxupload.core.logsetup import redact
 from maxupload.core.models import Target
 from maxupload.core.paths import app_paths
 
@@ -131,6 +135,9 @@ MUTABLE_FIELDS = frozenset(
         "hidden",
     }
 )
+
+#: Fields that hold wording built from errors; written through the key redaction.
+_FREE_TEXT_FIELDS = frozenset({"error_message", "next_step"})
 
 
 class QueueStoreError(MaxUploadError):
@@ -571,7 +578,7 @@ class QueueStore:
     def _event(self, conn: sqlite3.Connection, item_id: int, state: str, message: str) -> None:
         conn.execute(
             "INSERT INTO events (item_id, at, state, message) VALUES (?, ?, ?, ?)",
-            (item_id, _now(), state, message),
+            (item_id, _now(), state, redact(message)),
         )
 
     def add(
@@ -712,6 +719,8 @@ class QueueStore:
             params.append(ItemState(state).value)
         for name, value in changes.items():
             sets.append(f"{name} = ?")
+            if name in _FREE_TEXT_FIELDS and isinstance(value, str):
+                value = redact(value)  # error texts may quote anything; never a key
             params.append(int(value) if isinstance(value, bool) else value)
         params.append(current.id)
         try:

@@ -124,6 +124,20 @@ def test_a_failed_commit_is_rolled_back_and_the_store_stays_usable(store: QueueS
     assert all(e.item_id == item.id for e in store.events(item.id))
 
 
+def test_a_key_quoted_by_an_error_never_reaches_the_queue_file(store: QueueStore) -> None:
+    key = "max_dev_ak_" + "Zq8rT2" * 6
+    (item,) = store.add([entry("a.jpg")], TARGET, "standard")
+    store.update(
+        item.id,
+        ItemState.FAILED,
+        message=f"failed: Authorization: Bearer {key}",
+        error_message=f"Unexpected problem (ValueError: bad header value {key!r}).",
+    )
+    assert key not in (store.get(item.id).error_message or "")
+    files = store.path.parent.glob(store.path.name + "*")
+    assert not any(key.encode() in f.read_bytes() for f in files)
+
+
 def test_compare_and_set_refuses_an_unexpected_state(store: QueueStore) -> None:
     (item,) = store.add([entry("a.jpg")], TARGET, "standard")
     with pytest.raises(InvalidTransition):
