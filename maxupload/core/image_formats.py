@@ -164,6 +164,22 @@ def truncation_reason(kind: str, tail: bytes, head: bytes = b"", size: int = 0) 
     return None
 
 
+def check_content(head: bytes, tail: bytes, size: int) -> str:
+    """The kind of a file from its first bytes, last TAIL_SIZE bytes and size.
+
+    Raises ImageRejected when it is empty, not an image MaxUpload reads, or cut off.
+    """
+    if size == 0:
+        raise ImageRejected("The file is empty (0 bytes).", NEXT_RECOPY)
+    sniffed = sniff(head)
+    if sniffed.kind is None:
+        raise ImageRejected(sniffed.reason, sniffed.next_step)
+    cut = truncation_reason(sniffed.kind, tail, head, size)
+    if cut:
+        raise ImageRejected(cut, NEXT_RECOPY)
+    return sniffed.kind
+
+
 def read_failure(exc: OSError) -> ImageRejected:
     """The answer for a photo file that cannot be read: gone, not allowed, a folder, or other."""
     if isinstance(exc, FileNotFoundError):

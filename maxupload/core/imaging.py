@@ -23,11 +23,10 @@ from maxupload.core.image_formats import (
     NEXT_RECOPY,
     TAIL_SIZE,
     ImageRejected,
+    check_content,
     kind_of,
     open_image,
     read_failure,
-    sniff,
-    truncation_reason,
 )
 from maxupload.core.metadata import exif_orientation, found_metadata
 from maxupload.core.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
@@ -392,14 +391,7 @@ def _read_source(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise read_failure(exc) from exc
-    if not data:
-        raise ImageRejected("The file is empty (0 bytes).", NEXT_RECOPY)
-    sniffed = sniff(data[:64])
-    if sniffed.kind is None:
-        raise ImageRejected(sniffed.reason, sniffed.next_step)
-    cut = truncation_reason(sniffed.kind, data[-TAIL_SIZE:], data[:64], len(data))
-    if cut:
-        raise ImageRejected(cut, NEXT_RECOPY)
+    check_content(data[:64], data[-TAIL_SIZE:], len(data))
     return data
 
 

@@ -19,14 +19,12 @@ from pathlib import Path
 from maxupload.core.image_formats import (
     DEFAULT_MAX_PIXELS,
     NEXT_CONVERT,
-    NEXT_RECOPY,
     TAIL_SIZE,
     ImageRejected,
+    check_content,
     kind_of,
     open_image,
     read_failure,
-    sniff,
-    truncation_reason,
 )
 
 CHUNK_SIZE = 1024 * 1024
@@ -149,21 +147,12 @@ def check_file(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> AcceptedF
             "This is not a regular file (a device, pipe or socket).",
             "Pick the photo file itself.",
         )
-    if st.st_size == 0:
-        return Rejection(path, "The file is empty (0 bytes).", NEXT_RECOPY)
     try:
         sha, head, tail, total = _read_checked(path)
     except OSError as exc:
         return _rejection(path, read_failure(exc))
-    if total == 0:
-        return Rejection(path, "The file is empty (0 bytes).", NEXT_RECOPY)
-    sniffed = sniff(head)
-    if sniffed.kind is None:
-        return Rejection(path, sniffed.reason, sniffed.next_step)
-    truncated = truncation_reason(sniffed.kind, tail, head, total)
-    if truncated:
-        return Rejection(path, truncated, NEXT_RECOPY)
     try:
+        check_content(head, tail, total)
         with open_image(str(path), max_pixels=max_pixels) as im:
             width, height = im.size
             kind = kind_of(im)
