@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,18 +33,22 @@ def _clean_cli_state() -> Iterator[None]:
     logsetup.forget_secrets()
 
 
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    *args: str,
-    stdin: str = "",
-) -> tuple[int, str, str]:
-    """Run ``maxupload <args>`` in this process with ``stdin`` piped in (not a terminal)."""
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = main(list(args))
-    logsetup.uninstall_cli_redaction()
-    out, err = capsys.readouterr()
-    return code, out, err
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``cli(*args, stdin="")``: run ``maxupload <args>`` in this process with ``stdin`` piped in
+    (not a terminal); gives the exit code, stdout and stderr."""
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(list(args))
+        logsetup.uninstall_cli_redaction()
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 def assert_no_key(text: str, *keys: str) -> None:
@@ -53,14 +57,8 @@ def assert_no_key(text: str, *keys: str) -> None:
         assert key[11:] not in text
 
 
-def test_set_from_stdin_saves_key_and_defaults(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, out, err = run_cli(
-        monkeypatch,
-        capsys,
+def test_set_from_stdin_saves_key_and_defaults(memory_keyring: MemoryKeyring, cli: Cli) -> None:
+    code, out, err = cli(
         "key",
         "set",
         "--org",
@@ -80,13 +78,9 @@ def test_set_from_stdin_saves_key_and_defaults(
 
 
 def test_set_warns_on_a_prefix_that_does_not_fit_the_environment(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    memory_keyring: MemoryKeyring, cli: Cli
 ) -> None:
-    code, out, err = run_cli(
-        monkeypatch, capsys, "key", "set", "--org", "org_1", "--env", "production", stdin=DEV_KEY
-    )
+    code, out, err = cli("key", "set", "--org", "org_1", "--env", "production", stdin=DEV_KEY)
     assert code == 0
     assert "Warning: This is a staging key" in err
     assert memory_keyring.passwords[(SERVICE_NAME, f"{PRODUCTION_URL}|org_1")] == DEV_KEY
@@ -102,12 +96,9 @@ def test_set_warns_on_a_prefix_that_does_not_fit_the_environment(
     ],
 )
 def test_key_on_the_command_line_is_refused_and_not_echoed(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    argv: list[str],
+    memory_keyring: MemoryKeyring, cli: Cli, argv: list[str]
 ) -> None:
-    code, out, err = run_cli(monkeypatch, capsys, *argv, stdin=PRD_KEY)
+    code, out, err = cli(*argv, stdin=PRD_KEY)
     assert code == 2
     assert "Never type the API key on the command line" in err
     assert memory_keyring.passwords == {}
@@ -115,27 +106,23 @@ def test_key_on_the_command_line_is_refused_and_not_echoed(
 
 
 def test_a_stray_word_is_named_but_a_long_one_is_not_echoed(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    memory_keyring: MemoryKeyring, cli: Cli
 ) -> None:
-    code, _, err = run_cli(monkeypatch, capsys, "key", "set", "staging", stdin=PRD_KEY)
+    code, _, err = cli("key", "set", "staging", stdin=PRD_KEY)
     assert code == 2
     assert "Unexpected argument(s): staging" in err
     custom = "0123456789abcdefghij"  # a key in an unknown format
-    code, out, err = run_cli(monkeypatch, capsys, "key", "set", "--org", "o1", custom)
+    code, out, err = cli("key", "set", "--org", "o1", custom)
     assert code == 2
     assert custom not in out + err
     assert memory_keyring.passwords == {}
 
 
 def test_argparse_errors_do_not_echo_a_key(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    memory_keyring: MemoryKeyring, cli: Cli, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit):
-        run_cli(monkeypatch, capsys, "key", "set", f"--token={PRD_KEY}")
+        cli("key", "set", f"--token={PRD_KEY}")
     _, err = capsys.readouterr()
     assert "unrecognized arguments" in err
     assert_no_key(err, PRD_KEY)
@@ -153,14 +140,9 @@ def test_argparse_errors_do_not_echo_a_key(
     ],
 )
 def test_set_rejects_bad_input_clearly_and_saves_nothing(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    args: list[str],
-    stdin: str,
-    message: str | None,
+    memory_keyring: MemoryKeyring, cli: Cli, args: list[str], stdin: str, message: str | None
 ) -> None:
-    code, out, err = run_cli(monkeypatch, capsys, "key", "set", *args, stdin=stdin)
+    code, out, err = cli("key", "set", *args, stdin=stdin)
     assert code == 2
     if message:
         assert message in err
@@ -170,12 +152,10 @@ def test_set_rejects_bad_input_clearly_and_saves_nothing(
 
 
 def test_status_shows_backend_health_and_masked_key(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    memory_keyring: MemoryKeyring, cli: Cli
 ) -> None:
-    run_cli(monkeypatch, capsys, "key", "set", "--org", "org_1", stdin=PRD_KEY)
-    code, out, err = run_cli(monkeypatch, capsys, "key", "status")
+    cli("key", "set", "--org", "org_1", stdin=PRD_KEY)
+    code, out, err = cli("key", "status")
     assert code == 0, err
     assert "Key store:" in out and "MemoryKeyring" in out
     assert "Health:       ready" in out
@@ -185,7 +165,7 @@ def test_status_shows_backend_health_and_masked_key(
     assert_no_key(out + err, PRD_KEY)
 
     # --org on status looks at another organization for this command only.
-    code, out, err = run_cli(monkeypatch, capsys, "key", "status", "--org", "org_2")
+    code, out, err = cli("key", "status", "--org", "org_2")
     assert code == 1
     assert "Stored key:   no" in out
     assert "No API key for organization org_2" in err
@@ -193,75 +173,60 @@ def test_status_shows_backend_health_and_masked_key(
 
 
 def test_status_names_the_environment_variable_when_it_is_used(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, cli: Cli
 ) -> None:
     monkeypatch.setenv("MAXUPLOAD_API_KEY", PRD_KEY)
-    code, out, err = run_cli(monkeypatch, capsys, "key", "status", "--org", "org_1")
+    code, out, err = cli("key", "status", "--org", "org_1")
     assert code == 0
     assert "MAXUPLOAD_API_KEY is set (max_prd_ak_...cD4)" in out
     assert_no_key(out + err, PRD_KEY)
 
 
-def test_delete(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    run_cli(monkeypatch, capsys, "key", "set", "--org", "org_1", stdin=PRD_KEY)
-    code, out, _ = run_cli(monkeypatch, capsys, "key", "delete")
+def test_delete(memory_keyring: MemoryKeyring, cli: Cli) -> None:
+    cli("key", "set", "--org", "org_1", stdin=PRD_KEY)
+    code, out, _ = cli("key", "delete")
     assert code == 0
     assert "Deleted the API key for organization org_1 on production" in out
     assert memory_keyring.passwords == {}
-    code, out, _ = run_cli(monkeypatch, capsys, "key", "delete")
+    code, out, _ = cli("key", "delete")
     assert code == 0
     assert "nothing to delete" in out
 
 
 def test_locked_store_is_reported_and_nothing_is_pretended(
-    locked_keyring: LockedKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    locked_keyring: LockedKeyring, cli: Cli
 ) -> None:
-    code, out, err = run_cli(monkeypatch, capsys, "key", "set", "--org", "org_1", stdin=PRD_KEY)
+    code, out, err = cli("key", "set", "--org", "org_1", stdin=PRD_KEY)
     assert code == 3
     assert "The API key was NOT saved. The key store" in err and "is locked" in err
-    code, out, err = run_cli(monkeypatch, capsys, "key", "status")
+    code, out, err = cli("key", "status")
     assert code == 1
     assert "Health:       locked" in out
     assert "Stored key:   unknown until the key store is unlocked" in out
-    code, out, err = run_cli(monkeypatch, capsys, "key", "delete")
+    code, out, err = cli("key", "delete")
     assert code == 3
     assert "Could not delete the key" in err and "Unlock it" in err
 
 
-def test_only_key_set_changes_the_saved_defaults(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_only_key_set_changes_the_saved_defaults(memory_keyring: MemoryKeyring, cli: Cli) -> None:
     save_settings(Settings(org_id="org_saved", concurrency=3))
-    run_cli(monkeypatch, capsys, "key", "delete", "--org", "org_x", "--env", "staging")
-    run_cli(monkeypatch, capsys, "key", "status", "--org", "org_y")
+    cli("key", "delete", "--org", "org_x", "--env", "staging")
+    cli("key", "status", "--org", "org_y")
     settings = load_settings()
     assert (settings.org_id, settings.base_url) == ("org_saved", PRODUCTION_URL)
-    run_cli(monkeypatch, capsys, "key", "set", "--org", "org_z", stdin=PRD_KEY)
+    cli("key", "set", "--org", "org_z", stdin=PRD_KEY)
     settings = load_settings()
     assert settings.org_id == "org_z"
     assert settings.concurrency == 3  # other settings are kept
 
 
 def test_test_command_reports_org_and_permissions(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    sandbox: SandboxServer,
+    memory_keyring: MemoryKeyring, cli: Cli, sandbox: SandboxServer
 ) -> None:
     demo = sandbox.demo
     env = ["--org", demo.org_id, "--env", sandbox.base_url]
-    run_cli(monkeypatch, capsys, "key", "set", *env, stdin=demo.api_key)
-    code, out, err = run_cli(monkeypatch, capsys, "key", "test")
+    cli("key", "set", *env, stdin=demo.api_key)
+    code, out, err = cli("key", "test")
     assert code == 0, err
     assert "Connection OK." in out
     assert f"Organization: {demo.org_id}" in out
@@ -271,15 +236,12 @@ def test_test_command_reports_org_and_permissions(
 
 
 def test_test_command_warns_when_write_permission_is_missing(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    sandbox: SandboxServer,
+    memory_keyring: MemoryKeyring, cli: Cli, sandbox: SandboxServer
 ) -> None:
     demo = sandbox.demo
     env = ["--org", demo.org_id, "--env", sandbox.base_url]
-    run_cli(monkeypatch, capsys, "key", "set", *env, stdin=demo.readonly_key)
-    code, out, err = run_cli(monkeypatch, capsys, "key", "test")
+    cli("key", "set", *env, stdin=demo.readonly_key)
+    code, out, err = cli("key", "test")
     assert code == 4
     assert "Connection OK." in out
     assert "lacks the 'write:notes' permission" in err
@@ -287,18 +249,15 @@ def test_test_command_warns_when_write_permission_is_missing(
 
 
 def test_test_command_with_a_rejected_key_or_no_key(
-    memory_keyring: MemoryKeyring,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    sandbox: SandboxServer,
+    memory_keyring: MemoryKeyring, cli: Cli, sandbox: SandboxServer
 ) -> None:
     bad = "max_dev_ak_notarealkey0000000000000000"
     env = ["--org", sandbox.demo.org_id, "--env", sandbox.base_url]
-    code, out, err = run_cli(monkeypatch, capsys, "key", "test", *env)
+    code, out, err = cli("key", "test", *env)
     assert code == 1
     assert "run 'maxupload key set' first" in err
-    run_cli(monkeypatch, capsys, "key", "set", *env, stdin=bad)
-    code, out, err = run_cli(monkeypatch, capsys, "key", "test")
+    cli("key", "set", *env, stdin=bad)
+    code, out, err = cli("key", "test")
     assert code == 1
     assert "Connection test failed" in err
     assert "maxupload key set" in err  # the next step for a rejected key
