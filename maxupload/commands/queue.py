@@ -10,9 +10,12 @@ tidy up. Exit codes as for ``maxupload upload``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from maxupload.commands.upload import (
     EXIT_NOT_ALL_SENT,
@@ -25,6 +28,7 @@ from maxupload.commands.upload import (
     interactive,
     item_record,
     no_key_message,
+    problem_lines,
     run_queue,
     size_kb,
     status_of,
@@ -39,6 +43,11 @@ from maxupload.core.queue_store import (
     QueueStore,
     QueueStoreError,
 )
+
+if TYPE_CHECKING:
+    from maxupload.core.engine import UploadEngine
+
+_T = TypeVar("_T")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,27 +102,49 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _open() -> QueueStore | None:
-    try:
-        return QueueStore()
-    except QueueStoreError as exc:
-        error(str(exc), exc.next_step)
-        return None
+def _with_store(
+    action: Callable[[argparse.Namespace, QueueStore], int],
+) -> Callable[[argparse.Namespace], int]:
+    """Run ``action`` on the queue file, closed after; a clear message if it cannot be opened."""
+
+    @functools.wraps(action)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            store = QueueStore()
+        except QueueStoreError as exc:
+            error(str(exc), exc.next_step)
+            return EXIT_SETUP
+        try:
+            return action(args, store)
+        finally:
+            store.close()
+
+    return run
 
 
-def _recover_if_free(store: QueueStore) -> bool:
-    """Explain items a crash left mid-way, unless another MaxUpload is sending right now."""
+@contextlib.contextmanager
+def _resting_engine(store: QueueStore) -> Iterator[UploadEngine]:
+    """An engine that sends nothing, for one user action: it holds the queue lock (QueueBusy
+    when another MaxUpload is sending) and has recovered what a crash left mid-way."""
     from maxupload.core.engine import UploadEngine
-    from maxupload.core.runlock import QueueBusy
 
     engine = UploadEngine(store, lambda _t: None)
     try:
         engine.recover()
-        return True
-    except QueueBusy:
-        return False
+        yield engine
     finally:
         engine.shutdown(wait=True)
+
+
+def _recover_if_free(store: QueueStore) -> bool:
+    """Explain items a crash left mid-way, unless another MaxUpload is sending right now."""
+    from maxupload.core.runlock import QueueBusy
+
+    try:
+        with _resting_engine(store):
+            return True
+    except QueueBusy:
+        return False
 
 
 def _key_resolver() -> Any:
@@ -155,84 +186,66 @@ def _row(item: QueueItem) -> list[str]:
         verified = " (verified)"
     elif item.state in UPLOADED_STATES:
         verified = " (not verified yet)"
-    lines = [
+    return [
         f"{item.id:>5}  {item.state.value:<14} {item.file_name}",
         f"       patient: {item.patient_label}  note: {item.note_id}  image: {image}{verified}",
+        *problem_lines(item, "       "),
     ]
-    if item.error_message:
-        lines.append(f"       {item.error_message}")
-    if item.next_step:
-        lines.append(f"       Next: {item.next_step}")
-    if item.trace_id and item.error_message:
-        lines.append(f"       Trace id: {item.trace_id}")
-    return lines
 
 
 # --- actions --------------------------------------------------------------------------------
 
 
-def run_list(args: argparse.Namespace) -> int:
-    store = _open()
-    if store is None:
-        return EXIT_SETUP
-    try:
-        busy = not _recover_if_free(store)
-        items = store.items(include_hidden=bool(getattr(args, "all", False)))
-        if args.json:
-            for item in items:
-                print(json.dumps(item_record(item)))
-        else:
-            if busy:
-                print("Another MaxUpload is sending photos from this queue right now.")
-            if not items:
-                print("The upload queue is empty.")
-            for item in items:
-                for line in _row(item):
-                    print(line)
-            counts = store.counts()
-            if counts:
-                print("Totals: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    finally:
-        store.close()
+@_with_store
+def run_list(args: argparse.Namespace, store: QueueStore) -> int:
+    busy = not _recover_if_free(store)
+    items = store.items(include_hidden=bool(getattr(args, "all", False)))
+    if args.json:
+        for item in items:
+            print(json.dumps(item_record(item)))
+        return EXIT_OK
+    if busy:
+        print("Another MaxUpload is sending photos from this queue right now.")
+    if not items:
+        print("The upload queue is empty.")
+    for item in items:
+        for line in _row(item):
+            print(line)
+    counts = store.counts()
+    if counts:
+        print("Totals: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     return EXIT_OK
 
 
-def run_show(args: argparse.Namespace) -> int:
-    store = _open()
-    if store is None:
+@_with_store
+def run_show(args: argparse.Namespace, store: QueueStore) -> int:
+    _recover_if_free(store)
+    item = _item_or_error(store, args.item_id)
+    if item is None:
         return EXIT_SETUP
-    try:
-        _recover_if_free(store)
-        try:
-            item = store.get(args.item_id)
-        except QueueStoreError as exc:
-            error(str(exc), exc.next_step)
-            return EXIT_SETUP
-        if args.json:
-            record = item_record(item)
-            record["history"] = [
-                {"at": _when(e.at), "state": e.state, "message": e.message}
-                for e in store.events(item.id)
-            ]
-            print(json.dumps(record))
-            return EXIT_OK
-        for line in _row(item):
-            print(line)
-        kb = size_kb(item)
-        print(f"       file: {item.source_path}  status: {status_of(item)}")
-        print(
-            f"       provider: {item.provider_id}  organization: {item.org_id}  "
-            f"server: {item.base_url}  preset: {item.preset}"
-        )
-        print(f"       sha256 of the photo: {item.sha256_original}")
-        if item.sha256_sent:
-            print(f"       sha256 of the copy sent: {item.sha256_sent} ({kb} KB)")
-        print(f"       upload attempts: {item.attempts}")
-        print("       History:")
-        for event in store.events(item.id):
-            print(f"         {_when(event.at)}  {event.state:<14} {event.message}")
-    finally:
-        store.close()
+    if args.json:
+        record = item_record(item)
+        record["history"] = [
+            {"at": _when(e.at), "state": e.state, "message": e.message}
+            for e in store.events(item.id)
+        ]
+        print(json.dumps(record))
+        return EXIT_OK
+    for line in _row(item):
+        print(line)
+    kb = size_kb(item)
+    print(f"       file: {item.source_path}  status: {status_of(item)}")
+    print(
+        f"       provider: {item.provider_id}  organization: {item.org_id}  "
+        f"server: {item.base_url}  preset: {item.preset}"
+    )
+    print(f"       sha256 of the photo: {item.sha256_original}")
+    if item.sha256_sent:
+        print(f"       sha256 of the copy sent: {item.sha256_sent} ({kb} KB)")
+    print(f"       upload attempts: {item.attempts}")
+    print("       History:")
+    for event in store.events(item.id):
+        print(f"         {_when(event.at)}  {event.state:<14} {event.message}")
     return EXIT_OK
 
 
@@ -245,45 +258,38 @@ def _run_items(store: QueueStore, only: list[int] | None, as_json: bool, workers
     return code
 
 
-def run_resume(args: argparse.Namespace) -> int:
-    store = _open()
-    if store is None:
+@_with_store
+def run_resume(args: argparse.Namespace, store: QueueStore) -> int:
+    if not _recover_if_free(store):
+        error("Another MaxUpload window or command is sending photos right now.")
         return EXIT_SETUP
-    try:
-        if not _recover_if_free(store):
-            error("Another MaxUpload window or command is sending photos right now.")
-            return EXIT_SETUP
-        pending: list[int] = []
-        for item in store.items(include_hidden=True):
-            # Items an earlier run left for later are due now: the user asked to go on.
-            if item.state == ItemState.RETRY_LATER:
-                store.update(
-                    item.id, message="resumed by the user", next_attempt_at=0.0, retry_count=0
-                )
-            elif item.state in UPLOADED_STATES and item.error_message:
-                store.update(
-                    item.id, message="resumed by the user", next_attempt_at=0.0, verify_attempts=0
-                )
-            elif item.settled:
-                continue
-            pending.append(item.id)
-        waiting = store.items(states=[ItemState.NEEDS_DECISION])
-        for item in waiting:
-            info(args.json, f"Item {item.id} ({item.file_name}) waits for your decision:")
-            info(args.json, f"    {item.error_message}")
-            info(args.json, f"    Next: {item.next_step}")
-        ids = _with_keys(store, pending, args.json)
-        if pending and not ids:
-            return EXIT_SETUP
-        if not ids:
-            info(args.json, "Nothing to send: every photo is done or waits for your decision.")
-            return EXIT_NOT_ALL_SENT if waiting else EXIT_OK
-        code = _run_items(store, ids, args.json, _workers(args))
-        if code == EXIT_OK and (waiting or len(ids) < len(pending)):
-            return EXIT_NOT_ALL_SENT
-        return code
-    finally:
-        store.close()
+    pending: list[int] = []
+    for item in store.items(include_hidden=True):
+        # Items an earlier run left for later are due now: the user asked to go on.
+        if item.state == ItemState.RETRY_LATER:
+            store.update(item.id, message="resumed by the user", next_attempt_at=0.0, retry_count=0)
+        elif item.state in UPLOADED_STATES and item.error_message:
+            store.update(
+                item.id, message="resumed by the user", next_attempt_at=0.0, verify_attempts=0
+            )
+        elif item.settled:
+            continue
+        pending.append(item.id)
+    waiting = store.items(states=[ItemState.NEEDS_DECISION])
+    for item in waiting:
+        info(args.json, f"Item {item.id} ({item.file_name}) waits for your decision:")
+        info(args.json, f"    {item.error_message}")
+        info(args.json, f"    Next: {item.next_step}")
+    ids = _with_keys(store, pending, args.json)
+    if pending and not ids:
+        return EXIT_SETUP
+    if not ids:
+        info(args.json, "Nothing to send: every photo is done or waits for your decision.")
+        return EXIT_NOT_ALL_SENT if waiting else EXIT_OK
+    code = _run_items(store, ids, args.json, _workers(args))
+    if code == EXIT_OK and (waiting or len(ids) < len(pending)):
+        return EXIT_NOT_ALL_SENT
+    return code
 
 
 def _workers(args: argparse.Namespace) -> int:
@@ -325,130 +331,103 @@ def _item_or_error(store: QueueStore, item_id: int) -> QueueItem | None:
         return None
 
 
-def run_retry(args: argparse.Namespace) -> int:
-    from maxupload.core.engine import UploadEngine
-    from maxupload.core.runlock import QueueBusy
-
-    store = _open()
-    if store is None:
+@_with_store
+def run_retry(args: argparse.Namespace, store: QueueStore) -> int:
+    item = _item_or_error(store, args.item_id)
+    if item is None:
         return EXIT_SETUP
-    try:
-        item = _item_or_error(store, args.item_id)
-        if item is None:
-            return EXIT_SETUP
-        if item.state == ItemState.NEEDS_DECISION:
+    if item.state == ItemState.NEEDS_DECISION:
+        error(
+            f"Item {item.id} may already be stored on the note; 'retry' would not warn you.",
+            f"Check the note, then use 'maxupload queue send-again {item.id}'.",
+        )
+        return EXIT_SETUP
+    if _act(store, lambda engine: engine.retry(item.id)) is None:
+        return EXIT_SETUP
+    return _run_items(store, [item.id], args.json, 1)
+
+
+@_with_store
+def run_send_again(args: argparse.Namespace, store: QueueStore) -> int:
+    _recover_if_free(store)
+    item = _item_or_error(store, args.item_id)
+    if item is None:
+        return EXIT_SETUP
+    if item.state != ItemState.NEEDS_DECISION:
+        error(
+            f"Item {item.id} is {item.state.value}; only items waiting for a decision can "
+            "be sent again.",
+            f"Use 'maxupload queue retry {item.id}' for items that stored nothing.",
+        )
+        return EXIT_SETUP
+    info(args.json, f"Item {item.id}: {item.file_name} for {item.patient_label}")
+    info(args.json, f"    note {item.note_id}, provider {item.provider_id}")
+    info(args.json, f"    {item.error_message}")
+    info(args.json, "    Sending again may put a second copy of this photo on the note.")
+    if not args.yes:
+        if not interactive():
             error(
-                f"Item {item.id} may already be stored on the note; 'retry' would not warn you.",
-                f"Check the note, then use 'maxupload queue send-again {item.id}'.",
+                "Sending again needs your confirmation.",
+                f"Check the note, then run 'maxupload queue send-again {item.id} --yes'.",
             )
             return EXIT_SETUP
-        engine = UploadEngine(store, lambda _t: None)
-        try:
-            engine.recover()
-            engine.retry(item.id)
-        except (QueueBusy, QueueStoreError) as exc:
-            error(str(exc), exc.next_step)
-            return EXIT_SETUP
-        finally:
-            engine.shutdown(wait=True)
-        return _run_items(store, [item.id], args.json, 1)
-    finally:
-        store.close()
+        if not confirm(f"Send item {item.id} again to {item.patient_label}? [y/N] "):
+            info(args.json, "Nothing was sent.")
+            return EXIT_NOT_ALL_SENT
+    if _act(store, lambda engine: engine.send_again(item.id, confirm_duplicate=True)) is None:
+        return EXIT_SETUP
+    return _run_items(store, [item.id], args.json, 1)
 
 
-def run_send_again(args: argparse.Namespace) -> int:
-    from maxupload.core.engine import UploadEngine
+def _act(store: QueueStore, action: Callable[[UploadEngine], _T]) -> _T | None:
+    """Run one user action on a resting engine; None (after saying why) when it cannot."""
     from maxupload.core.runlock import QueueBusy
 
-    store = _open()
-    if store is None:
-        return EXIT_SETUP
     try:
-        _recover_if_free(store)
-        item = _item_or_error(store, args.item_id)
-        if item is None:
-            return EXIT_SETUP
-        if item.state != ItemState.NEEDS_DECISION:
-            error(
-                f"Item {item.id} is {item.state.value}; only items waiting for a decision can "
-                "be sent again.",
-                f"Use 'maxupload queue retry {item.id}' for items that stored nothing.",
-            )
-            return EXIT_SETUP
-        info(args.json, f"Item {item.id}: {item.file_name} for {item.patient_label}")
-        info(args.json, f"    note {item.note_id}, provider {item.provider_id}")
-        info(args.json, f"    {item.error_message}")
-        info(args.json, "    Sending again may put a second copy of this photo on the note.")
-        if not args.yes:
-            if not interactive():
-                error(
-                    "Sending again needs your confirmation.",
-                    f"Check the note, then run 'maxupload queue send-again {item.id} --yes'.",
-                )
-                return EXIT_SETUP
-            if not confirm(f"Send item {item.id} again to {item.patient_label}? [y/N] "):
-                info(args.json, "Nothing was sent.")
-                return EXIT_NOT_ALL_SENT
-        engine = UploadEngine(store, lambda _t: None)
-        try:
-            engine.recover()
-            engine.send_again(item.id, confirm_duplicate=True)
-        except (QueueBusy, QueueStoreError) as exc:
-            error(str(exc), exc.next_step)
-            return EXIT_SETUP
-        finally:
-            engine.shutdown(wait=True)
-        return _run_items(store, [item.id], args.json, 1)
-    finally:
-        store.close()
-
-
-def _simple(args: argparse.Namespace, action: str) -> int:
-    from maxupload.core.engine import UploadEngine
-    from maxupload.core.runlock import QueueBusy
-
-    store = _open()
-    if store is None:
-        return EXIT_SETUP
-    engine = UploadEngine(store, lambda _t: None)
-    try:
-        engine.recover()
-        if action == "clear":
-            count = engine.clear_done()
-            info(args.json, f"Removed {count} verified item(s) from the list.")
-            return EXIT_OK
-        item = store.get(args.item_id)
-        if action == "cancel":
-            if not engine.cancel(item.id):
-                if item.reached_server:
-                    step = "It reached the server and stays on the note."
-                else:
-                    step = f"Use 'maxupload queue remove {item.id}' to take it off the list."
-                error(f"Item {item.id} is {item.state.value}; it cannot be cancelled.", step)
-                return EXIT_NOT_ALL_SENT
-        else:
-            engine.remove(item.id)
-        after = store.get(item.id)
-        if args.json:
-            print(json.dumps(item_record(after)))
-        else:
-            print(f"Item {after.id} is {after.state.value}{' (removed)' if after.hidden else ''}.")
-        return EXIT_OK
+        with _resting_engine(store) as engine:
+            return action(engine)
     except (QueueBusy, QueueStoreError) as exc:
         error(str(exc), exc.next_step)
+        return None
+
+
+def _print_item(item: QueueItem, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(item_record(item)))
+    else:
+        print(f"Item {item.id} is {item.state.value}{' (removed)' if item.hidden else ''}.")
+
+
+@_with_store
+def run_cancel(args: argparse.Namespace, store: QueueStore) -> int:
+    cancelled = _act(store, lambda engine: engine.cancel(args.item_id))
+    if cancelled is None:
         return EXIT_SETUP
-    finally:
-        engine.shutdown(wait=True)
-        store.close()
+    item = store.get(args.item_id)
+    if not cancelled:
+        if item.reached_server:
+            step = "It reached the server and stays on the note."
+        else:
+            step = f"Use 'maxupload queue remove {item.id}' to take it off the list."
+        error(f"Item {item.id} is {item.state.value}; it cannot be cancelled.", step)
+        return EXIT_NOT_ALL_SENT
+    _print_item(item, args.json)
+    return EXIT_OK
 
 
-def run_cancel(args: argparse.Namespace) -> int:
-    return _simple(args, "cancel")
+@_with_store
+def run_remove(args: argparse.Namespace, store: QueueStore) -> int:
+    removed = _act(store, lambda engine: engine.remove(args.item_id))
+    if removed is None:
+        return EXIT_SETUP
+    _print_item(removed, args.json)
+    return EXIT_OK
 
 
-def run_remove(args: argparse.Namespace) -> int:
-    return _simple(args, "remove")
-
-
-def run_clear(args: argparse.Namespace) -> int:
-    return _simple(args, "clear")
+@_with_store
+def run_clear(args: argparse.Namespace, store: QueueStore) -> int:
+    count = _act(store, lambda engine: engine.clear_done())
+    if count is None:
+        return EXIT_SETUP
+    info(args.json, f"Removed {count} verified item(s) from the list.")
+    return EXIT_OK

@@ -121,13 +121,18 @@ def item_lines(item: QueueItem) -> list[str]:
             head += "  verified"
         elif item.error_message:
             head += "  not verified"
-    lines = [head]
+    return [head, *problem_lines(item, "    ")]
+
+
+def problem_lines(item: QueueItem, indent: str) -> list[str]:
+    """What went wrong with a photo, what to do next, and the trace id for support."""
+    lines = []
     if item.error_message:
-        lines.append(f"    {item.error_message}")
+        lines.append(f"{indent}{item.error_message}")
     if item.next_step:
-        lines.append(f"    Next: {item.next_step}")
+        lines.append(f"{indent}Next: {item.next_step}")
     if item.trace_id and item.error_message:
-        lines.append(f"    Trace id: {item.trace_id} (give it to support)")
+        lines.append(f"{indent}Trace id: {item.trace_id} (give it to support)")
     return lines
 
 
