@@ -194,4 +194,11 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
         f"(preset {preset.name}) -> {out_dir}"
     )
     print(summary, file=err if args.json else out)
+    if not entries:
+        print(
+            "maxupload prepare: no photos found (only system files or empty folders). "
+            "Next: check the folder you gave.",
+            file=err,
+        )
+        return EXIT_REJECTED
     return EXIT_REJECTED if counts["rejected"] else EXIT_OK

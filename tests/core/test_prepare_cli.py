@@ -182,3 +182,16 @@ def test_command_line_process_exit_code(images_dir: Path, tmp_path: Path) -> Non
     assert done.returncode == 1, done.stderr
     assert "REJECTED" in done.stdout and "b.jpg" in done.stdout
     assert "1 prepared, 1 rejected" in done.stdout
+
+
+def test_a_folder_with_no_photos_is_not_a_success(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "visit"
+    (folder / "empty").mkdir(parents=True)
+    (folder / ".DS_Store").write_bytes(b"junk")
+
+    code = main(["prepare", "--out", str(tmp_path / "out"), str(folder)])
+
+    assert code == 1
+    assert "no photos found" in capsys.readouterr().err
