@@ -151,47 +151,37 @@ class Printer:
         self.printed: set[int] = set()
 
     def rejected(self, path: Path, reason: str, next_step: str) -> None:
+        self._not_queued(path, "rejected", "rejected", reason, next_step)
+
+    def skipped(self, path: Path, reason: str) -> None:
+        self._not_queued(path, "skipped", "duplicate_in_batch", reason, None)
+
+    def _not_queued(
+        self, path: Path, status: str, code: str, reason: str, next_step: str | None
+    ) -> None:
+        """A file that never became a queue item, with why and what to do."""
         with self._lock:
             if self.as_json:
                 record = {
                     "file": str(path),
                     "itemId": None,
-                    "status": "rejected",
-                    "state": "rejected",
+                    "status": status,
+                    "state": status,
                     "imageId": None,
                     "sizeKb": None,
                     "verified": False,
                     "traceId": None,
-                    "errorCode": "rejected",
+                    "errorCode": code,
                     "message": reason,
                     "nextStep": next_step,
                 }
                 print(json.dumps(record), file=self.out, flush=True)
-            else:
-                print(f"{path}  rejected", file=self.out)
-                print(f"    {reason}", file=self.out)
-                print(f"    Next: {next_step}", file=self.out, flush=True)
-
-    def skipped(self, path: Path, reason: str) -> None:
-        with self._lock:
-            if self.as_json:
-                record = {
-                    "file": str(path),
-                    "itemId": None,
-                    "status": "skipped",
-                    "state": "skipped",
-                    "imageId": None,
-                    "sizeKb": None,
-                    "verified": False,
-                    "traceId": None,
-                    "errorCode": "duplicate_in_batch",
-                    "message": reason,
-                    "nextStep": None,
-                }
-                print(json.dumps(record), file=self.out, flush=True)
-            else:
-                print(f"{path}  skipped", file=self.out)
-                print(f"    {reason}", file=self.out, flush=True)
+                return
+            print(f"{path}  {status}", file=self.out)
+            print(f"    {reason}", file=self.out)
+            if next_step:
+                print(f"    Next: {next_step}", file=self.out)
+            self.out.flush()
 
     def item(self, item: QueueItem, *, force: bool = False) -> None:
         with self._lock:

@@ -28,7 +28,7 @@ from maxupload.core.errors import (
     VerificationError,
 )
 from maxupload.core.image_formats import ImageRejected
-from maxupload.core.queue_store import ItemState
+from maxupload.core.queue_store import ItemState, send_again_step
 from maxupload.core.verify import CopyMismatch
 
 Phase = Literal["prepare", "upload", "verify"]
@@ -57,11 +57,13 @@ class Outcome:
         return _STATE_OF_KIND[self.kind]
 
 
-def send_again_step(item_id: int) -> str:
-    return (
-        "Check the note in the EHR. If the photo is not there, choose 'Send again' "
-        f"(maxupload queue send-again {item_id})."
-    )
+#: Answers that refuse the photo for good, in the user's words (``{}``: the server's message).
+_REFUSALS: tuple[tuple[type[ApiError], str], ...] = (
+    (AuthError, "The API key was rejected ({})."),
+    (NotFound, "The note does not exist in this organization, or it cannot see it ({})."),
+    (NoteLocked, "The note is signed and takes no more images ({})."),
+    (BadRequest, "The server did not accept the photo: {}"),
+)
 
 
 def retry_step(item_id: int) -> str:
@@ -111,10 +113,6 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
             f"Could not reach the server; nothing was stored ({exc}).",
             "Check the network connection; MaxUpload tries again by itself.",
         )
-    if isinstance(exc, AuthError):
-        return Outcome(
-            "failed", exc.code, f"The API key was rejected ({exc.message}).", exc.next_step, trace
-        )
     if isinstance(exc, ScopeError):
         scope = exc.required_scope
         what = f"the '{scope}' permission" if scope else "a permission"
@@ -125,30 +123,9 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
             exc.next_step,
             trace,
         )
-    if isinstance(exc, NotFound):
-        return Outcome(
-            "failed",
-            exc.code,
-            f"The note does not exist in this organization, or it cannot see it ({exc.message}).",
-            exc.next_step,
-            trace,
-        )
-    if isinstance(exc, NoteLocked):
-        return Outcome(
-            "failed",
-            exc.code,
-            f"The note is signed and takes no more images ({exc.message}).",
-            exc.next_step,
-            trace,
-        )
-    if isinstance(exc, BadRequest):
-        return Outcome(
-            "failed",
-            exc.code,
-            f"The server did not accept the photo: {exc.message}",
-            exc.next_step,
-            trace,
-        )
+    for refusal, text in _REFUSALS:
+        if isinstance(exc, refusal):
+            return Outcome("failed", exc.code, text.format(exc.message), exc.next_step, trace)
     if isinstance(exc, ApiError):
         if phase == "upload" and (isinstance(exc, ServerError) or exc.status >= 500):
             return Outcome(

@@ -792,7 +792,7 @@ class QueueStore:
                             "needs_decision",
                             "interrupted",
                             INTERRUPTED_MESSAGE,
-                            interrupted_next_step(int(item_id)),
+                            send_again_step(int(item_id)),
                             now,
                             item_id,
                         ),
@@ -854,7 +854,8 @@ INTERRUPTED_MESSAGE = (
 )
 
 
-def interrupted_next_step(item_id: int) -> str:
+def send_again_step(item_id: int) -> str:
+    """The next step for a photo of which a copy may be stored."""
     return (
         "Check the note in the EHR. If the photo is not there, choose 'Send again' "
         f"(maxupload queue send-again {item_id})."
