@@ -86,7 +86,7 @@ class EngineListener(Protocol):
 class DuplicateNotConfirmed(MaxUploadError):
     """``send_again`` needs an explicit confirmation that a second copy is wanted."""
 
-    next_step = (
+    default_next_step = (
         "Check the note in the EHR first; then confirm 'Send again' "
         "(maxupload queue send-again ID --yes)."
     )

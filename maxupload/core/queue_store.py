@@ -143,23 +143,25 @@ _FREE_TEXT_FIELDS = frozenset({"error_message", "next_step"})
 class QueueStoreError(MaxUploadError):
     """The queue file cannot be used (newer schema, damaged file, unknown item)."""
 
-    next_step = "Close other MaxUpload windows and try again; if it persists, contact support."
+    default_next_step = (
+        "Close other MaxUpload windows and try again; if it persists, contact support."
+    )
 
 
 class ItemNotFound(QueueStoreError):
-    next_step = "Run 'maxupload queue' to see the items and their numbers."
+    default_next_step = "Run 'maxupload queue' to see the items and their numbers."
 
 
 class InvalidTransition(QueueStoreError):
     """The item is not in a state that allows the requested change."""
 
-    next_step = "Run 'maxupload queue' to see the item's current state."
+    default_next_step = "Run 'maxupload queue' to see the item's current state."
 
 
 class BindingImmutable(QueueStoreError):
     """An attempt to change where an already queued photo goes."""
 
-    next_step = "Remove the item and add the photo again for the other note."
+    default_next_step = "Remove the item and add the photo again for the other note."
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from maxupload.core.errors import MaxUploadError
 class QueueBusy(MaxUploadError):
     """Another MaxUpload window or command is sending photos from this queue."""
 
-    next_step = "Wait for the other MaxUpload window or command to finish, or close it."
+    default_next_step = "Wait for the other MaxUpload window or command to finish, or close it."
 
 
 class RunLock:

@@ -38,7 +38,9 @@ class CopyMismatch(VerificationError):
 class CopyUnavailable(VerificationError):
     """No signed link for the stored copy worked; it may work later."""
 
-    next_step = "MaxUpload checks the stored copy again later; the photo did reach the server."
+    default_next_step = (
+        "MaxUpload checks the stored copy again later; the photo did reach the server."
+    )
 
 
 @dataclass(frozen=True)
