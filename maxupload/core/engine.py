@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from maxupload.core.errors import (
     AuthError,
@@ -48,7 +48,7 @@ from maxupload.core.errors import (
     ScopeError,
 )
 from maxupload.core.models import Target
-from maxupload.core.outcomes import Outcome, classify
+from maxupload.core.outcomes import Outcome, Phase, classify
 from maxupload.core.paths import app_paths
 from maxupload.core.queue_store import (
     ACTIVE_STATES,
@@ -100,7 +100,7 @@ class _Job:
     item_id: int
     cancel: threading.Event = field(default_factory=threading.Event)
     user_cancelled: bool = False
-    phase: str = "prepare"  # "prepare", "upload", "verify", or "held" by a user action
+    phase: Literal["prepare", "upload", "verify", "held"] = "prepare"  # held: by a user action
 
 
 def sha256_file(path: Path) -> str:
@@ -497,8 +497,9 @@ class UploadEngine:
                             time.time(), exclude=self._active, only=self._only
                         )
                         if item is not None:
-                            phase = "verify" if item.state in UPLOADED_STATES else "prepare"
-                            job = _Job(item.id, phase=phase)
+                            job = _Job(item.id)
+                            if item.state in UPLOADED_STATES:
+                                job.phase = "verify"
                             self._active[item.id] = job
                             self._busy = True
                             return item, job
@@ -739,7 +740,7 @@ class UploadEngine:
                 next_step=step,
             )
             return
-        done = self.store.update(
+        self.store.update(
             item.id,
             ItemState.VERIFIED,
             message=f"stored copy matches what was sent ({result.size} bytes)",
@@ -749,9 +750,8 @@ class UploadEngine:
         )
         if item.prepared_path:
             Path(item.prepared_path).unlink(missing_ok=True)
-        del done
 
-    def _fail(self, item_id: int, exc: BaseException, phase: str, job: _Job) -> None:
+    def _fail(self, item_id: int, exc: BaseException, phase: Phase, job: _Job) -> None:
         """Record a failure with its class; never re-send something that may be stored."""
         if isinstance(exc, Cancelled) and not job.user_cancelled and self._stopping:
             sent = bool(getattr(exc, "request_sent", False))
@@ -763,7 +763,7 @@ class UploadEngine:
                     **_CLEAR_ERROR,
                 )
                 return
-        outcome: Outcome = classify(exc, phase, item_id)  # type: ignore[arg-type]
+        outcome = classify(exc, phase, item_id)
         if not isinstance(exc, (MaxUploadError, OSError)):
             log.error("queue item %s: %s during %s", item_id, type(exc).__name__, phase)
         item = self.store.get(item_id)
@@ -787,7 +787,7 @@ class UploadEngine:
             outcome.code,
             outcome.trace_id or "-",
         )
-        self.store.update(
+        failed = self.store.update(
             item_id,
             outcome.state,
             message=outcome.message,
@@ -800,7 +800,7 @@ class UploadEngine:
             retry_count=retry_count,
         )
         if outcome.kind in ("failed", "cancelled"):
-            self._drop_copy(self.store.get(item_id))
+            self._drop_copy(failed)
         if phase == "upload" and isinstance(exc, (AuthError, ScopeError, NoteLocked, NotFound)):
             self._fail_siblings(item, exc, outcome)
 
