@@ -326,3 +326,35 @@ def test_running_the_same_upload_again_after_a_crash_sends_what_was_left(
     with QueueStore() as store:
         assert [store.get(i.id).state for i in left] == [ItemState.VERIFIED] * 3
         assert [i.state for i in store.items()] == [ItemState.VERIFIED] * 3  # no twins listed
+
+
+def test_a_photo_left_queued_for_another_provider_is_not_sent_in_its_place(
+    sandbox: SandboxServer, key_env: str, photos: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from maxupload.core.intake import scan
+    from maxupload.core.models import Target
+    from maxupload.core.queue_store import ItemState, NewItem, QueueStore
+
+    demo = sandbox.demo
+    other = next(
+        p["id"]
+        for p in demo.providers
+        if p["id"] != demo.provider_id
+        and not p.get("hidden")
+        and demo.visible(demo.org_id, p["id"])
+    )
+    # A first run queued the photo as another provider and died before sending it.
+    target = Target(demo.org_id, demo.open_note_id, other, "Rivera, Elena", sandbox.base_url)
+    (accepted,) = scan(photos[:1]).accepted
+    with QueueStore() as store:
+        (left,) = store.add(
+            [NewItem(accepted.path, accepted.size, accepted.sha256)], target, "standard"
+        )
+
+    code, out, _err = run_cli(capsys, upload_args(sandbox, photos[0]))
+    # The command said "as provider <its provider>": the photo is not sent as the other one.
+    assert code == 1, out
+    assert "already in the queue for this note" in out
+    assert all(u["providerId"] == demo.provider_id for u in sandbox.uploads())
+    with QueueStore() as store:
+        assert store.get(left.id).state == ItemState.QUEUED

@@ -368,14 +368,21 @@ def run_queue(
 def adopt_unsent_twins(store: QueueStore, items: Sequence[QueueItem]) -> list[int]:
     """Ids to run for freshly queued items. A photo the guard held only because an earlier,
     never-sent item (e.g. left by a crash) waits for the same note is not a duplicate: the
-    earlier item is sent in this run instead, and the new one is withdrawn."""
+    earlier item is sent in this run instead, and the new one is withdrawn. Only when the
+    earlier item goes in as the same provider with the same preset, as this run announced;
+    otherwise the new one stays held for the user to decide."""
     unsent = {ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER}
     ids: list[int] = []
     for item in items:
         earlier = None
         if item.error_code == "duplicate" and item.duplicate_of is not None:
             earlier = store.get(item.duplicate_of)
-        if earlier is None or earlier.state not in unsent or earlier.id in ids:
+        if (
+            earlier is None
+            or earlier.state not in unsent
+            or earlier.id in ids
+            or (earlier.provider_id, earlier.preset) != (item.provider_id, item.preset)
+        ):
             ids.append(item.id)
             continue
         store.update(
