@@ -805,13 +805,17 @@ class UploadEngine:
             self._fail_siblings(item, exc, outcome)
 
     def _fail_siblings(self, item: QueueItem, exc: BaseException, outcome: Outcome) -> None:
-        """A rejected key or scope fails every photo for that organization; a signed or unknown
-        note every photo for that note. Those not yet sent are marked now, unsent, with the
-        same reason, instead of each asking the server for the same answer."""
+        """A rejected key or scope fails every photo of this run for that organization; a
+        signed or unknown note every photo of this run for that note. Those not yet sent are
+        marked now, unsent, with the same reason, instead of each asking the server for the
+        same answer. Photos outside the run (``only``) may be sent with another key."""
         same_note = isinstance(exc, (NoteLocked, NotFound))
+        with self._cv:
+            run = None if self._only is None else set(self._only)
         waiting = self.store.items(
             include_hidden=True,
             states=[ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER],
+            ids=run,
         )
         for other in waiting:
             if (other.base_url, other.org_id) != (item.base_url, item.org_id):

@@ -345,6 +345,17 @@ def test_permanent_failures_say_what_to_do(
     assert len(posts) == 1
 
 
+def test_a_rejected_key_fails_only_the_photos_of_its_run(harness: Harness) -> None:
+    # A photo queued earlier (say, by the window with its stored key) is not part of a run
+    # that uses another key: that key's 401 says nothing about it.
+    waiting = harness.engine().add(harness.photos(1), harness.target, "standard")[0]
+    engine = harness.engine(key="max_dev_ak_" + "0" * 32, workers=1)
+    (mine,) = engine.add(harness.photos(1, start=1), harness.target, "standard")
+    harness.run(engine, only=[mine.id])
+    assert harness.store.get(mine.id).state == ItemState.FAILED
+    assert harness.store.get(waiting.id).state == ItemState.QUEUED
+
+
 def test_500_on_upload_needs_a_decision(harness: Harness) -> None:
     harness.srv.set_faults(error_500=1)
     engine = harness.engine(workers=1)
