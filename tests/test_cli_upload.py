@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from maxupload.cli import main
+from maxupload.core.intake import scan
+from maxupload.core.models import Target
+from maxupload.core.queue_store import ItemState, NewItem, QueueItem, QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import photo, write_jpeg
 
@@ -50,6 +53,22 @@ def run_cli(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, s
     code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def queue_as_left(
+    srv: SandboxServer, paths: list[Path], provider_id: str | None = None
+) -> list[QueueItem]:
+    """Queue ``paths`` for the open note as an earlier run left them (nothing sent yet)."""
+    target = Target(
+        srv.demo.org_id,
+        srv.demo.open_note_id,
+        provider_id or srv.demo.provider_id,
+        "Rivera, Elena",
+        srv.base_url,
+    )
+    accepted = scan(paths).accepted
+    with QueueStore() as store:
+        return store.add([NewItem(a.path, a.size, a.sha256) for a in accepted], target, "standard")
 
 
 LINE = re.compile(r"^(?P<file>\S+)  synced  (?P<image>img_[0-9a-f]+)  (?P<kb>\d+) KB  verified$")
@@ -263,23 +282,9 @@ def test_resume_after_a_crash(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from maxupload.core.intake import scan
-    from maxupload.core.models import Target
-    from maxupload.core.queue_store import ItemState, NewItem, QueueStore
-
     # The queue as a crash left it: one photo was being sent, one was still waiting.
-    target = Target(
-        sandbox.demo.org_id,
-        sandbox.demo.open_note_id,
-        sandbox.demo.provider_id,
-        "Rivera, Elena",
-        sandbox.base_url,
-    )
-    accepted = scan(photos[:2]).accepted
+    sending, waiting = queue_as_left(sandbox, photos[:2])
     with QueueStore() as store:
-        sending, waiting = store.add(
-            [NewItem(a.path, a.size, a.sha256) for a in accepted], target, "standard"
-        )
         store.update(sending.id, ItemState.UPLOADING, message="sending (attempt 1)")
 
     # No key yet: nothing is sent, the waiting photo stays queued, and the message says why.
@@ -302,21 +307,8 @@ def test_resume_after_a_crash(
 def test_running_the_same_upload_again_after_a_crash_sends_what_was_left(
     sandbox: SandboxServer, key_env: str, photos: list[Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from maxupload.core.intake import scan
-    from maxupload.core.models import Target
-    from maxupload.core.queue_store import ItemState, NewItem, QueueStore
-
     # A first run queued three photos and died before sending any.
-    target = Target(
-        sandbox.demo.org_id,
-        sandbox.demo.open_note_id,
-        sandbox.demo.provider_id,
-        "Rivera, Elena",
-        sandbox.base_url,
-    )
-    accepted = scan(photos).accepted
-    with QueueStore() as store:
-        left = store.add([NewItem(a.path, a.size, a.sha256) for a in accepted], target, "standard")
+    left = queue_as_left(sandbox, photos)
 
     code, out, _err = run_cli(capsys, upload_args(sandbox, *photos))
     assert code == 0, out
@@ -331,10 +323,6 @@ def test_running_the_same_upload_again_after_a_crash_sends_what_was_left(
 def test_a_photo_left_queued_for_another_provider_is_not_sent_in_its_place(
     sandbox: SandboxServer, key_env: str, photos: list[Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from maxupload.core.intake import scan
-    from maxupload.core.models import Target
-    from maxupload.core.queue_store import ItemState, NewItem, QueueStore
-
     demo = sandbox.demo
     other = next(
         p["id"]
@@ -344,12 +332,7 @@ def test_a_photo_left_queued_for_another_provider_is_not_sent_in_its_place(
         and demo.visible(demo.org_id, p["id"])
     )
     # A first run queued the photo as another provider and died before sending it.
-    target = Target(demo.org_id, demo.open_note_id, other, "Rivera, Elena", sandbox.base_url)
-    (accepted,) = scan(photos[:1]).accepted
-    with QueueStore() as store:
-        (left,) = store.add(
-            [NewItem(accepted.path, accepted.size, accepted.sha256)], target, "standard"
-        )
+    (left,) = queue_as_left(sandbox, photos[:1], provider_id=other)
 
     code, out, _err = run_cli(capsys, upload_args(sandbox, photos[0]))
     # The command said "as provider <its provider>": the photo is not sent as the other one.

@@ -70,8 +70,12 @@ class Uploader:
         return proc
 
     def upload(self, folder: Path) -> subprocess.Popen[bytes]:
+        return self.start(*self.upload_args(folder))
+
+    def upload_args(self, folder: Path) -> list[str]:
+        """``maxupload upload`` of ``folder`` to the open note, as a script runs it."""
         demo = self.srv.demo
-        return self.start(
+        return [
             "upload",
             "--note",
             demo.open_note_id,
@@ -86,7 +90,7 @@ class Uploader:
             "--json",
             "--yes",
             str(folder),
-        )
+        ]
 
     def run(self, *args: str, timeout: float = 60) -> tuple[int, str]:
         proc = self.start(*args)
@@ -247,7 +251,7 @@ def test_killed_at_random_moments(
     if len(rows) < count:
         # Killed before the batch was queued (queueing is one transaction: all or nothing):
         # the user runs the same upload again.
-        code, out = uploader.run(*_upload_again(uploader, tmp_path / "batch"))
+        code, out = uploader.run(*uploader.upload_args(tmp_path / "batch"))
         assert code in (0, 1), out
     code, out = uploader.run("queue", "resume", "--json")
     assert code in (0, 1), out
@@ -260,26 +264,6 @@ def test_killed_at_random_moments(
             assert row.error_message and row.next_step
     decide_like_a_user(uploader)
     assert sorted(uploader.arrivals().values()) == [1] * count
-
-
-def _upload_again(u: Uploader, folder: Path) -> list[str]:
-    demo = u.srv.demo
-    return [
-        "upload",
-        "--note",
-        demo.open_note_id,
-        "--provider",
-        demo.provider_id,
-        "--org",
-        demo.org_id,
-        "--base-url",
-        u.srv.base_url,
-        "--preset",
-        "small",
-        "--json",
-        "--yes",
-        str(folder),
-    ]
 
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(
