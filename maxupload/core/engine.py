@@ -548,6 +548,17 @@ class UploadEngine:
             clients[key] = self.client_factory(item.target)
         return clients[key]
 
+    def _forget_client_if_refused(
+        self, item: QueueItem, exc: BaseException, clients: dict[tuple[str, str], Any]
+    ) -> None:
+        """After a rejected key or scope, the next item builds a new client: the user may have
+        saved another key before choosing 'Retry'."""
+        if isinstance(exc, (AuthError, ScopeError)):
+            client = clients.pop((item.base_url, item.org_id), None)
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.close()
+
     def _process(self, item: QueueItem, job: _Job, clients: dict[tuple[str, str], Any]) -> None:
         if item.state in UPLOADED_STATES:
             self._verify(item, job, clients)
@@ -561,7 +572,7 @@ class UploadEngine:
         except BaseException as exc:
             self._fail(item.id, exc, "prepare", job)
             return
-        uploaded = self._upload(ready, data, job, client)
+        uploaded = self._upload(ready, data, job, client, clients)
         if uploaded is not None:
             self._verify(uploaded, job, clients)
 
@@ -636,7 +647,14 @@ class UploadEngine:
         )
         return item, data
 
-    def _upload(self, item: QueueItem, data: bytes, job: _Job, client: Any) -> QueueItem | None:
+    def _upload(
+        self,
+        item: QueueItem,
+        data: bytes,
+        job: _Job,
+        client: Any,
+        clients: dict[tuple[str, str], Any],
+    ) -> QueueItem | None:
         assert item.mime_type
         mime = item.mime_type
         if job.cancel.is_set():
@@ -663,6 +681,7 @@ class UploadEngine:
                 cancel=job.cancel,
             )
         except BaseException as exc:
+            self._forget_client_if_refused(item, exc, clients)
             self._fail(item.id, exc, "upload", job)
             return None
         status = str(result.status or "")
@@ -703,6 +722,7 @@ class UploadEngine:
         except Cancelled:
             return  # the engine is stopping; verification continues next time
         except BaseException as exc:
+            self._forget_client_if_refused(item, exc, clients)
             outcome = classify(exc, "verify", item.id)
             if outcome.code == "verify_mismatch":
                 self.store.update(

@@ -356,6 +356,24 @@ def test_a_rejected_key_fails_only_the_photos_of_its_run(harness: Harness) -> No
     assert harness.store.get(waiting.id).state == ItemState.QUEUED
 
 
+def test_retry_after_the_key_was_replaced_uses_the_new_key(harness: Harness) -> None:
+    keys = ["max_dev_ak_" + "0" * 32]  # the settings hold a wrong key at first
+    gate = RateGate()
+
+    def factory(target: Target) -> ApiClient:
+        return ApiClient(target.base_url, keys[-1], target.org_id, gate=gate, retry_policy=FAST)
+
+    engine = UploadEngine(harness.store, factory, workers=1, gate=gate, verify_delays=(0.2,))
+    harness.engines.append(engine)
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    harness.run(engine)
+    assert harness.store.get(item.id).error_code == "unauthorized"
+    keys.append(harness.key)  # the user saved the right key, then chose "Retry"
+    engine.retry(item.id)
+    assert engine.wait_idle(timeout=60)
+    assert harness.store.get(item.id).state == ItemState.VERIFIED
+
+
 def test_500_on_upload_needs_a_decision(harness: Harness) -> None:
     harness.srv.set_faults(error_500=1)
     engine = harness.engine(workers=1)
