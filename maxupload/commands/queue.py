@@ -28,6 +28,7 @@ from maxupload.commands.upload import (
     interactive,
     item_record,
     no_key_message,
+    plural,
     problem_lines,
     run_queue,
     size_kb,
@@ -429,5 +430,5 @@ def run_clear(args: argparse.Namespace, store: QueueStore) -> int:
     count = _act(store, lambda engine: engine.clear_done())
     if count is None:
         return EXIT_SETUP
-    info(args.json, f"Removed {count} verified item(s) from the list.")
+    info(args.json, f"Removed {plural(count, 'verified item')} from the list.")
     return EXIT_OK

@@ -79,6 +79,11 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
 # --- output ---------------------------------------------------------------------------------
 
 
+def plural(count: int, word: str) -> str:
+    """``1 photo``, ``2 photos``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def size_kb(item: QueueItem) -> int | None:
     return None if item.size_sent is None else max(1, round(item.size_sent / 1024))
 
@@ -468,7 +473,7 @@ def run(args: argparse.Namespace) -> int:
     for twin in intake.duplicates:
         printer.skipped(twin.path, f"The same photo as {twin.duplicate_of}; it is sent once.")
     if intake.skipped:
-        info(as_json, f"Skipped {len(intake.skipped)} system file(s) that are not photos.")
+        info(as_json, f"Skipped {plural(len(intake.skipped), 'system file')} that are not photos.")
     to_send = intake.unique
     if not to_send:
         error("No usable photos in what was given; nothing was sent.")
@@ -493,8 +498,7 @@ def run(args: argparse.Namespace) -> int:
             "Ask the provider to add an addendum, or choose another note.",
         )
         return EXIT_SETUP
-    count = len(to_send)
-    photos = f"{count} photo{'s' if count != 1 else ''}"
+    photos = plural(len(to_send), "photo")
     info(as_json, f"Note {note.id} ({note.status or 'status unknown'}), visit {visit_text(note)}")
     info(as_json, f"Patient: {label}")
     assigned = [p.id for p in note.assigned_providers]
