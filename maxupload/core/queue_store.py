@@ -61,6 +61,7 @@ from maxupload.core.errors import MaxUploadError
 from maxupload.core.logsetup import redact
 from maxupload.core.models import Target
 from maxupload.core.paths import app_paths
+from maxupload.core.runlock import RunLock
 
 
 class ItemState(enum.StrEnum):
@@ -337,6 +338,9 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 Listener = Callable[[QueueItem], None]
 
+#: How long opening the queue waits for another MaxUpload that is opening it too.
+_OPEN_WAIT_S = 30.0
+
 
 def default_queue_path() -> Path:
     return app_paths().data / "queue.sqlite3"
@@ -416,11 +420,18 @@ class QueueStore:
         self.path = Path(path) if path is not None else default_queue_path()
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
+        # Opening (WAL switch, migrations) is one process at a time: a window and a command
+        # started together would otherwise both migrate, and one would fail.
+        opening = RunLock(self.path.with_name(self.path.name + ".open-lock"))
+        if not opening.acquire(wait=_OPEN_WAIT_S):
+            raise QueueStoreError("The upload queue file is being opened by another MaxUpload.")
         try:
             self._conn = connect(self.path)
             migrate(self._conn)
         except sqlite3.DatabaseError as exc:
             raise QueueStoreError(f"The upload queue file cannot be opened: {exc}") from exc
+        finally:
+            opening.release()
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(OSError):
                 os.chmod(f"{self.path}{suffix}", 0o600)

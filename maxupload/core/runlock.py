@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 from typing import IO
 
@@ -32,8 +33,17 @@ class RunLock:
     def held(self) -> bool:
         return self._file is not None
 
-    def acquire(self) -> bool:
-        """Take the lock if free; False when another process holds it."""
+    def acquire(self, wait: float = 0.0) -> bool:
+        """Take the lock if free, waiting up to ``wait`` seconds; False when another process
+        (or another ``RunLock`` on the same file) still holds it."""
+        deadline = time.monotonic() + wait
+        while not self._try_acquire():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _try_acquire(self) -> bool:
         if self._file is not None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -309,6 +310,28 @@ def test_migrates_a_version_1_file(tmp_path: Path) -> None:
         assert dup.state == ItemState.NEEDS_DECISION
     finally:
         store.close()
+
+
+def test_two_openers_of_a_new_file_at_once_both_succeed(tmp_path: Path) -> None:
+    # The window and a command started together (or after an update) migrate the same file.
+    failures: list[BaseException] = []
+    for round_ in range(10):
+        path = tmp_path / f"queue-{round_}.sqlite3"
+        barrier = threading.Barrier(2)
+
+        def open_it(path: Path = path, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                QueueStore(path).close()
+            except BaseException as exc:  # collected, asserted below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
 
 
 def test_refuses_a_file_from_a_newer_version(tmp_path: Path) -> None:
