@@ -365,6 +365,7 @@ class UploadEngine:
             message="queued again by the user",
             **_CLEAR_ERROR,
             retry_count=0,
+            hidden=False,  # a photo on its way is never hidden from the list
         )
         self._wake(item_id)
         return item
@@ -398,6 +399,7 @@ class UploadEngine:
             server_status=None,
             uploaded_at=None,
             verified_at=None,
+            hidden=False,
         )
         self._wake(item_id)
         return item

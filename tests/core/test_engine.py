@@ -551,6 +551,15 @@ def test_a_ready_copy_is_sent_as_it_is_and_a_damaged_one_is_made_again(
     assert "preparing" in harness.recorder.states(damaged.id)
 
 
+def test_a_removed_photo_sent_after_all_is_back_on_the_list(harness: Harness) -> None:
+    engine = harness.engine()
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    assert engine.remove(item.id).hidden
+    assert not engine.retry(item.id).hidden
+    harness.run(engine)
+    assert [i.state for i in harness.store.items()] == [ItemState.VERIFIED]
+
+
 def test_sha_of_what_arrived_is_what_was_recorded(harness: Harness) -> None:
     engine = harness.engine()
     (item,) = engine.add(harness.photos(1), harness.target, "original")
