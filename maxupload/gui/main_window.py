@@ -311,6 +311,7 @@ class MainWindow(QMainWindow):
         self.settings_action = action("Settings…", ["Ctrl+,"], self.deps.open_settings)
         self.retry_action = action("Retry", [], self.retry_selected)
         self.send_again_action = action("Send again…", [], self.send_again_selected)
+        self.cancel_action = action("Cancel sending", [], self.cancel_selected)
         self.preview_action = action(
             "Preview",
             ["Space"],
@@ -344,6 +345,7 @@ class MainWindow(QMainWindow):
             self.remove_action,
             self.retry_action,
             self.send_again_action,
+            self.cancel_action,
         ):
             photos_menu.addAction(act)
 
@@ -555,6 +557,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.preview_action)
         menu.addAction(self.retry_action)
         menu.addAction(self.send_again_action)
+        menu.addAction(self.cancel_action)
         menu.addSeparator()
         menu.addAction(self.remove_action)
         menu.popup(self.table.viewport().mapToGlobal(pos))
@@ -616,6 +619,23 @@ class MainWindow(QMainWindow):
             job,
             self._apply_items,
             lambda exc: self.status_panel.show_error(describe_error(exc)),
+        )
+
+    @Slot()
+    def cancel_selected(self) -> None:
+        """Stop photos that are on their way (one already sent then waits for a decision)."""
+        rows = [r for r in self.selected_rows() if r.item_id is not None and r.is_active]
+        engine = self.deps.engine
+        ids = [r.item_id for r in rows if r.item_id is not None]
+        if not ids:
+            self.show_notice("Select photos that are waiting or being sent to cancel them.")
+            return
+
+        def job() -> list[bool]:
+            return [bool(engine.cancel(i)) for i in ids]
+
+        self.deps.io_pool.submit(
+            job, None, lambda exc: self.status_panel.show_error(describe_error(exc))
         )
 
     @Slot()
@@ -881,6 +901,7 @@ class MainWindow(QMainWindow):
             any(r.state in ("failed", "cancelled", "retry_later") and r.item_id for r in rows)
         )
         self.send_again_button.setEnabled(any(r.state == "needs_decision" for r in rows))
+        self.cancel_action.setEnabled(any(r.is_active and r.item_id for r in rows))
 
     def has_pending_work(self) -> tuple[int, int]:
         """(photos still on their way, photos added but never sent)."""

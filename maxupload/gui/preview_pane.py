@@ -284,7 +284,19 @@ class PreviewPane(QWidget):
             text = f"{base}   ≈ {human_size(size)}" if size is not None else base
             self.preset.setItemText(i, text)
         current = self._estimates.get(self.preset_spec())
-        if current is not None:
+        row = self._row
+        if (
+            row is not None
+            and not row.is_staged
+            and row.size_after
+            and not row.size_after_is_estimate
+        ):
+            used = preset_label(str(row.extra.get("preset", "")))
+            self.estimate.setText(
+                f"Sent {human_size(row.size_after)} ({used}). "
+                "The size above applies to photos not sent yet."
+            )
+        elif current is not None:
             self.estimate.setText(
                 f"Estimated upload: ≈ {human_size(current)} (the file is {human_size(original)})."
             )

@@ -111,6 +111,9 @@ class StatusPanel(QFrame):
         self.error_action = QPushButton()
         self.error_action.setObjectName(names.ERROR_ACTION)
         self.error_action.clicked.connect(self._action_clicked)
+        self.error_dismiss = QPushButton("Dismiss")
+        self.error_dismiss.setAccessibleName("Dismiss the error details")
+        self.error_dismiss.clicked.connect(lambda: self.show_error(None))
         err = QHBoxLayout(self.error_panel)
         err.setContentsMargins(12, 8, 12, 8)
         accent = QFrame()
@@ -120,6 +123,7 @@ class StatusPanel(QFrame):
         err.addWidget(self.error_text, 1)
         err.addWidget(self.error_action)
         err.addWidget(self.error_copy)
+        err.addWidget(self.error_dismiss)
         self.error_panel.hide()
 
         left = QVBoxLayout()

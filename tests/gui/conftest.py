@@ -58,11 +58,27 @@ def make_app(qtbot: Any, sandbox: SandboxServer) -> Iterator[Callable[..., AppCo
         close_app(ctx)
 
 
+@pytest.fixture(autouse=True)
+def _no_windows_left(qapp: Any) -> Iterator[None]:
+    """A GUI test must close every window it opened."""
+    yield
+    qapp.processEvents()
+    left = [w for w in qapp.topLevelWidgets() if w.isVisible()]
+    for w in left:
+        w.close()
+    names = [(type(w).__name__, getattr(w, "_closed", None)) for w in left]
+    assert not left, f"test left windows open: {names}"
+
+
 def close_app(ctx: AppContext) -> None:
-    """Close the window without the quit question, then stop everything behind it."""
+    """Close the window without the quit question, then stop everything behind it (once)."""
+    if getattr(ctx, "_closed_by_test", False):
+        return
+    ctx._closed_by_test = True  # type: ignore[attr-defined]
     ctx.window._force_close = True
     ctx.window.close()
     ctx.shutdown()
+    ctx.window.deleteLater()
 
 
 def mime_for(paths: list[Path]) -> QMimeData:

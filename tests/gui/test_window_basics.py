@@ -68,7 +68,8 @@ def test_maxupload_sandbox_opens_the_demo_window_and_quits(qtbot: Any, qapp: QAp
     seen: dict[str, Any] = {}
 
     def look_and_close() -> None:
-        windows = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)]
+        windows = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        assert len(windows) == 1
         window = windows[0]
         seen["title"] = window.windowTitle()
         seen["banner"] = window.demo_banner.text() if window.demo_banner else ""
