@@ -87,3 +87,32 @@ def test_pending_upload_status_is_amber_not_green(
     status = window.model.rows()[0].status
     assert "not confirmed in the EHR" in status.label
     assert status.tone == "warning"
+
+
+def test_expired_signed_link_is_renewed_before_copying(
+    qtbot: Any, make_app: Any, make_sandbox: Any, tmp_path: Path
+) -> None:
+    server = make_sandbox(url_ttl_s=1)
+    ctx = make_app(server=server)
+    window = ctx.window
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
+        drop(window, make_photos(tmp_path / "cam", 1))
+    confirm_patient(qtbot, window, server.demo.open_note_id)
+    window.upload()
+    qtbot.waitUntil(lambda: states(window) == ["verified"], timeout=60_000)
+    window.select_row(0)
+    preview = window.preview
+    qtbot.waitUntil(lambda: preview.signed_url() is not None, timeout=TIMEOUT_MS)
+    first = preview.signed_url()
+    assert first is not None
+    url_requests = len([r for r in server.request_log() if r["path"].endswith("/url")])
+    QGuiApplication.clipboard().clear()
+    qtbot.wait(1100)  # past the link's expiry
+    preview.copy_button.click()  # expired: a new link is fetched first, then copied
+    qtbot.waitUntil(
+        lambda: QGuiApplication.clipboard().text().startswith(server.root_url), timeout=TIMEOUT_MS
+    )
+    renewed = preview.signed_url()
+    assert renewed is not None and renewed.expires_at > first.expires_at
+    assert QGuiApplication.clipboard().text() == renewed.url != first.url
+    assert len([r for r in server.request_log() if r["path"].endswith("/url")]) > url_requests
