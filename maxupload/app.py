@@ -25,9 +25,9 @@ from maxupload.core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-DEMO_TEXT = (
-    "Demo mode: local sandbox with made-up patients; nothing reaches a real EHR. "
-    "Try: search “Rivera”, pick the open note, tick the confirmation, drop photos, Upload."
+DEMO_TEXT = "Demo mode: local sandbox with made-up patients; nothing reaches a real EHR."
+DEMO_HINT = (
+    "Try it: search “Rivera”, pick the open note, tick the confirmation, drop photos, Upload."
 )
 
 
@@ -203,10 +203,13 @@ class AppContext:
             open_settings=self.open_settings,
             default_preset=settings.preset,
             demo_text=DEMO_TEXT if demo_server is not None else "",
+            demo_hint=DEMO_HINT if demo_server is not None else "",
             connection_text=self.connection.describe,
         )
         self.window = MainWindow(deps)
         self.window.setWindowIcon(self.icon)
+        if demo_server is not None:
+            self.window.target.search.setPlaceholderText("Name, MRN or date of birth (try Rivera)")
         self.window.setWindowTitle(
             f"{APP_NAME} {__version__}" + (" (demo mode)" if demo_server is not None else "")
         )

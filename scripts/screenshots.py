@@ -185,6 +185,25 @@ def main(argv: list[str] | None = None) -> int:
             settle(app, 1.0)
             save(window, args.out / "03-verified.png")
 
+            # The EHR push fails for one more photo: the window asks the user, never re-sends.
+            ctx.demo_server.set_faults(ehr_fail=1)
+            extra = clinical_photo(Path(tmp) / "IMG_4199.JPG", seed=99)
+            mime = QMimeData()
+            mime.setUrls([QUrl.fromLocalFile(str(extra))])
+            window.drop_zone.handle_mime(mime)
+            wait_until(app, lambda: bool(window.model.staged_rows()))
+            window.rejections.clear()
+            window.upload()
+            wait_until(
+                app, lambda: any(r.state == "needs_decision" for r in window.model.rows()), 60
+            )
+            last = window.model.rowCount() - 1
+            window.select_row(last)
+            window.table.scrollToBottom()
+            wait_until(app, lambda: window.status_panel.error_panel.isVisible())
+            settle(app, 1.0)
+            save(window, args.out / "05-needs-decision.png")
+
             ctx.open_settings()
             dialog = ctx.settings_dialog
             wait_until(app, lambda: "Checking" not in dialog.health.text())

@@ -13,11 +13,12 @@ class ImageView(QWidget):
     Signals: none.
     """
 
-    def __init__(self, placeholder: str, parent: QWidget | None = None) -> None:
+    def __init__(self, placeholder: str, caption: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
         self._placeholder = placeholder
-        self.setMinimumSize(160, 110)
+        self._caption = caption
+        self.setMinimumSize(160, 100)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:
@@ -44,6 +45,8 @@ class ImageView(QWidget):
         painter.setPen(self.palette().color(QPalette.ColorRole.Mid))
         painter.setBrush(bg)
         painter.drawRoundedRect(self.rect().adjusted(0, 0, -1, -1), 8, 8)
+        if self._caption:
+            self._paint_caption(painter)
         if self._pixmap is None:
             painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(
@@ -53,8 +56,24 @@ class ImageView(QWidget):
             )
             return
         area = self.rect().adjusted(6, 6, -6, -6)
+        if self._caption:
+            area.setTop(area.top() + self.fontMetrics().height() + 4)
         size = self._pixmap.size()
         size.scale(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRect(0, 0, size.width(), size.height())
         target.moveCenter(area.center())
         painter.drawPixmap(target, self._pixmap)
+
+    def _paint_caption(self, painter: QPainter) -> None:
+        """A small bold caption in the top-left corner (what this picture is)."""
+        font = painter.font()
+        font.setWeight(font.Weight.DemiBold)
+        painter.setFont(font)
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        painter.drawText(
+            self.rect().adjusted(10, 6, -10, -6),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
+            self._caption,
+        )
+        font.setWeight(font.Weight.Normal)
+        painter.setFont(font)

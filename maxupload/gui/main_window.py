@@ -76,6 +76,7 @@ class WindowDeps:
     open_settings: Callable[[], None] = lambda: None
     default_preset: str = "standard"
     demo_text: str = ""
+    demo_hint: str = ""
     connection_text: Callable[[], str] = lambda: ""
     thumbnail_maker: Callable[[Path], QImage] = jobs.make_thumbnail
     on_closed: list[Callable[[], None]] = field(default_factory=list)
@@ -156,13 +157,17 @@ class MainWindow(QMainWindow):
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(10)
 
+        top = QHBoxLayout()
+        top.setSpacing(10)
         self.demo_banner: QLabel | None = None
         if deps.demo_text:
             self.demo_banner = _accent_frame(Tone.WARNING, deps.demo_text, names.DEMO_BANNER)
-            outer.addWidget(self.demo_banner)
+            self.demo_banner.setToolTip(deps.demo_hint)
+            top.addWidget(self.demo_banner, 1)
         self.notice = _accent_frame(Tone.BUSY, "", names.NOTICE_BANNER)
         self.notice.hide()
-        outer.addWidget(self.notice)
+        top.addWidget(self.notice, 1)
+        outer.addLayout(top)
 
         self.banner = PatientBanner()
         self.banner.confirmed_changed.connect(self._confirmation_changed)
@@ -258,6 +263,9 @@ class MainWindow(QMainWindow):
         self.preview = PreviewPane(deps.image_pool, deps.client)
         self.preview.preset_changed.connect(self._preset_changed)
         self.preview.setMinimumWidth(300)
+        self.target.patients.setMinimumHeight(60)
+        self.target.notes.setMinimumHeight(60)
+        self.table.setMinimumHeight(120)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)

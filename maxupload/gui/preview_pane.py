@@ -73,12 +73,13 @@ class PreviewPane(QWidget):
         self._url_timer.timeout.connect(self._refresh_url)
 
         self.title = _bold("Preview")
-        self.local = ImageView("Select a photo to see it as it will be sent.")
+        self.local = ImageView("Select a photo to see it as it will be sent.", "As it will be sent")
         self.local.setObjectName(names.PREVIEW_LOCAL)
         self.local.setAccessibleName("The photo as it will be sent")
         self.info = QLabel(" ")
         self.info.setObjectName(names.PREVIEW_INFO)
         self.info.setWordWrap(True)
+        self.info.setMinimumHeight(2 * self.info.fontMetrics().lineSpacing() + 2)
 
         self.preset = QComboBox()
         self.preset.setObjectName(names.PRESET_COMBO)
@@ -109,13 +110,17 @@ class PreviewPane(QWidget):
         self.estimate = QLabel("Estimated size appears when a photo is selected.")
         self.estimate.setObjectName(names.ESTIMATE_LABEL)
         self.estimate.setWordWrap(True)
+        self.estimate.setMinimumHeight(2 * self.estimate.fontMetrics().lineSpacing() + 2)
 
-        self.stored = ImageView("The stored copy appears here after the upload.")
+        self.stored = ImageView(
+            "The stored copy appears here after the upload.", "Stored copy in Max AI"
+        )
         self.stored.setObjectName(names.PREVIEW_STORED)
         self.stored.setAccessibleName("The stored copy in Max AI")
         self.stored_status = QLabel(" ")
         self.stored_status.setObjectName(names.STORED_STATUS)
         self.stored_status.setWordWrap(True)
+        self.stored_status.setMinimumHeight(2 * self.stored_status.fontMetrics().lineSpacing() + 2)
         self.open_button = QPushButton("Open in browser")
         self.open_button.setObjectName(names.OPEN_IN_BROWSER)
         self.open_button.setAccessibleName("Open the stored copy in the browser")
@@ -144,13 +149,11 @@ class PreviewPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
         layout.addWidget(self.title)
-        layout.addWidget(_bold("As it will be sent"))
         layout.addWidget(self.local, 3)
         layout.addWidget(self.info)
         layout.addLayout(preset_row)
         layout.addWidget(self.estimate)
-        layout.addSpacing(8)
-        layout.addWidget(_bold("Stored copy in Max AI"))
+        layout.addSpacing(4)
         layout.addWidget(self.stored, 3)
         layout.addWidget(self.stored_status)
         layout.addLayout(links)
@@ -293,7 +296,7 @@ class PreviewPane(QWidget):
         ):
             used = preset_label(str(row.extra.get("preset", "")))
             self.estimate.setText(
-                f"Sent {human_size(row.size_after)} ({used}). "
+                f"Sent {human_size(row.size_after)} with the {used} preset. "
                 "The size above applies to photos not sent yet."
             )
         elif current is not None:
