@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from maxupload import APP_NAME, __version__
+from maxupload.core.api_client import ApiClient
 from maxupload.core.environments import environment_name
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.models import Target
@@ -94,8 +95,6 @@ class Connection:
         return key
 
     def make_client(self, base_url: str, org_id: str) -> Any:
-        from maxupload.core.api_client import ApiClient
-
         return ApiClient(base_url, self.key_for(base_url, org_id), org_id, gate=self._gate)
 
     def client(self) -> Any:
@@ -157,10 +156,14 @@ class AppContext:
 
         from maxupload.core.engine import UploadEngine
         from maxupload.core.queue_store import QueueStore
+        from maxupload.gui import jobs
         from maxupload.gui.engine_bridge import EngineBridge, EngineListenerAdapter
         from maxupload.gui.main_window import MainWindow, WindowDeps
         from maxupload.gui.notify import Notifier
         from maxupload.gui.tasks import TaskPool
+
+        jobs.warm_up()
+        import maxupload.gui.settings_dialog  # noqa: F401  (imported now, not on first open)
 
         self.demo_server = demo_server
         self.key_store = key_store
@@ -175,7 +178,7 @@ class AppContext:
         self.cache_dir = cache_dir or paths.cache
 
         self.io_pool = TaskPool(2)
-        self.image_pool = TaskPool(2)
+        self.image_pool = TaskPool(2, background=True)
         self.bridge = EngineBridge()
         self.connection = Connection(settings, key_store)
         self.store = QueueStore(queue_path)

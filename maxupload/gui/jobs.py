@@ -11,6 +11,8 @@ from typing import Any
 
 from PySide6.QtGui import QImage
 
+from maxupload.core.image_formats import register_heif
+from maxupload.core.imaging import estimate_size, get_preset, prepare, thumbnail
 from maxupload.core.models import SignedUrl
 from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
 
@@ -18,10 +20,17 @@ THUMBNAIL_PX = 128
 PREVIEW_PX = 1024
 
 
+def warm_up() -> None:
+    """Load image codecs now, at start-up: an import on a worker later would hold the GIL
+    (PySide6 inspects every newly imported module's source) and stall the window."""
+    from PIL import Image
+
+    register_heif()
+    Image.init()
+
+
 def make_thumbnail(path: Path, size: int = THUMBNAIL_PX) -> QImage:
     """A small upright thumbnail (EXIF orientation applied) as a ``QImage``."""
-    from maxupload.core.imaging import thumbnail
-
     return pil_to_qimage(thumbnail(path, size=size))
 
 
@@ -39,8 +48,6 @@ class PreparedView:
 
 def render_prepared(path: Path, preset: str) -> PreparedView:
     """Prepare the photo with ``preset`` (as the upload will) and decode the result for display."""
-    from maxupload.core.imaging import get_preset, prepare
-
     prepared = prepare(path, preset=get_preset(preset))
     return PreparedView(
         image=scaled_from_bytes(prepared.data, PREVIEW_PX),
@@ -54,14 +61,10 @@ def render_prepared(path: Path, preset: str) -> PreparedView:
 
 def estimate_sizes(path: Path, presets: list[str]) -> dict[str, int]:
     """Estimated sent size of one photo for each preset."""
-    from maxupload.core.imaging import estimate_size, get_preset
-
     return {spec: int(estimate_size(path, get_preset(spec))) for spec in presets}
 
 
 def estimate_one(path: Path, preset: str) -> int:
-    from maxupload.core.imaging import estimate_size, get_preset
-
     return int(estimate_size(path, get_preset(preset)))
 
 

@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from maxupload.core.errors import NoteLocked
+from maxupload.core.intake import scan
 from maxupload.core.models import Note, Provider, Target
 from maxupload.gui import jobs, names
 from maxupload.gui.banner import PatientBanner, visit_text
@@ -134,6 +136,7 @@ class MainWindow(QMainWindow):
         deps.bridge.batch_finished.connect(self._batch_finished)
         deps.notifier.shown.connect(self._notice_from_notifier)
         self.model.counts_changed.connect(self._refresh_state)
+        self.model.estimate_wanted.connect(self._estimate_wanted)
         self.model.rowsInserted.connect(lambda *_: self.drop_zone.show_content(True))
         self.model.modelReset.connect(
             lambda: self.drop_zone.show_content(self.model.rowCount() > 0)
@@ -461,8 +464,6 @@ class MainWindow(QMainWindow):
         """Scan files and folders on the pool; rows and rejections appear when it is done."""
         if not paths:
             return
-        from maxupload.core.intake import scan
-
         wanted = [Path(p) for p in paths]
         self.statusBar().showMessage(f"Checking {len(wanted)} item(s)…")
         self.deps.image_pool.submit(
@@ -491,7 +492,6 @@ class MainWindow(QMainWindow):
                 rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)
             )
         self.model.add_rows(rows)
-        self._estimate_rows(rows)
         n_ok, n_bad = len(rows), len(result.rejected)
         text = f"Added {n_ok} photo{'s' if n_ok != 1 else ''}"
         if n_bad:
@@ -501,12 +501,11 @@ class MainWindow(QMainWindow):
             self.table.selectRow(self.model.rowCount() - len(rows))
         emit(self.intake_done, n_ok, n_bad)
 
-    def _estimate_rows(self, rows: list[PhotoRow]) -> None:
+    @Slot(object)
+    def _estimate_wanted(self, path: Path) -> None:
+        """A visible staged row needs its size after preparation (estimated on the pool)."""
         spec = self.preview.preset_spec()
-        for row in rows:
-            self._estimate_row(row.path, spec)
 
-    def _estimate_row(self, path: Path, spec: str) -> None:
         def done(size: int) -> None:
             self._estimate_done(path, spec, size)
 
@@ -523,11 +522,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _preset_changed(self, _spec: str) -> None:
-        staged = self.model.staged_rows()
-        for i, row in enumerate(self.model.rows()):
-            if row.is_staged:
-                self.model.update_row(i, size_after=None)
-        self._estimate_rows(staged)
+        self.model.reset_estimates()  # visible rows ask again, with the new preset
 
     # ------------------------------------------------------------------ selection
     def selected_indexes(self) -> list[int]:
@@ -742,8 +737,6 @@ class MainWindow(QMainWindow):
         def job() -> list[Any]:
             note = client().get_note(target.note_id)  # the server's word on the lock, right now
             if note.is_locked:
-                from maxupload.core.errors import NoteLocked
-
                 raise NoteLocked(
                     "The note was signed since it was chosen; nothing was sent.",
                     status=409,

@@ -124,10 +124,12 @@ class PhotoModel(QAbstractTableModel):
 
     Signals:
         thumbnail_wanted(object): a ``Path`` whose thumbnail a visible row needs.
+        estimate_wanted(object): a ``Path`` whose estimated sent size a visible row needs.
         counts_changed(): rows were added, removed or changed state.
     """
 
     thumbnail_wanted = Signal(object)
+    estimate_wanted = Signal(object)
     counts_changed = Signal()
 
     def __init__(self, parent: Any = None) -> None:
@@ -136,6 +138,7 @@ class PhotoModel(QAbstractTableModel):
         self._by_item: dict[int, int] = {}
         self._thumbs: dict[Path, QPixmap] = {}
         self._asked: set[Path] = set()
+        self._estimates_asked: set[Path] = set()
 
     # --- Qt model API -------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -163,6 +166,8 @@ class PhotoModel(QAbstractTableModel):
         if role == PROGRESS_ROLE:
             return row.fraction
         if role == Qt.ItemDataRole.DisplayRole:
+            if col == Column.SIZE and row.is_staged and row.size_after is None:
+                self._want_estimate(row.path)
             return self._display(row, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, col)
@@ -214,6 +219,20 @@ class PhotoModel(QAbstractTableModel):
             self._asked.add(path)
             emit(self.thumbnail_wanted, path)
         return pix
+
+    def _want_estimate(self, path: Path) -> None:
+        if path not in self._estimates_asked:
+            self._estimates_asked.add(path)
+            emit(self.estimate_wanted, path)
+
+    def reset_estimates(self) -> None:
+        """Forget the estimates of staged rows (the preset changed); visible rows ask again."""
+        self._estimates_asked.clear()
+        for i, row in enumerate(self._rows):
+            if row.is_staged and row.size_after is not None:
+                row.size_after = None
+                idx = self.index(i, Column.SIZE)
+                emit(self.dataChanged, idx, idx, [Qt.ItemDataRole.DisplayRole])
 
     def set_thumbnail(self, path: Path, pixmap: QPixmap | None) -> None:
         """Store a loaded thumbnail (None: it could not be made) and repaint its rows."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 
@@ -28,8 +29,6 @@ def scaled_from_bytes(data: bytes, long_edge: int) -> QImage:
     if img.isNull():
         return img
     if max(img.width(), img.height()) > long_edge:
-        from PySide6.QtCore import Qt
-
         img = img.scaled(
             long_edge,
             long_edge,

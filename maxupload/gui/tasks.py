@@ -6,13 +6,16 @@ from a worker. Workers return plain data, bytes or ``QImage``, never ``QPixmap``
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
 from maxupload.gui.qtcompat import emit
 
@@ -33,6 +36,7 @@ class _Job(QRunnable):
     def run(self) -> None:
         if self._pool.is_closing:
             return
+        self._pool.lower_this_thread()
         try:
             result = self._fn()
         except BaseException as exc:  # delivered to the caller's on_error
@@ -52,10 +56,17 @@ class TaskPool(QObject):
     finished_job = Signal(int, object, object)
     busy_changed = Signal(bool)
 
-    def __init__(self, max_threads: int = 2, parent: QObject | None = None) -> None:
+    def __init__(
+        self, max_threads: int = 2, *, background: bool = False, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max(1, max_threads))
+        self._background = background
+        self._lowered: set[int] = set()
+        if background:
+            # CPU-heavy work (decoding, resizing) yields to the GUI thread on a busy machine.
+            self._pool.setThreadPriority(QThread.Priority.LowPriority)
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Done | None, Failed | None]] = {}
         self._closing = threading.Event()
@@ -64,6 +75,17 @@ class TaskPool(QObject):
     @property
     def is_closing(self) -> bool:
         return self._closing.is_set()
+
+    def lower_this_thread(self) -> None:
+        """On Linux, Qt's thread priority has no effect: raise this worker's nice value once."""
+        if not self._background or not sys.platform.startswith("linux"):
+            return
+        tid = threading.get_native_id()
+        if tid in self._lowered:
+            return
+        self._lowered.add(tid)
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10))
 
     def pending(self) -> int:
         """Jobs submitted and not yet delivered."""
