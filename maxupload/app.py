@@ -113,8 +113,8 @@ class Connection:
         s = self._settings
         env = environment_name(s.base_url)
         where = s.base_url if env == "custom" else env.capitalize()
-        org = s.org_id or "no organization"
-        return f"{where}  ·  organization {org}"
+        org = f"organization {s.org_id}" if s.org_id else "no organization set"
+        return f"{where}  ·  {org}"
 
     def update(self, settings: Settings) -> None:
         """New settings: the next call builds a new client (the old one is closed)."""
