@@ -21,7 +21,11 @@ THUMB = 52
 
 
 class PhotoDelegate(QStyledItemDelegate):
-    """Custom painting for the photo, status and progress columns; size stays plain text."""
+    """Custom painting for the photo and status columns (with the progress bar); size stays
+    plain text.
+
+    Signals: none of its own.
+    """
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         base = super().sizeHint(option, index)
