@@ -95,7 +95,16 @@ class PatientBanner(QFrame):
         self._accent.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         layout.addWidget(self._accent)
         layout.addLayout(text, 1)
-        layout.addWidget(self.confirm_box, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.confirm_hint = QLabel(
+            "Check name, date of birth and MRN\nagainst the patient's chart."
+        )
+        confirm = QVBoxLayout()
+        confirm.setSpacing(2)
+        confirm.addStretch(1)
+        confirm.addWidget(self.confirm_box)
+        confirm.addWidget(self.confirm_hint)
+        confirm.addStretch(1)
+        layout.addLayout(confirm)
         self._paint_accent()
 
     @property

@@ -7,6 +7,7 @@ painted rows ask for a thumbnail.
 from __future__ import annotations
 
 import enum
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ HEADERS = {
     Column.SIZE: "Size: file → sent",
     Column.STATUS: "Status",
 }
+
+#: Thumbnails kept in memory (least recently shown go first; about 30 MB at most).
+THUMBNAIL_CACHE = 500
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 TONE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -136,7 +140,7 @@ class PhotoModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[PhotoRow] = []
         self._by_item: dict[int, int] = {}
-        self._thumbs: dict[Path, QPixmap] = {}
+        self._thumbs: OrderedDict[Path, QPixmap] = OrderedDict()
         self._asked: set[Path] = set()
         self._estimates_asked: set[Path] = set()
 
@@ -215,6 +219,8 @@ class PhotoModel(QAbstractTableModel):
     # --- thumbnails ---------------------------------------------------------------------
     def thumbnail_for(self, path: Path) -> QPixmap | None:
         pix = self._thumbs.get(path)
+        if pix is not None:
+            self._thumbs.move_to_end(path)
         if pix is None and path not in self._asked:
             self._asked.add(path)
             emit(self.thumbnail_wanted, path)
@@ -238,6 +244,9 @@ class PhotoModel(QAbstractTableModel):
         """Store a loaded thumbnail (None: it could not be made) and repaint its rows."""
         if pixmap is not None:
             self._thumbs[path] = pixmap
+            while len(self._thumbs) > THUMBNAIL_CACHE:
+                old, _ = self._thumbs.popitem(last=False)
+                self._asked.discard(old)  # made again if its row is shown again
         for i, row in enumerate(self._rows):
             if row.path == path:
                 idx = self.index(i, Column.PHOTO)
