@@ -730,7 +730,17 @@ class MainWindow(QMainWindow):
             return
         staged = self.model.staged_rows()
         files = [r.extra.get("accepted") or r.path for r in staged]
-        waiting = [r.item_id for r in self.waiting_rows(target.note_id) if r.item_id is not None]
+        waiting_rows = self.waiting_rows(target.note_id)
+        waiting = [r.item_id for r in waiting_rows if r.item_id is not None]
+        other_provider = [
+            r for r in waiting_rows if r.extra.get("provider_id") not in (None, target.provider_id)
+        ]
+        if other_provider:
+            self.show_notice(
+                f"{len(other_provider)} waiting photo(s) keep the provider they were queued with; "
+                "remove them and add them again to send as another provider.",
+                Tone.WARNING,
+            )
         preset = self.preview.preset_spec()
         engine, client = self.deps.engine, self.deps.client
 

@@ -359,7 +359,7 @@ def row_from_item(item: Any, previous: PhotoRow | None = None) -> PhotoRow:
         note_id=item.note_id,
         target_label=item.patient_label,
         revision=int(getattr(item, "revision", 0)),
-        extra={"preset": item.preset},
+        extra={"preset": item.preset, "provider_id": item.provider_id},
     )
     if previous is not None:
         if row.size_after is None:
