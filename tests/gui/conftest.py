@@ -93,7 +93,7 @@ def drop(window: Any, paths: list[Path]) -> None:
     mime = mime_for(paths)
     pos = QPointF(zone.width() / 2, zone.height() / 2)
     enter = QDragEnterEvent(
-        pos,
+        pos.toPoint(),
         Qt.DropAction.CopyAction | Qt.DropAction.MoveAction,
         mime,
         Qt.MouseButton.LeftButton,
