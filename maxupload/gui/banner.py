@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 
 from maxupload.core.models import Note, Provider
 from maxupload.gui import names
-from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import ACCENTS, Tone
 
 
@@ -126,7 +125,7 @@ class PatientBanner(QFrame):
             self.confirm_box.blockSignals(False)
         self._refresh()
         if changed:
-            emit(self.confirmed_changed, False)
+            self.confirmed_changed.emit(False)
 
     def set_provider(self, provider: Provider | None) -> None:
         self._provider = provider
@@ -188,4 +187,4 @@ class PatientBanner(QFrame):
     @Slot(bool)
     def _toggled(self, checked: bool) -> None:
         self._paint_accent()
-        emit(self.confirmed_changed, self.is_confirmed)
+        self.confirmed_changed.emit(self.is_confirmed)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.gui import names
-from maxupload.gui.qtcompat import emit
 
 
 def paths_from_mime(mime: QMimeData) -> list[Path]:
@@ -141,10 +140,10 @@ class DropZone(QFrame):
         """Emit what ``mime`` carries (paths first, else raw image). True if anything was used."""
         paths = paths_from_mime(mime)
         if paths:
-            emit(self.paths_dropped, paths)
+            self.paths_dropped.emit(paths)
             return True
         image = image_from_mime(mime)
         if image is not None:
-            emit(self.image_dropped, image)
+            self.image_dropped.emit(image)
             return True
         return False

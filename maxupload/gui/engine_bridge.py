@@ -12,8 +12,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from maxupload.gui.qtcompat import emit
-
 
 class EngineBridge(QObject):
     """Collects engine events from any thread and emits them on the GUI thread.
@@ -69,11 +67,11 @@ class EngineBridge(QObject):
             if self._ticks % self._progress_every == 0 or batches:
                 progress, self._progress = self._progress, {}
         for item in sorted(items.values(), key=lambda i: i.id):
-            emit(self.item_changed, item)
+            self.item_changed.emit(item)
         if progress:
-            emit(self.progress, progress)
+            self.progress.emit(progress)
         for counts in batches:
-            emit(self.batch_finished, counts)
+            self.batch_finished.emit(counts)
 
     def stop(self) -> None:
         """Stop the timer (the window is closing)."""

@@ -48,7 +48,6 @@ from maxupload.gui.notify import Notifier
 from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
 from maxupload.gui.photo_model import Column, PhotoModel, PhotoRow, row_from_item
 from maxupload.gui.preview_pane import PreviewPane
-from maxupload.gui.qtcompat import emit
 from maxupload.gui.rejections import RejectionsPanel
 from maxupload.gui.status_panel import StatusPanel
 from maxupload.gui.status_text import ACCENTS, ACTIVE_STATES, Tone
@@ -499,7 +498,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text + ".", 8000)
         if rows and not self.table.selectionModel().hasSelection():
             self.table.selectRow(self.model.rowCount() - len(rows))
-        emit(self.intake_done, n_ok, n_bad)
+        self.intake_done.emit(n_ok, n_bad)
 
     @Slot(object)
     def _estimate_wanted(self, path: Path) -> None:
@@ -696,7 +695,7 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         self._question = box
         box.open()
-        emit(self.question_shown, box)
+        self.question_shown.emit(box)
 
     @property
     def question(self) -> QMessageBox | None:
@@ -763,7 +762,7 @@ class MainWindow(QMainWindow):
             self._upload_pending = False
             ids = [i.id for i in items] + waiting
             self._started.update(ids)
-            emit(self.uploads_queued, ids)
+            self.uploads_queued.emit(ids)
             self._refresh_state()
             self._selection_changed()
 
@@ -935,7 +934,7 @@ class MainWindow(QMainWindow):
             )
             if note_ids:
                 self.target.open_note(note_ids[0])
-        emit(self.restored, len(rows))
+        self.restored.emit(len(rows))
         self._refresh_state()
 
     # ------------------------------------------------------------------ closing

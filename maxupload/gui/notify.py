@@ -6,8 +6,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from maxupload.gui.qtcompat import emit
-
 
 class Notifier(QObject):
     """Tells the user a batch finished or needs them, even when the window is in the back.
@@ -38,7 +36,7 @@ class Notifier(QObject):
                 else QSystemTrayIcon.MessageIcon.Information
             )
             self._tray.showMessage(title, text, kind, 8000)
-        emit(self.shown, title, text)
+        self.shown.emit(title, text)
 
     def close(self) -> None:
         if self._tray is not None:

@@ -21,7 +21,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QPixmap
 
-from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import (
     ACCENTS,
     ACTIVE_STATES,
@@ -223,13 +222,13 @@ class PhotoModel(QAbstractTableModel):
             self._thumbs.move_to_end(path)
         if pix is None and path not in self._asked:
             self._asked.add(path)
-            emit(self.thumbnail_wanted, path)
+            self.thumbnail_wanted.emit(path)
         return pix
 
     def _want_estimate(self, path: Path) -> None:
         if path not in self._estimates_asked:
             self._estimates_asked.add(path)
-            emit(self.estimate_wanted, path)
+            self.estimate_wanted.emit(path)
 
     def reset_estimates(self) -> None:
         """Forget the estimates of staged rows (the preset changed); visible rows ask again."""
@@ -238,7 +237,7 @@ class PhotoModel(QAbstractTableModel):
             if row.is_staged and row.size_after is not None:
                 row.size_after = None
                 idx = self.index(i, Column.SIZE)
-                emit(self.dataChanged, idx, idx, [Qt.ItemDataRole.DisplayRole])
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DisplayRole])
 
     def set_thumbnail(self, path: Path, pixmap: QPixmap | None) -> None:
         """Store a loaded thumbnail (None: it could not be made) and repaint its rows."""
@@ -250,7 +249,7 @@ class PhotoModel(QAbstractTableModel):
         for i, row in enumerate(self._rows):
             if row.path == path:
                 idx = self.index(i, Column.PHOTO)
-                emit(self.dataChanged, idx, idx, [Qt.ItemDataRole.DecorationRole])
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def has_thumbnail(self, path: Path) -> bool:
         return path in self._thumbs
@@ -283,7 +282,7 @@ class PhotoModel(QAbstractTableModel):
         self._rows.extend(rows)
         self._reindex()
         self.endInsertRows()
-        emit(self.counts_changed)
+        self.counts_changed.emit()
 
     def remove_row_indexes(self, indexes: list[int]) -> list[PhotoRow]:
         removed: list[PhotoRow] = []
@@ -294,16 +293,16 @@ class PhotoModel(QAbstractTableModel):
                 self.endRemoveRows()
         self._reindex()
         if removed:
-            emit(self.counts_changed)
+            self.counts_changed.emit()
         return removed
 
     def replace_row(self, i: int, row: PhotoRow) -> None:
         old = self._rows[i]
         self._rows[i] = row
         self._reindex()
-        emit(self.dataChanged, self.index(i, 0), self.index(i, len(Column) - 1))
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
         if old.state != row.state:
-            emit(self.counts_changed)
+            self.counts_changed.emit()
 
     def update_row(self, i: int, **changes: Any) -> None:
         self.replace_row(i, replace(self._rows[i], **changes))
@@ -315,8 +314,7 @@ class PhotoModel(QAbstractTableModel):
                 continue
             row = self._rows[i]
             row.sent, row.total = sent, total
-            emit(
-                self.dataChanged,
+            self.dataChanged.emit(
                 self.index(i, Column.STATUS),
                 self.index(i, Column.STATUS),
                 [Qt.ItemDataRole.DisplayRole, PROGRESS_ROLE],
@@ -327,7 +325,7 @@ class PhotoModel(QAbstractTableModel):
         self._rows.clear()
         self._by_item.clear()
         self.endResetModel()
-        emit(self.counts_changed)
+        self.counts_changed.emit()
 
     def _reindex(self) -> None:
         self._by_item = {r.item_id: i for i, r in enumerate(self._rows) if r.item_id is not None}

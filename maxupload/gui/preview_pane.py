@@ -27,7 +27,6 @@ from maxupload.gui import jobs, names
 from maxupload.gui.errors_text import describe_error
 from maxupload.gui.image_view import ImageView
 from maxupload.gui.photo_model import PhotoRow, human_size
-from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
 
@@ -192,7 +191,7 @@ class PreviewPane(QWidget):
     @Slot()
     def _emit_preset(self) -> None:
         spec = self.preset_spec()
-        emit(self.preset_changed, spec)
+        self.preset_changed.emit(spec)
         if self._row is not None:
             self._render_local(self._row)
             self._load_estimates(self._row)
@@ -270,7 +269,7 @@ class PreviewPane(QWidget):
                 return
             self._estimates = sizes
             self._show_estimates(row.size_before)
-            emit(self.estimates_ready, dict(sizes))
+            self.estimates_ready.emit(dict(sizes))
 
         def failed(exc: BaseException) -> None:
             self.estimate.setText(f"No estimate: {describe_error(exc).summary}")
@@ -340,7 +339,7 @@ class PreviewPane(QWidget):
                 return
             self.stored.set_image(view.image)
             self._accept_url(view.signed)
-            emit(self.stored_shown, image_id)
+            self.stored_shown.emit(image_id)
 
         def failed(exc: BaseException) -> None:
             if self._row is None or self._row.image_id != image_id:

@@ -36,7 +36,6 @@ from maxupload.core.settings import (
 )
 from maxupload.gui import names
 from maxupload.gui.errors_text import describe_error
-from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
 
@@ -257,7 +256,7 @@ class SettingsDialog(QDialog):
             self.test_result.setStyleSheet(_tone_style(Tone.SUCCESS if report.ok else Tone.WARNING))
             self.test_button.setEnabled(True)
             self.adjustSize()
-            emit(self.tested, report)
+            self.tested.emit(report)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, LookupError):
@@ -271,7 +270,7 @@ class SettingsDialog(QDialog):
             self.test_result.setStyleSheet(_tone_style(Tone.ERROR))
             self.test_button.setEnabled(True)
             self.adjustSize()
-            emit(self.tested, exc)
+            self.tested.emit(exc)
 
         self.test_button.setEnabled(False)
         self.test_result.setText("Testing…")
@@ -321,7 +320,7 @@ class SettingsDialog(QDialog):
                 )
             else:
                 self._show_message("Saved.", Tone.SUCCESS)
-            emit(self.saved, result)
+            self.saved.emit(result)
             self._check_store()
             self.accept()
 

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 
 from maxupload.gui import names
 from maxupload.gui.errors_text import ACTION_LABELS, ErrorText
-from maxupload.gui.qtcompat import emit
 from maxupload.gui.status_text import ACCENTS, Tone
 
 _COUNT_GROUPS: list[tuple[str, frozenset[str]]] = [
@@ -209,7 +208,7 @@ class StatusPanel(QFrame):
     @Slot()
     def _action_clicked(self) -> None:
         if self._error is not None:
-            emit(self.action_requested, str(self._error.action))
+            self.action_requested.emit(str(self._error.action))
 
 
 def _esc(text: str) -> str:

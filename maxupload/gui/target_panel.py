@@ -26,7 +26,6 @@ from maxupload.core.models import Note, Patient, Provider
 from maxupload.gui import names
 from maxupload.gui.banner import note_status_text, visit_text
 from maxupload.gui.errors_text import describe_error
-from maxupload.gui.qtcompat import emit
 from maxupload.gui.tasks import TaskPool
 
 #: Returns the API client of the current settings (raises with a clear message if none).
@@ -263,7 +262,7 @@ class TargetPanel(QWidget):
         self._note = note
         self.show_message("")
         self._fill_providers()
-        emit(self.note_chosen, note)
+        self.note_chosen.emit(note)
         if note is not None and not self._all_providers:
             self._load_providers()
 
@@ -316,12 +315,12 @@ class TargetPanel(QWidget):
                 "Type to search providers" if note else "Choose a note first"
             )
         self.provider.blockSignals(False)
-        emit(self.provider_chosen, self.current_provider())
+        self.provider_chosen.emit(self.current_provider())
 
     @Slot(int)
     def _provider_picked(self, _index: int) -> None:
-        emit(self.provider_chosen, self.current_provider())
+        self.provider_chosen.emit(self.current_provider())
 
     def _lookup_failed(self, exc: BaseException) -> None:
         self.show_message(describe_error(exc).summary)
-        emit(self.error, exc)
+        self.error.emit(exc)

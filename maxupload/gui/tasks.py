@@ -17,8 +17,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
-from maxupload.gui.qtcompat import emit
-
 log = logging.getLogger(__name__)
 
 Done = Callable[[Any], None]
@@ -40,9 +38,9 @@ class _Job(QRunnable):
         try:
             result = self._fn()
         except BaseException as exc:  # delivered to the caller's on_error
-            emit(self._pool.finished_job, self._job_id, None, exc)
+            self._pool.finished_job.emit(self._job_id, None, exc)
         else:
-            emit(self._pool.finished_job, self._job_id, result, None)
+            self._pool.finished_job.emit(self._job_id, result, None)
 
 
 class TaskPool(QObject):
@@ -107,13 +105,13 @@ class TaskPool(QObject):
         self._callbacks[job_id] = (on_done, on_error)
         self._pool.start(_Job(self, job_id, fn), priority)
         if was_idle:
-            emit(self.busy_changed, True)
+            self.busy_changed.emit(True)
         return job_id
 
     def forget(self, job_id: int) -> None:
         """Drop the callbacks of a job whose answer is no longer wanted."""
         if self._callbacks.pop(job_id, None) is not None and not self._callbacks:
-            emit(self.busy_changed, False)
+            self.busy_changed.emit(False)
 
     @Slot(int, object, object)
     def _deliver(self, job_id: int, result: object, error: object) -> None:
@@ -121,7 +119,7 @@ class TaskPool(QObject):
         if callbacks is None or self.is_closing:
             return
         if not self._callbacks:
-            emit(self.busy_changed, False)
+            self.busy_changed.emit(False)
         on_done, on_error = callbacks
         if error is not None:
             if on_error is not None:
