@@ -49,7 +49,7 @@ from maxupload.core.errors import (
 )
 from maxupload.core.models import Target
 from maxupload.core.outcomes import Outcome, Phase, classify
-from maxupload.core.paths import app_paths
+from maxupload.core.paths import app_paths, write_private
 from maxupload.core.queue_store import (
     ACTIVE_STATES,
     UPLOADED_STATES,
@@ -109,21 +109,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1024 * 1024), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` durably and owner-only (temp file, fsync, rename)."""
-    tmp = path.with_name(path.name + ".part")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 class UploadEngine:
@@ -632,7 +617,7 @@ class UploadEngine:
         self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         suffix = _MIME_SUFFIX.get(prepared.mime_type, ".bin")
         path = self.cache_dir / f"item-{item.id}-{prepared.sha256_output[:12]}{suffix}"
-        _write_private(path, data)
+        write_private(path, data)
         if job.cancel.is_set():
             path.unlink(missing_ok=True)
             raise Cancelled("Cancelled before sending.")
@@ -875,7 +860,7 @@ class UploadEngine:
             self.store.update(item.id, prepared_path=None)
 
     def _sweep_cache(self) -> None:
-        """Delete prepared copies no queue item refers to (left by a crash)."""
+        """Delete prepared copies no queue item refers to, and half-written ones (a crash)."""
         if not self.cache_dir.is_dir():
             return
         keep = {
@@ -884,7 +869,7 @@ class UploadEngine:
             if item.prepared_path
         }
         for path in self.cache_dir.iterdir():
-            if str(path) not in keep and path.name.startswith("item-"):
+            if str(path) not in keep and path.name.lstrip(".").startswith("item-"):
                 with contextlib.suppress(OSError):
                     path.unlink()
 

@@ -11,9 +11,7 @@ import contextlib
 import ipaddress
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +20,7 @@ from urllib.parse import urlsplit
 
 from maxupload.core.environments import PRODUCTION_URL, resolve_base_url
 from maxupload.core.logsetup import looks_like_secret, redact
-from maxupload.core.paths import app_paths
+from maxupload.core.paths import app_paths, write_private
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +270,7 @@ def _log_warnings(settings: Settings) -> None:
 def _keep_bad_copy(file: Path, text: str) -> Path | None:
     target = file.with_name(f"{file.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
-        _write_private(target, redact(text))
+        write_private(target, redact(text))
     except OSError:
         return None
     with contextlib.suppress(OSError):
@@ -291,24 +289,5 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     if looks_like_secret(text):
         raise SettingsError("refusing to save settings that contain something like an API key")
-    _write_private(file, text)
+    write_private(file, text)
     return file
-
-
-def _write_private(file: Path, text: str) -> None:
-    """Atomic, owner-only write: a temp file in the same folder, fsync, then ``os.replace``."""
-    folder = file.parent
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            if os.name == "posix":
-                os.fchmod(handle.fileno(), 0o600)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
