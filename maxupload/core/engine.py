@@ -47,6 +47,7 @@ from maxupload.core.errors import (
     NotFound,
     ScopeError,
 )
+from maxupload.core.intake import hash_file
 from maxupload.core.models import Target
 from maxupload.core.outcomes import Outcome, Phase, classify
 from maxupload.core.paths import app_paths, write_private
@@ -101,14 +102,6 @@ class _Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     user_cancelled: bool = False
     phase: Literal["prepare", "upload", "verify", "held"] = "prepare"  # held: by a user action
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class UploadEngine:
@@ -272,7 +265,7 @@ class UploadEngine:
         for entry in files:
             if isinstance(entry, (str, os.PathLike)):
                 path = Path(entry)
-                entries.append(NewItem(path, path.stat().st_size, sha256_file(path)))
+                entries.append(NewItem(path, path.stat().st_size, hash_file(path)))
             else:
                 entries.append(NewItem(Path(entry.path), int(entry.size), str(entry.sha256)))
         items = self.store.add(entries, target, preset)
