@@ -271,14 +271,7 @@ class TargetPanel(QWidget):
         client = self._client
 
         def job() -> list[Provider]:
-            out: list[Provider] = []
-            page = 1
-            while True:
-                result = client().list_providers(hidden=False, page=page, page_size=100)
-                out.extend(result.items)
-                if page >= result.pagination.total_pages:
-                    return out
-                page += 1
+            return list(client().iter_providers(hidden=False))
 
         def done(providers: list[Provider]) -> None:
             self._all_providers = providers
