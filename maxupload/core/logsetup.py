@@ -43,7 +43,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(rf"(?i)(\bbearer\s+){_NOT_YET}[^{_STOP}]+"), rf"\g<1>{REDACTED}"),
     (
-        re.compile(rf"(max_(?:prd|dev)_ak_)(?!\.\.\.){_NOT_YET}[^{_STOP}]+"),
+        re.compile(rf"(?i)(max_(?:prd|dev)_ak_)(?!\.\.\.){_NOT_YET}[^{_STOP}]+"),
         rf"\g<1>{REDACTED}",
     ),
     (re.compile(rf"\bsk_(?:live|test)_{_NOT_YET}[^{_STOP}]+"), f"sk_{REDACTED}"),

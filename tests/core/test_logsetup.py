@@ -65,6 +65,7 @@ def cli_redaction() -> Iterator[None]:
         ("curl -H 'authorization=Token s3cr3tvalue'", "s3cr3tvalue"),
         ("old key sk_live_4eC39HqLyjWDarjtT1zdp7dc here", "4eC39HqLyjWDarjtT1zdp7dc"),
         (f"line one\nkey={PRD_KEY}\nline three", PRD_KEY[11:]),
+        (f"echoed as {PRD_KEY.upper()}", PRD_KEY.upper()[11:]),
     ],
 )
 def test_redact_masks_key_shapes(text: str, secret: str) -> None:
