@@ -58,6 +58,7 @@ from maxupload.core.errors import (
     VerificationError,
     error_for_status,
 )
+from maxupload.core.logsetup import REDACTED, redact
 from maxupload.core.models import (
     Facility,
     KeyInfo,
@@ -107,8 +108,6 @@ UPLOAD_MIME_TYPES = frozenset({"image/jpeg", "image/png"})
 DEFAULT_URL_TTL = timedelta(hours=1)
 
 _RETRYABLE_READ_STATUSES = frozenset({500, 502, 503, 504})
-_KEY_PATTERN = re.compile(r"(max_(?:prd|dev)_ak_|Bearer\s+)[^\s\"',;]+", re.IGNORECASE)
-_HIDDEN = "[hidden]"
 
 Kind = Literal["read", "upload", "download"]
 ProgressCallback = Callable[[int, int], None]
@@ -743,10 +742,10 @@ class ApiClient:
         )
 
     def _scrub(self, text: str) -> str:
-        """Remove the key (and anything shaped like a key or bearer token) from server text."""
+        """Remove the key (and anything ``logsetup.redact`` finds key-shaped) from server text."""
         if self._api_key:
-            text = text.replace(self._api_key, _HIDDEN)
-        return _KEY_PATTERN.sub(lambda m: m.group(1) + _HIDDEN, text)
+            text = text.replace(self._api_key, REDACTED)
+        return redact(text)
 
     def _log_path(self, call: _Call) -> str:
         if call.kind == "download":

@@ -27,6 +27,7 @@ from maxupload.core.errors import (
     ServerError,
     UploadOutcomeUnknown,
 )
+from maxupload.core.logsetup import REDACTED
 from maxupload.core.ratelimit import RateGate
 from tests.plugins.contract import FAST_RETRIES, LeakGuard
 
@@ -223,7 +224,7 @@ def test_a_key_echoed_by_the_server_is_hidden(canned: Any, leak_guard: LeakGuard
     _, client = canned(Canned(401, echo))
     with pytest.raises(AuthError) as caught:
         client.get_note("nte_1")
-    assert "[hidden]" in str(caught.value)
+    assert REDACTED in str(caught.value)
     leak_guard.check_exception(caught.value)
 
 
