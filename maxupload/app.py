@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import signal
+import socket
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -312,6 +315,49 @@ def build_demo(**config: Any) -> AppContext:
         raise
 
 
+def _close_on_stop_signals(app: Any, window: Any) -> Callable[[], None]:
+    """SIGTERM and SIGINT close the window through its normal path (queue kept, engine and
+    demo sandbox shut down) instead of killing the process; returns the undo.
+
+    A Python signal handler only runs when Python code runs, and the Qt event loop is C++:
+    ``signal.set_wakeup_fd`` writes each signal to a socket whose ``QSocketNotifier`` wakes the
+    loop, and the notifier's slot does the closing.
+    """
+    from PySide6.QtCore import QSocketNotifier
+
+    receiver, sender = socket.socketpair()
+    receiver.setblocking(False)
+    sender.setblocking(False)
+    old_handlers = {
+        s: signal.signal(s, lambda _s, _f: None) for s in (signal.SIGTERM, signal.SIGINT)
+    }
+    old_wakeup = signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(receiver.fileno(), QSocketNotifier.Type.Read)
+
+    def woken() -> None:
+        numbers = b""
+        with contextlib.suppress(OSError):
+            numbers = receiver.recv(64)
+        stops = [n for n in numbers if n in old_handlers]
+        if not stops:
+            return
+        log.info("Stopping on signal %s", signal.Signals(stops[0]).name)
+        window.close_without_asking()
+        app.quit()
+
+    notifier.activated.connect(woken)
+
+    def undo() -> None:
+        notifier.setEnabled(False)
+        signal.set_wakeup_fd(old_wakeup)
+        for number, handler in old_handlers.items():
+            signal.signal(number, handler)
+        receiver.close()
+        sender.close()
+
+    return undo
+
+
 def run_gui(sandbox: bool) -> int:
     """Open the window (demo mode with ``sandbox``); returns the exit code."""
     from PySide6.QtWidgets import QApplication
@@ -334,8 +380,11 @@ def run_gui(sandbox: bool) -> int:
         ctx = AppContext(settings=load_settings(), key_store=SecretStore())
     app.setWindowIcon(ctx.icon)
     ctx.start()
+    restore_signals = _close_on_stop_signals(app, ctx.window)
+    log.info("%s %s window open%s", APP_NAME, __version__, " (demo mode)" if sandbox else "")
     try:
         code = app.exec()
     finally:
         ctx.shutdown()
+        restore_signals()
     return int(code)

@@ -938,6 +938,12 @@ class MainWindow(QMainWindow):
         self._refresh_state()
 
     # ------------------------------------------------------------------ closing
+    def close_without_asking(self) -> None:
+        """Close through the normal path but skip the quit question (the system asked MaxUpload
+        to stop): photos on their way stay in the queue for the next start."""
+        self._force_close = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         active, staged = self.has_pending_work()
         if (active or staged) and not self._force_close:
