@@ -89,6 +89,31 @@ def fetch_signed_url(client: Any, note_id: str, image_id: str) -> SignedUrl:
     return result
 
 
+#: Pasted images no photo in the list needs are swept at start-up once they are this old.
+PASTED_MAX_AGE_S = 24 * 3600
+
+
+def sweep_pasted(folder: Path, keep: set[Path], max_age_s: float = PASTED_MAX_AGE_S) -> int:
+    """Delete pasted images older than ``max_age_s`` that are not in ``keep`` (left by a crash
+    or by photos never sent); returns how many were deleted."""
+    import time
+
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - max_age_s
+    deleted = 0
+    for path in folder.glob("pasted-*.png"):
+        if path in keep:
+            continue
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                deleted += 1
+        except OSError:
+            continue
+    return deleted
+
+
 def save_clipboard_image(image: QImage, folder: Path) -> Path:
     """Write pasted image data to a private PNG in the cache folder; returns its path."""
     import os

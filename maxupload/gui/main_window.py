@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         self._latest_error_item: int | None = None
         self._started: set[int] = set()
         self._upload_pending = False
+        self._pasted_dir = deps.cache_dir / "pasted"
         self.model = PhotoModel(self)
 
         self._build()
@@ -451,7 +452,7 @@ class MainWindow(QMainWindow):
     def add_image(self, image: QImage) -> None:
         """Raw image data (pasted or dropped): saved as a private PNG in the cache, then added."""
         copy = image.copy()
-        folder = self.deps.cache_dir / "pasted"
+        folder = self._pasted_dir
         self.deps.image_pool.submit(
             lambda: jobs.save_clipboard_image(copy, folder),
             lambda path: self.add_paths([path]),
@@ -571,7 +572,8 @@ class MainWindow(QMainWindow):
         staged = [i for i in indexes if self.model.row_at(i).is_staged]
         queued = [self.model.row_at(i) for i in indexes if not self.model.row_at(i).is_staged]
         busy = [r for r in queued if r.state in ("uploading", "preparing")]
-        self.model.remove_row_indexes(staged)
+        for row in self.model.remove_row_indexes(staged):
+            self._drop_pasted(row.path)
         engine = self.deps.engine
         for row in queued:
             if row in busy:
@@ -792,6 +794,7 @@ class MainWindow(QMainWindow):
         if getattr(item, "hidden", False):
             if i is not None:
                 self.model.remove_row_indexes([i])
+            self._drop_pasted(Path(item.source_path))
             return
         if i is None:
             # A new item: it takes the place of the staged row of the same file, if any.
@@ -810,12 +813,28 @@ class MainWindow(QMainWindow):
                 return
             self.model.replace_row(i, row_from_item(item, old))
         row = self.model.row_at(i)
+        if row.state == "verified":
+            self._drop_pasted(row.path)
         if row.state in ("failed", "needs_decision") and row.error:
             self._latest_error_item = row.item_id
             self._show_row_error(row)
         current = self.preview.current_row()
         if current is not None and current.item_id == row.item_id:
             self.preview.show_row(row)
+
+    def _drop_pasted(self, path: Path) -> None:
+        """Delete a pasted image's private PNG once no photo in the list still needs it (its
+        upload is verified, or it was removed): the cache keeps no clinical photos it no longer
+        needs."""
+        if path.parent != self._pasted_dir:
+            return
+        if any(r.path == path and r.state != "verified" for r in self.model.rows()):
+            return
+        self.deps.io_pool.submit(
+            lambda: path.unlink(missing_ok=True),
+            None,
+            lambda exc: log.warning("Could not delete a pasted image: %s", exc),
+        )
 
     def _show_row_error(self, row: PhotoRow) -> None:
         text = describe_item_error(
@@ -923,6 +942,16 @@ class MainWindow(QMainWindow):
         """Show items restored from the queue file; nothing is sent until re-confirmed."""
         rows = [row_from_item(i) for i in items if not getattr(i, "hidden", False)]
         self.model.add_rows(rows)
+        for row in rows:
+            if row.state == "verified":
+                self._drop_pasted(row.path)
+        keep = {r.path for r in rows if r.state != "verified"}
+        folder = self._pasted_dir
+        self.deps.io_pool.submit(
+            lambda: jobs.sweep_pasted(folder, keep),
+            None,
+            lambda exc: log.warning("Could not sweep old pasted images: %s", exc),
+        )
         waiting = [r for r in rows if r.state in ("queued", "ready", "retry_later")]
         if waiting:
             labels = sorted({r.target_label for r in waiting})
