@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
         self.target = TargetPanel(deps.io_pool, deps.client)
         self.target.note_chosen.connect(self._note_chosen)
         self.target.provider_chosen.connect(self._provider_chosen)
-        self.target.error.connect(self._lookup_error)
+        self.target.error.connect(self._show_exception)
         self.target.setMinimumWidth(280)
 
         self.table = QTableView()
@@ -377,7 +377,8 @@ class MainWindow(QMainWindow):
         self._refresh_state()
 
     @Slot(object)
-    def _lookup_error(self, exc: BaseException) -> None:
+    def _show_exception(self, exc: BaseException) -> None:
+        """A failed lookup or pool job: its plain message and next step in the status panel."""
         self.status_panel.show_error(describe_error(exc))
 
     def current_target(self) -> Target | None:
@@ -456,7 +457,7 @@ class MainWindow(QMainWindow):
         self.deps.image_pool.submit(
             lambda: jobs.save_clipboard_image(copy, folder),
             lambda path: self.add_paths([path]),
-            lambda exc: self.status_panel.show_error(describe_error(exc)),
+            self._show_exception,
         )
 
     @Slot(list)
@@ -469,7 +470,7 @@ class MainWindow(QMainWindow):
         self.deps.image_pool.submit(
             lambda: scan(wanted),
             self._intake_finished,
-            lambda exc: self.status_panel.show_error(describe_error(exc)),
+            self._show_exception,
         )
 
     def _intake_finished(self, result: Any) -> None:
@@ -593,7 +594,7 @@ class MainWindow(QMainWindow):
         self.deps.io_pool.submit(
             lambda: engine.remove(item_id),
             self._apply_item,
-            lambda exc: self.status_panel.show_error(describe_error(exc)),
+            self._show_exception,
         )
 
     def _apply_items(self, items: list[Any]) -> None:
@@ -611,19 +612,7 @@ class MainWindow(QMainWindow):
             self.show_notice("Select photos that failed or were cancelled to retry them.")
             return
         engine = self.deps.engine
-        ids = [r.item_id for r in rows if r.item_id is not None]
-
-        def job() -> list[Any]:
-            out = [engine.retry(i) for i in ids]
-            engine.start(only=ids)
-            return out
-
-        self._started.update(ids)
-        self.deps.io_pool.submit(
-            job,
-            self._apply_items,
-            lambda exc: self.status_panel.show_error(describe_error(exc)),
-        )
+        self._restart([r.item_id for r in rows if r.item_id is not None], engine.retry)
 
     @Slot()
     def cancel_selected(self) -> None:
@@ -638,9 +627,7 @@ class MainWindow(QMainWindow):
         def job() -> list[bool]:
             return [bool(engine.cancel(i)) for i in ids]
 
-        self.deps.io_pool.submit(
-            job, None, lambda exc: self.status_panel.show_error(describe_error(exc))
-        )
+        self.deps.io_pool.submit(job, None, self._show_exception)
 
     @Slot()
     def send_again_selected(self) -> None:
@@ -680,18 +667,20 @@ class MainWindow(QMainWindow):
 
     def _send_again(self, ids: list[int]) -> None:
         engine = self.deps.engine
+        self._restart(ids, lambda i: engine.send_again(i, confirm_duplicate=True))
+
+    def _restart(self, ids: list[int], action: Callable[[int], Any]) -> None:
+        """Apply ``action`` (retry, send again) to each item off the GUI thread, start them,
+        and show the snapshots it returns."""
+        engine = self.deps.engine
 
         def job() -> list[Any]:
-            out = [engine.send_again(i, confirm_duplicate=True) for i in ids]
+            out = [action(i) for i in ids]
             engine.start(only=ids)
             return out
 
         self._started.update(ids)
-        self.deps.io_pool.submit(
-            job,
-            self._apply_items,
-            lambda exc: self.status_panel.show_error(describe_error(exc)),
-        )
+        self.deps.io_pool.submit(job, self._apply_items, self._show_exception)
 
     def _ask(self, box: QMessageBox) -> None:
         box.setWindowModality(Qt.WindowModality.WindowModal)
