@@ -11,10 +11,8 @@ with gnome-keyring that ``scripts/test.sh`` starts:
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import pytest
 from maxupload.core.secrets import SERVICE_NAME
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import write_jpeg
-from tests.plugins.keyring_env import RealKeyring
+from tests.plugins.keyring_env import RealKeyring, run_maxupload
 
 pytestmark = [pytest.mark.keyring, pytest.mark.slow]
 
@@ -77,20 +75,10 @@ def test_key_is_in_the_keyring_and_nowhere_else_after_an_upload(
     tmp_path: Path,
 ) -> None:
     demo = sandbox.demo
-    env = {k: v for k, v in os.environ.items() if k != "MAXUPLOAD_API_KEY"}
-    env["MAXUPLOAD_HOME"] = str(app_home)
     outputs: list[str] = []
 
     def maxupload(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-c", RUNNER, *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            check=False,
-        )
+        done = run_maxupload(app_home, *args, stdin=stdin, runner=RUNNER, timeout=120)
         outputs.append(f"$ maxupload {' '.join(args)}\n{done.stdout}\n{done.stderr}")
         return done
 

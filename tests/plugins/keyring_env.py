@@ -37,17 +37,26 @@ _GNOME_INTERNAL = "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface"
 
 
 def run_maxupload(
-    home: Path, *args: str, stdin: str = "", **env: str
+    home: Path,
+    *args: str,
+    stdin: str = "",
+    runner: str | None = None,
+    timeout: float = 60,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m maxupload ARGS`` with MAXUPLOAD_HOME=home, no MAXUPLOAD_API_KEY, plus ``env``."""
+    """``python -m maxupload ARGS`` with MAXUPLOAD_HOME=home, no MAXUPLOAD_API_KEY, plus ``env``.
+
+    ``runner``: Python source run with ``-c`` instead (e.g. one that sets up logging first).
+    """
     environment = {k: v for k, v in os.environ.items() if k != "MAXUPLOAD_API_KEY"}
     environment.update(MAXUPLOAD_HOME=str(home), **env)
+    command = ["-c", runner] if runner is not None else ["-m", "maxupload"]
     return subprocess.run(
-        [sys.executable, "-m", "maxupload", *args],
+        [sys.executable, *command, *args],
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         env=environment,
         check=False,
     )
