@@ -151,6 +151,25 @@ def make_photos(folder: Path, count: int, size: tuple[int, int] = (640, 480)) ->
     ]
 
 
+def add_photos(
+    qtbot: Any, window: Any, folder: Path, count: int = 1, size: tuple[int, int] = (640, 480)
+) -> list[Path]:
+    """Drop ``count`` new photos made in ``folder`` and wait until the window has listed them."""
+    photos = make_photos(folder, count, size)
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
+        drop(window, photos)
+    return photos
+
+
+def ready_to_upload(
+    qtbot: Any, window: Any, server: SandboxServer, folder: Path, count: int = 1
+) -> list[Path]:
+    """Photos listed and the patient of the server's open note confirmed: Upload is next."""
+    photos = add_photos(qtbot, window, folder, count)
+    confirm_patient(qtbot, window, server.demo.open_note_id)
+    return photos
+
+
 def states(window: Any) -> list[str]:
     return [r.state for r in window.model.rows()]
 

@@ -8,10 +8,9 @@ from typing import Any
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import (
     TIMEOUT_MS,
+    add_photos,
     choose_note,
-    confirm_patient,
-    drop,
-    make_photos,
+    ready_to_upload,
     upload_requests,
 )
 
@@ -21,8 +20,7 @@ def test_upload_needs_confirmation_and_a_new_note_clears_it(
 ) -> None:
     window = make_app().window
     upload = window.status_panel.upload
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, make_photos(tmp_path / "cam", 2))
+    add_photos(qtbot, window, tmp_path / "cam", 2)
     assert not upload.isEnabled()
     assert "note" in window.status_panel.upload_hint.text()
 
@@ -64,8 +62,7 @@ def test_signed_note_is_locked_and_refused_before_sending(
     qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     window = make_app().window
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, make_photos(tmp_path / "cam", 1))
+    add_photos(qtbot, window, tmp_path / "cam")
     window.target.note_id.setText(sandbox.demo.signed_note_id)
     window.target.open_button.click()
     qtbot.waitUntil(lambda: window.banner.note is not None, timeout=TIMEOUT_MS)
@@ -87,9 +84,7 @@ def test_note_signed_after_confirmation_is_refused_before_sending(
 ) -> None:
     """The server's word on the lock is checked right before queueing (409 flow)."""
     window = make_app().window
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, make_photos(tmp_path / "cam", 1))
-    confirm_patient(qtbot, window, sandbox.demo.open_note_id)
+    ready_to_upload(qtbot, window, sandbox, tmp_path / "cam")
     sandbox.demo.note(sandbox.demo.open_note_id)["status"] = "signed"  # signed in the EHR now
     window.status_panel.upload.click()
     panel = window.status_panel

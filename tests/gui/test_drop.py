@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 
-from tests.gui.conftest import TIMEOUT_MS, drop, make_photos, mime_for
+from tests.gui.conftest import TIMEOUT_MS, add_photos, drop, make_photos, mime_for
 
 
 def _digest(path: Path) -> str:
@@ -98,9 +98,7 @@ def test_remove_with_delete_key_drops_staged_rows(
     qtbot: Any, make_app: Any, tmp_path: Path
 ) -> None:
     window = make_app().window
-    photos = make_photos(tmp_path / "camera", 3)
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, photos)
+    photos = add_photos(qtbot, window, tmp_path / "camera", 3)
     window.table.setFocus()
     window.table.selectAll()
     window.remove_action.trigger()

@@ -10,18 +10,10 @@ from PySide6.QtWidgets import QMessageBox
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import (
     TIMEOUT_MS,
-    confirm_patient,
-    drop,
-    make_photos,
+    ready_to_upload,
     states,
     upload_requests,
 )
-
-
-def _ready(qtbot: Any, window: Any, server: SandboxServer, folder: Path, n: int = 1) -> None:
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, make_photos(folder, n))
-    confirm_patient(qtbot, window, server.demo.open_note_id)
 
 
 def _click(box: QMessageBox, text: str) -> None:
@@ -34,7 +26,7 @@ def test_401_rejected_key_points_to_settings_and_keeps_the_photos(
 ) -> None:
     ctx = make_app()
     window = ctx.window
-    _ready(qtbot, window, sandbox, tmp_path / "cam")
+    ready_to_upload(qtbot, window, sandbox, tmp_path / "cam")
     # The key is revoked after the patient was confirmed.
     ctx.key_store.set(sandbox.base_url, sandbox.demo.org_id, "max_dev_ak_" + "x" * 40)
     ctx.connection.update(ctx.connection.settings)
@@ -55,7 +47,7 @@ def test_403_missing_write_scope_names_it_and_points_to_settings(
 ) -> None:
     ctx = make_app(key=sandbox.demo.readonly_key)
     window = ctx.window
-    _ready(qtbot, window, sandbox, tmp_path / "cam")
+    ready_to_upload(qtbot, window, sandbox, tmp_path / "cam")
     window.upload()
     qtbot.waitUntil(lambda: states(window) == ["failed"], timeout=TIMEOUT_MS)
     panel = window.status_panel
@@ -80,7 +72,7 @@ def test_409_signed_note_from_the_server_offers_another_note(
     """The note is signed between the check and the upload: the server's 409 is final."""
     ctx = make_app()
     window = ctx.window
-    _ready(qtbot, window, sandbox, tmp_path / "cam")
+    ready_to_upload(qtbot, window, sandbox, tmp_path / "cam")
     ctx.engine.pause()
     with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
         window.upload()
@@ -101,7 +93,7 @@ def test_429_shows_a_countdown_and_sends_by_itself(
 ) -> None:
     ctx = make_app()
     window = ctx.window
-    _ready(qtbot, window, sandbox, tmp_path / "cam", n=2)
+    ready_to_upload(qtbot, window, sandbox, tmp_path / "cam", 2)
     sandbox.set_faults(rate_limit_burst=2, retry_after_s=2)
     window.upload()
     rate = window.status_panel.rate
@@ -118,7 +110,7 @@ def test_502_needs_a_decision_and_send_again_warns_first(
 ) -> None:
     ctx = make_app()
     window = ctx.window
-    _ready(qtbot, window, sandbox, tmp_path / "cam")
+    ready_to_upload(qtbot, window, sandbox, tmp_path / "cam")
     sandbox.set_faults(ehr_fail=1)
     window.upload()
     qtbot.waitUntil(lambda: states(window) == ["needs_decision"], timeout=TIMEOUT_MS)

@@ -13,6 +13,7 @@ from tests.gui.conftest import (
     confirm_patient,
     drop,
     make_photos,
+    ready_to_upload,
     states,
     upload_requests,
 )
@@ -76,9 +77,7 @@ def test_pending_upload_status_is_amber_not_green(
     server = make_sandbox(upload_status="pending_upload")
     ctx = make_app(server=server)
     window = ctx.window
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, make_photos(tmp_path / "cam", 1))
-    confirm_patient(qtbot, window, server.demo.open_note_id)
+    ready_to_upload(qtbot, window, server, tmp_path / "cam")
     window.upload()
     qtbot.waitUntil(
         lambda: states(window) == ["verified"] and bool(window.model.rows()[0].server_status),
@@ -95,9 +94,7 @@ def test_expired_signed_link_is_renewed_before_copying(
     server = make_sandbox(url_ttl_s=1)
     ctx = make_app(server=server)
     window = ctx.window
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, make_photos(tmp_path / "cam", 1))
-    confirm_patient(qtbot, window, server.demo.open_note_id)
+    ready_to_upload(qtbot, window, server, tmp_path / "cam")
     window.upload()
     qtbot.waitUntil(lambda: states(window) == ["verified"], timeout=60_000)
     window.select_row(0)

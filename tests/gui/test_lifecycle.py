@@ -11,9 +11,7 @@ from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import (
     TIMEOUT_MS,
     close_app,
-    confirm_patient,
-    drop,
-    make_photos,
+    ready_to_upload,
     states,
     upload_requests,
 )
@@ -25,9 +23,7 @@ def test_quit_with_pending_uploads_asks_and_restart_restores_the_queue(
     queue = app_paths().data / "queue.sqlite3"
     first = make_app(queue_path=queue)
     window = first.window
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, make_photos(tmp_path / "cam", 2))
-    confirm_patient(qtbot, window, sandbox.demo.open_note_id)
+    ready_to_upload(qtbot, window, sandbox, tmp_path / "cam", 2)
     first.engine.pause()  # the network goes away before anything leaves
     with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
         window.upload()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.gui.conftest import TIMEOUT_MS, drop, make_photos
+from tests.gui.conftest import TIMEOUT_MS, add_photos
 
 
 def test_preset_change_updates_the_estimates(qtbot: Any, make_app: Any, tmp_path: Path) -> None:
     window = make_app().window
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, make_photos(tmp_path / "cam", 2, size=(2400, 1800)))
+    add_photos(qtbot, window, tmp_path / "cam", 2, size=(2400, 1800))
     preview = window.preview
     window.select_row(0)
     qtbot.waitUntil(lambda: bool(preview.estimates()), timeout=TIMEOUT_MS)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QWidget
 from maxupload.app import DEMO_TEXT, run_gui
 from maxupload.gui import names
 from maxupload.gui.main_window import MainWindow
-from tests.gui.conftest import TIMEOUT_MS, drop, make_photos
+from tests.gui.conftest import add_photos
 
 SETTINGS_NAMES = {
     v for k, v in vars(names).items() if k.startswith("SETTINGS_") and k != "SETTINGS_BUTTON"
@@ -55,8 +55,7 @@ def test_shortcuts_and_accessible_names(qtbot: Any, make_app: Any, tmp_path: Pat
             assert widget.accessibleName() or widget.text(), widget.objectName()
 
     # The Delete key removes the selected photos from the list.
-    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
-        drop(window, make_photos(tmp_path / "cam", 2))
+    add_photos(qtbot, window, tmp_path / "cam", 2)
     window.activateWindow()
     window.table.setFocus()
     window.select_row(0)
