@@ -25,6 +25,7 @@ from maxupload.core.models import SignedUrl
 from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
 from maxupload.gui import jobs, names
 from maxupload.gui.errors_text import describe_error
+from maxupload.gui.headings import heading
 from maxupload.gui.image_view import ImageView
 from maxupload.gui.photo_model import PhotoRow, human_size
 from maxupload.gui.status_text import ACCENTS, Tone
@@ -33,14 +34,6 @@ from maxupload.gui.tasks import TaskPool
 CUSTOM = "custom"
 #: Refresh a signed URL this many seconds before it expires.
 URL_MARGIN_S = 120.0
-
-
-def _bold(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setWeight(font.Weight.DemiBold)
-    label.setFont(font)
-    return label
 
 
 class PreviewPane(QWidget):
@@ -71,7 +64,7 @@ class PreviewPane(QWidget):
         self._url_timer.setSingleShot(True)
         self._url_timer.timeout.connect(self._refresh_url)
 
-        self.title = _bold("Preview")
+        self.title = heading("Preview")
         self.local = ImageView("Select a photo to see it as it will be sent.", "As it will be sent")
         self.local.setObjectName(names.PREVIEW_LOCAL)
         self.local.setAccessibleName("The photo as it will be sent")

@@ -26,6 +26,7 @@ from maxupload.core.models import Note, Patient, Provider
 from maxupload.gui import names
 from maxupload.gui.banner import note_status_text, visit_text
 from maxupload.gui.errors_text import describe_error
+from maxupload.gui.headings import heading
 from maxupload.gui.tasks import TaskPool
 
 #: Returns the API client of the current settings (raises with a clear message if none).
@@ -41,14 +42,6 @@ def patient_line(p: Patient) -> str:
 def note_line(n: Note) -> str:
     facility = n.facility.name if n.facility and n.facility.name else "no facility"
     return f"Visit {visit_text(n)}  ·  {note_status_text(n)}\n{facility}"
-
-
-def _section(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setWeight(font.Weight.DemiBold)
-    label.setFont(font)
-    return label
 
 
 class TargetPanel(QWidget):
@@ -139,15 +132,15 @@ class TargetPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
-        layout.addWidget(_section("1. Find the patient"))
+        layout.addWidget(heading("1. Find the patient"))
         layout.addWidget(self.search)
         layout.addWidget(self.patients, 2)
         layout.addSpacing(6)
-        layout.addWidget(_section("2. Pick the visit note"))
+        layout.addWidget(heading("2. Pick the visit note"))
         layout.addWidget(self.notes, 2)
         layout.addLayout(row)
         layout.addSpacing(6)
-        layout.addWidget(_section("3. Upload as provider"))
+        layout.addWidget(heading("3. Upload as provider"))
         layout.addWidget(self.provider)
         layout.addWidget(self.message)
 
