@@ -91,7 +91,9 @@ def test_pending_upload_status_is_amber_not_green(
 def test_expired_signed_link_is_renewed_before_copying(
     qtbot: Any, make_app: Any, make_sandbox: Any, tmp_path: Path
 ) -> None:
-    server = make_sandbox(url_ttl_s=1)
+    # A link that lives 5 s is already inside the window's one-minute renewal margin, so any
+    # copy renews it; 5 s (not 1 s) leaves the engine's own verification time to download.
+    server = make_sandbox(url_ttl_s=5)
     ctx = make_app(server=server)
     window = ctx.window
     ready_to_upload(qtbot, window, server, tmp_path / "cam")
@@ -104,8 +106,8 @@ def test_expired_signed_link_is_renewed_before_copying(
     assert first is not None
     url_requests = len([r for r in server.request_log() if r["path"].endswith("/url")])
     QGuiApplication.clipboard().clear()
-    qtbot.wait(1100)  # past the link's expiry
-    preview.copy_button.click()  # expired: a new link is fetched first, then copied
+    qtbot.wait(1100)  # the renewed link gets a later X-Amz-Date (one-second resolution)
+    preview.copy_button.click()  # about to expire: a new link is fetched first, then copied
     qtbot.waitUntil(
         lambda: QGuiApplication.clipboard().text().startswith(server.root_url), timeout=TIMEOUT_MS
     )
