@@ -226,6 +226,10 @@ class AppContext:
 
     def start(self) -> None:
         """Show the window and restore the queue (recovery runs on the pool)."""
+        # Workers decoding photos hold the GIL between their C calls; asking them to hand it
+        # over every 1 ms instead of 5 ms keeps a paint (many short Python calls) from waiting
+        # behind them. Measured with tests/benchmarks/bench_gui.py.
+        sys.setswitchinterval(0.001)
         self.window.show()
         engine, store = self.engine, self.store
 

@@ -17,7 +17,9 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
+    SignalInstance,
 )
 from PySide6.QtGui import QColor, QPixmap
 
@@ -142,6 +144,13 @@ class PhotoModel(QAbstractTableModel):
         self._thumbs: OrderedDict[Path, QPixmap] = OrderedDict()
         self._asked: set[Path] = set()
         self._estimates_asked: set[Path] = set()
+        # Requests made while a view paints are sent after the paint, in a later event-loop
+        # pass, so painting a screen of new rows never waits on starting their jobs.
+        self._wanted: list[tuple[SignalInstance, Path]] = []
+        self._send_wanted = QTimer(self)
+        self._send_wanted.setSingleShot(True)
+        self._send_wanted.setInterval(0)
+        self._send_wanted.timeout.connect(self._emit_wanted)
 
     # --- Qt model API -------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -222,13 +231,23 @@ class PhotoModel(QAbstractTableModel):
             self._thumbs.move_to_end(path)
         if pix is None and path not in self._asked:
             self._asked.add(path)
-            self.thumbnail_wanted.emit(path)
+            self._ask(self.thumbnail_wanted, path)
         return pix
 
     def _want_estimate(self, path: Path) -> None:
         if path not in self._estimates_asked:
             self._estimates_asked.add(path)
-            self.estimate_wanted.emit(path)
+            self._ask(self.estimate_wanted, path)
+
+    def _ask(self, signal: SignalInstance, path: Path) -> None:
+        self._wanted.append((signal, path))
+        if not self._send_wanted.isActive():
+            self._send_wanted.start()
+
+    def _emit_wanted(self) -> None:
+        wanted, self._wanted = self._wanted, []
+        for signal, path in wanted:
+            signal.emit(path)
 
     def reset_estimates(self) -> None:
         """Forget the estimates of staged rows (the preset changed); visible rows ask again."""
