@@ -96,6 +96,11 @@ def _accent_frame(tone: Tone, text: str, object_name: str) -> QLabel:
     return label
 
 
+def _photos(count: int, verb_one: str, verb_many: str) -> str:
+    """``1 photo is`` / ``3 photos are``: counts in notices read as plain English."""
+    return f"1 photo {verb_one}" if count == 1 else f"{count} photos {verb_many}"
+
+
 class MainWindow(QMainWindow):
     """The MaxUpload window.
 
@@ -582,8 +587,8 @@ class MainWindow(QMainWindow):
             self._remove_item(engine, row.item_id)
         if busy:
             self.show_notice(
-                f"{len(busy)} photo(s) are being sent right now and stay in the list; "
-                "remove them when they finish."
+                f"{_photos(len(busy), 'is', 'are')} being sent right now and not removed; "
+                "remove when sending has finished."
             )
         if not self.model.rowCount():
             self.preview.show_row(None)
@@ -727,8 +732,8 @@ class MainWindow(QMainWindow):
         ]
         if other_provider:
             self.show_notice(
-                f"{len(other_provider)} waiting photo(s) keep the provider they were queued with; "
-                "remove them and add them again to send as another provider.",
+                f"{_photos(len(other_provider), 'keeps', 'keep')} the provider chosen when "
+                "queued; to send as another provider, remove and add again.",
                 Tone.WARNING,
             )
         preset = self.preview.preset_spec()
@@ -844,11 +849,11 @@ class MainWindow(QMainWindow):
         if need:
             self.deps.notifier.notify(
                 "MaxUpload needs you",
-                f"{need} photo(s) need your decision; {ok} reached the EHR.",
+                f"{_photos(need, 'needs', 'need')} your decision; {ok} reached the EHR.",
                 warning=True,
             )
         else:
-            text = f"{ok} photo(s) are in the EHR."
+            text = f"{_photos(ok, 'is', 'are')} in the EHR."
             if unconfirmed:
                 text += f" {unconfirmed} saved to Max AI, not confirmed in the EHR."
             self.deps.notifier.notify("Upload finished", text)
