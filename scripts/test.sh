@@ -7,20 +7,9 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(dbus dbus-x11 gnome-keyring libsecret-tools libegl1 libgl1 libxkbcommon0
               libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-PY=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+source scripts/setup-lib.sh
+apt_install_missing "${APT_PACKAGES[@]}"
+venv_install test
 
 # A keyring with a fresh data folder: one left by an earlier run under another password stays locked.
 KEYRING_HOME=$(mktemp -d)

@@ -17,24 +17,9 @@ APT_PACKAGES=(binutils dpkg-dev python3-venv libegl1 libgl1 libxkbcommon0 libxkb
               libfontconfig1 libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
               libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1
               libwayland-client0 libwayland-cursor0 libwayland-egl1)
-if [ "${SKIP_APT:-0}" != 1 ]; then
-  missing=()
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    echo "Installing build tools: ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
-  fi
-fi
-
-PY=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[package]'
+source scripts/setup-lib.sh
+[ "${SKIP_APT:-0}" = 1 ] || apt_install_missing "${APT_PACKAGES[@]}"
+venv_install package
 
 VERSION=$(.venv/bin/python -c 'import maxupload; print(maxupload.__version__)')
 # PEP 440 pre-releases sort before the release in Debian only with a tilde: 1.0rc1 -> 1.0~rc1.

@@ -78,18 +78,8 @@ if [ "${MAXUPLOAD_SMOKE_INNER:-}" = 1 ]; then
 fi
 
 # --- outside: find or build the package, unpack it, check its layout -------------------------
-if [ "${SKIP_APT:-0}" != 1 ]; then
-  missing=()
-  for p in dbus gnome-keyring xvfb xauth x11-utils; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
-  fi
-fi
+source scripts/setup-lib.sh
+[ "${SKIP_APT:-0}" = 1 ] || apt_install_missing dbus gnome-keyring xvfb xauth x11-utils
 
 DEB=${1:-}
 if [ -z "$DEB" ]; then
