@@ -24,6 +24,7 @@ from maxupload.core.environments import resolve_base_url
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.models import Note, Target
 from maxupload.core.queue_store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
+from maxupload.core.visit_time import visit_text
 
 EXIT_OK = 0
 EXIT_NOT_ALL_SENT = 1
@@ -284,13 +285,6 @@ def patient_label(note: Note) -> str:
         parts.append(f"MRN {patient.mrn}")
     suffix = f" ({', '.join(parts)})" if parts else ""
     return f"{patient.display_name}{suffix}"
-
-
-def visit_text(note: Note) -> str:
-    when = note.visit_datetime
-    if when is None:
-        return note.visit_date or "unknown date"
-    return when.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
 # --- the run --------------------------------------------------------------------------------

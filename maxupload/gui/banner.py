@@ -18,16 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.models import Note, Provider
+from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
-
-
-def visit_text(note: Note) -> str:
-    """The visit date as the clinic reads it (date and time, no seconds)."""
-    when = note.visit_datetime
-    if when is None:
-        return note.visit_date or "unknown"
-    return when.strftime("%Y-%m-%d %H:%M")
 
 
 def note_status_text(note: Note) -> str:

@@ -35,8 +35,9 @@ from PySide6.QtWidgets import (
 from maxupload.core.errors import NoteLocked
 from maxupload.core.intake import scan
 from maxupload.core.models import Note, Provider, Target
+from maxupload.core.visit_time import visit_text
 from maxupload.gui import jobs, names
-from maxupload.gui.banner import PatientBanner, visit_text
+from maxupload.gui.banner import PatientBanner
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
 from maxupload.gui.errors_text import (
