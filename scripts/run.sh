@@ -5,14 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libegl1 libgl1 libopengl0 libfontconfig1 libdbus-1-3 libglib2.0-0 libxkbcommon0
-              libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0
-              libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1
-              fonts-dejavu-core)
+source scripts/setup-lib.sh
+APT_PACKAGES=("${QT_APT_PACKAGES[@]}")
 HAS_SCREEN=""
 [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && HAS_SCREEN=1
 [ -z "$HAS_SCREEN" ] && APT_PACKAGES+=(xvfb xauth)
-source scripts/setup-lib.sh
 apt_install_missing "${APT_PACKAGES[@]}"
 venv_install ""
 

@@ -1,6 +1,12 @@
 # Shared steps of the run, test and packaging scripts (sourced, not run). Call from the
 # repository root.
 
+# The libraries Qt's window plugins need (offscreen and xcb, which the self-test loads).
+QT_APT_PACKAGES=(libegl1 libgl1 libopengl0 libfontconfig1 libdbus-1-3 libglib2.0-0 libxkbcommon0
+                 libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0
+                 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1
+                 fonts-dejavu-core)
+
 # Install the apt packages among "$@" that are not installed yet (sudo when not root).
 apt_install_missing() {
   command -v apt-get >/dev/null && command -v dpkg-query >/dev/null || return 0

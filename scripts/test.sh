@@ -5,9 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(dbus dbus-x11 gnome-keyring libsecret-tools libegl1 libgl1 libxkbcommon0
-              libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core)
 source scripts/setup-lib.sh
+APT_PACKAGES=(dbus dbus-x11 gnome-keyring libsecret-tools "${QT_APT_PACKAGES[@]}")
 apt_install_missing "${APT_PACKAGES[@]}"
 venv_install test
 
