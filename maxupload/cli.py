@@ -13,7 +13,7 @@ from typing import IO
 from maxupload import __version__
 
 #: Subcommand modules, each with ``register(subparsers)`` that sets ``func`` on its parser.
-COMMAND_MODULES = ("upload", "prepare", "sandbox", "key", "queue")
+COMMAND_MODULES = ("upload", "prepare", "sandbox", "key", "queue", "history")
 
 
 class _RedactingParser(argparse.ArgumentParser):
@@ -55,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         from maxupload.core.logsetup import setup_logging
 
         setup_logging()
-        return int(func(args) or 0)
+        from maxupload.core.managed import LockedSetting, ManagedConfigError
+
+        try:
+            return int(func(args) or 0)
+        except (ManagedConfigError, LockedSetting) as exc:
+            print(f"maxupload: {exc}\n  Next: {exc.next_step}", file=sys.stderr)
+            return 2
     if args.self_test:
         from maxupload.selftest import run_self_test
 

@@ -51,6 +51,8 @@ def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own config/data/cache/log folders."""
     home = tmp_path / "maxupload-home"
     monkeypatch.setenv("MAXUPLOAD_HOME", str(home))
+    # No computer-wide managed settings unless a test writes this file.
+    monkeypatch.setenv("MAXUPLOAD_MANAGED_CONFIG", str(tmp_path / "managed" / "config.toml"))
     monkeypatch.delenv("MAXUPLOAD_API_KEY", raising=False)
     return home
 

@@ -65,6 +65,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--yes", "-y", action="store_true", help="do not ask for confirmation on a terminal"
     )
     parser.add_argument("--workers", type=int, metavar="N", help="photos sent at once (1-4)")
+    parser.add_argument(
+        "--trash-originals-when-verified",
+        action="store_true",
+        help="move each original file to the trash once its stored copy is verified",
+    )
     parser.set_defaults(func=run)
 
 
@@ -235,9 +240,9 @@ def error(text: str, next_step: str | None = None) -> None:
 
 def resolve_target_settings(args: argparse.Namespace) -> tuple[str, str, Any]:
     """Base URL and organization from the options, else from the saved settings."""
-    from maxupload.core.settings import load_settings
+    from maxupload.commands.managed_args import effective_settings
 
-    settings = load_settings()
+    settings = effective_settings(args)
     base = args.base_url or args.env or settings.base_url
     return resolve_base_url(base), (args.org or settings.org_id or "").strip(), settings
 
@@ -516,7 +521,10 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def add(engine: Any) -> list[int]:
-        return adopt_unsent_twins(store, engine.add(to_send, target, preset))
+        items = engine.add(to_send, target, preset)
+        trash = bool(getattr(args, "trash_originals_when_verified", False))
+        engine.history.remember(items, note, None, trash_originals=trash)
+        return adopt_unsent_twins(store, items)
 
     store = QueueStore()
     try:

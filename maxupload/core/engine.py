@@ -47,6 +47,7 @@ from maxupload.core.errors import (
     NotFound,
     ScopeError,
 )
+from maxupload.core.history import HistoryRecorder
 from maxupload.core.intake import hash_file
 from maxupload.core.models import Target
 from maxupload.core.outcomes import Outcome, Phase, classify
@@ -140,6 +141,8 @@ class UploadEngine:
         self._recovered = False
         self._shut_down = False
         self._unsubscribe = store.subscribe(self._forward)
+        #: The upload history beside the queue (and the opt-in clearing of verified originals).
+        self.history = HistoryRecorder.attach(store)
 
     # --- listener plumbing ----------------------------------------------------------------
 
@@ -241,6 +244,7 @@ class UploadEngine:
             self._threads = []
         self._lock.release()
         self._unsubscribe()
+        self.history.close()
         return True
 
     def __enter__(self) -> UploadEngine:
