@@ -46,6 +46,7 @@ from maxupload.gui.errors_text import (
     describe_item_error,
 )
 from maxupload.gui.notify import Notifier
+from maxupload.gui.originals_option import OriginalsOption
 from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
 from maxupload.gui.photo_model import Column, PhotoModel, PhotoRow, row_from_item
 from maxupload.gui.preview_pane import PreviewPane
@@ -76,6 +77,7 @@ class WindowDeps:
     notifier: Notifier
     cache_dir: Path
     open_settings: Callable[[], None] = lambda: None
+    open_history: Callable[[], None] = lambda: None
     default_preset: str = "standard"
     demo_text: str = ""
     demo_hint: str = ""
@@ -291,6 +293,8 @@ class MainWindow(QMainWindow):
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
         outer.addWidget(line)
+        self.originals_option = OriginalsOption()
+        outer.addWidget(self.originals_option)
         self.status_panel = StatusPanel()
         self.status_panel.upload_clicked.connect(self.upload)
         self.status_panel.action_requested.connect(self._error_action)
@@ -326,6 +330,7 @@ class MainWindow(QMainWindow):
         self.removeAction(self.remove_action)
         self.upload_action = action("Upload", ["Ctrl+U", "Ctrl+Return", "Ctrl+Enter"], self.upload)
         self.settings_action = action("Settings…", ["Ctrl+,"], self.deps.open_settings)
+        self.history_action = action("History…", ["Ctrl+H"], self.deps.open_history)
         self.retry_action = action("Retry", [], self.retry_selected)
         self.send_again_action = action("Send again…", [], self.send_again_selected)
         self.cancel_action = action("Cancel sending", [], self.cancel_selected)
@@ -351,6 +356,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.paste_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
+        file_menu.addAction(self.history_action)
         file_menu.addSeparator()
         quit_action = QAction("Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -739,6 +745,7 @@ class MainWindow(QMainWindow):
             )
         preset = self.preview.preset_spec()
         engine, client = self.deps.engine, self.deps.client
+        trash, provider = self.originals_option.wanted(), self._provider
 
         def job() -> list[Any]:
             note = client().get_note(target.note_id)  # the server's word on the lock, right now
@@ -750,6 +757,8 @@ class MainWindow(QMainWindow):
                 )
             items = engine.add(files, target, preset) if files else []
             ids = [i.id for i in items] + waiting
+            batch = engine.store.items(ids=ids)
+            engine.history.remember(batch, note, provider, trash_originals=trash)
             engine.start(only=ids)
             return items
 
@@ -757,6 +766,7 @@ class MainWindow(QMainWindow):
             for item in items:
                 self._apply_item(item)
             self._upload_pending = False
+            self.originals_option.batch_queued()
             ids = [i.id for i in items] + waiting
             self._started.update(ids)
             self.uploads_queued.emit(ids)

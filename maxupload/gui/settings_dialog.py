@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.environments import ENVIRONMENTS, environment_name, resolve_base_url
+from maxupload.core.managed import ManagedSettings
 from maxupload.core.presets import PRESETS
 from maxupload.core.secrets import check_connection, check_key_prefix, mask_key
 from maxupload.core.settings import (
@@ -36,6 +37,7 @@ from maxupload.core.settings import (
 )
 from maxupload.gui import names
 from maxupload.gui.errors_text import describe_error
+from maxupload.gui.managed_locks import apply_locks
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
 
@@ -74,6 +76,7 @@ class SettingsDialog(QDialog):
         *,
         demo: bool = False,
         persist: bool = True,
+        managed: ManagedSettings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -151,6 +154,9 @@ class SettingsDialog(QDialog):
         form.addRow("", self.test_result)
         form.addRow("Default size", self.preset)
         form.addRow("Photos sent at once", self.concurrency)
+        if managed is not None:
+            locked = {"base_url": [self.environment, self.base_url], "org_id": [self.org]}
+            apply_locks(form, managed, {**locked, "preset": [self.preset]})
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel

@@ -4,7 +4,6 @@ through the system trash (the XDG trash of a temporary data folder here), each m
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -19,32 +18,18 @@ from maxupload.core.queue_store import ItemState, default_queue_path
 from maxupload.sandbox import SandboxServer
 from tests.core.test_engine import Harness
 from tests.plugins.images import photo, write_jpeg
+from tests.plugins.trash import trashed_names
 
 
 @pytest.fixture(autouse=True)
-def trash_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """send2trash puts files of the home filesystem into $XDG_DATA_HOME/Trash; it reads the
-    variable when imported, so the module is loaded again under the test's folder."""
-    import send2trash.plat_other as xdg_trash
-
-    data = tmp_path / "xdg-data"
-    data.mkdir()
-    monkeypatch.setenv("XDG_DATA_HOME", str(data))
-    importlib.reload(xdg_trash)
-    yield data / "Trash"
-    monkeypatch.undo()
-    importlib.reload(xdg_trash)
+def trash_home(xdg_trash: Path) -> Path:
+    return xdg_trash
 
 
 @pytest.fixture
 def key(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MAXUPLOAD_API_KEY", sandbox.demo.api_key)
     return sandbox.demo.api_key
-
-
-def trashed_names(trash: Path) -> list[str]:
-    files = trash / "files"
-    return sorted(p.name for p in files.iterdir()) if files.exists() else []
 
 
 def upload(srv: SandboxServer, folder: Path, *extra: str) -> int:

@@ -1,0 +1,36 @@
+"""The per-batch choice, beside Upload, to move originals to the trash once verified."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
+
+from maxupload.gui import names
+
+LABEL = "Move the originals to the trash once they are verified in the EHR"
+
+
+class OriginalsOption(QWidget):
+    """A checkbox that applies to the next batch only: it clears itself once that batch is
+    queued, so originals are never moved by a choice made for an earlier patient."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = QCheckBox(LABEL)
+        self.box.setObjectName(names.TRASH_ORIGINALS)
+        self.box.setAccessibleName(LABEL)
+        self.box.setToolTip(
+            "For this batch: once the EHR's copy of a photo is downloaded and matches what was "
+            "sent, its original file goes to the system trash (restorable from there). Photos "
+            "that are not verified keep their originals. Every move is in the History (Ctrl+H)."
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addStretch(1)
+        layout.addWidget(self.box)
+
+    def wanted(self) -> bool:
+        return self.box.isChecked()
+
+    def batch_queued(self) -> None:
+        """The batch it applied to is queued: the next one starts unticked."""
+        self.box.setChecked(False)
