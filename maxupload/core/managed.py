@@ -171,7 +171,7 @@ def load_managed(path: Path | None = None) -> ManagedSettings:
             f"The managed settings file {file} cannot be read ({exc.strerror or exc})."
         ) from exc
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a BOM (Notepad) is fine
     except UnicodeDecodeError as exc:
         raise ManagedConfigError(f"The managed settings file {file} is not UTF-8 text.") from exc
     return parse_managed(text, file)

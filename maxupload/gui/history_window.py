@@ -44,12 +44,12 @@ COLUMNS: tuple[tuple[str, Callable[[HistoryEntry], str]], ...] = (
     ("Patient", lambda e: e.patient_name or e.patient_label),
     ("MRN", lambda e: e.mrn),
     ("Visit", lambda e: e.visit),
-    ("Note", lambda e: e.note_id),
-    ("Provider", lambda e: e.provider_name or e.provider_id),
     ("File", lambda e: e.file_name),
     ("Status", lambda e: e.state.replace("_", " ")),
     ("Verification", lambda e: e.verification.split(":")[0]),
     ("Original", lambda e: e.original),
+    ("Provider", lambda e: e.provider_name or e.provider_id),
+    ("Note", lambda e: e.note_id),
     ("User", lambda e: e.os_user),
 )
 

@@ -148,3 +148,25 @@ def test_cli_stops_on_a_damaged_managed_file(
     assert str(path) in err and "damaged" in err
     assert sandbox.uploads() == []
     assert not settings_path().exists()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_shipped_example_file_is_valid_and_the_installer_knows_every_key() -> None:
+    from maxupload.core.managed import MANAGED_KEYS
+
+    example = load_managed(ROOT / "packaging" / "config.example.toml")
+    assert set(example.values) == set(MANAGED_KEYS)
+    assert example.is_locked("org_id")
+    installer = (ROOT / "packaging" / "windows" / "maxupload.iss").read_text(encoding="utf-8")
+    for name in MANAGED_KEYS:
+        assert f"ManagedLine('{name}'" in installer
+    build = (ROOT / "packaging" / "linux" / "build.sh").read_text(encoding="utf-8")
+    assert "packaging/config.example.toml" in build and "/usr/share/doc/maxupload/" in build
+
+
+def test_a_byte_order_mark_is_accepted() -> None:
+    path = managed_file("")
+    path.write_bytes(b'\xef\xbb\xbforg_id = "org_it"\r\nlocked = ["org_id"]\r\n')
+    assert load_managed().values == {"org_id": "org_it"}
