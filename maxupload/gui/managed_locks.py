@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from maxupload.core.managed import ManagedSettings
-from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
 
 LOCKED_TEXT = "Set by your IT department"
@@ -26,7 +25,6 @@ def apply_locks(
             widget.setEnabled(False)
             widget.setToolTip(tip)
         note = QLabel(f"{LOCKED_TEXT}.")
-        note.setObjectName(f"{names.SETTINGS_MANAGED_NOTE}-{name}")
         note.setToolTip(tip)
         note.setStyleSheet(f"color: {ACCENTS[Tone.BUSY]};")
         row, _role = form.getWidgetPosition(widgets[-1])

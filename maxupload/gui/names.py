@@ -76,7 +76,6 @@ SETTINGS_CONCURRENCY = "settingsConcurrency"
 SETTINGS_SAVE = "settingsSave"
 
 # Managed settings, upload history, originals
-SETTINGS_MANAGED_NOTE = "settingsManagedNote"
 TRASH_ORIGINALS = "trashOriginals"
 HISTORY_WINDOW = "historyWindow"
 HISTORY_PATIENT = "historyPatient"
