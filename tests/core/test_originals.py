@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 
 from maxupload.cli import main
+from maxupload.core.engine import UploadEngine
 from maxupload.core.history import HistoryStore, history_path_for
 from maxupload.core.originals import MOVED
-from maxupload.core.queue_store import ItemState, default_queue_path
+from maxupload.core.queue_store import ItemState, QueueItem, default_queue_path
 from maxupload.sandbox import SandboxServer
 from tests.core.test_engine import Harness
 from tests.plugins.images import photo, write_jpeg
 from tests.plugins.trash import trashed_names
+from tests.test_cli_upload import upload_args
 
 
 @pytest.fixture(autouse=True)
@@ -33,24 +35,7 @@ def key(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def upload(srv: SandboxServer, folder: Path, *extra: str) -> int:
-    return main(
-        [
-            "upload",
-            "--note",
-            srv.demo.open_note_id,
-            "--provider",
-            srv.demo.provider_id,
-            "--org",
-            srv.demo.org_id,
-            "--base-url",
-            srv.base_url,
-            "--workers",
-            "1",
-            "--yes",
-            *extra,
-            str(folder),
-        ]
-    )
+    return main([*upload_args(srv, folder), "--workers", "1", "--yes", *extra])
 
 
 def card(folder: Path, count: int = 3) -> list[Path]:
@@ -92,12 +77,14 @@ def test_without_the_option_every_original_stays(
     assert set(originals_in_history().values()) == {""}
 
 
-def test_an_unverified_photo_keeps_its_original(
-    sandbox: SandboxServer, tmp_path: Path, trash_home: Path
-) -> None:
+@contextlib.contextmanager
+def unverified_with_trash_wanted(
+    sandbox: SandboxServer, tmp_path: Path
+) -> Iterator[tuple[Harness, UploadEngine, Path, QueueItem]]:
+    """One photo sent with the trash option whose stored copy cannot be downloaded: it ends
+    ``synced``, not verified (verification gives up at once)."""
     harness = Harness(sandbox, tmp_path)
     [path] = harness.photos(1)
-    # The stored copy cannot be downloaded: verification gives up, the photo stays unverified.
     sandbox.set_faults(error_500=-1, paths=["/_s3/*"], methods=["GET"])
     engine = harness.engine(verify_delays=())
     try:
@@ -107,34 +94,32 @@ def test_an_unverified_photo_keeps_its_original(
         assert engine.wait_idle(timeout=60)
         item = harness.store.get(items[0].id)
         assert item.state == ItemState.SYNCED and item.image_id
-        assert path.exists()
-        assert trashed_names(trash_home) == []
-        entry = engine.history.history.entry_for(item)
-        assert entry is not None and entry.trash_original and entry.original == ""
-        assert entry.verification == "not verified"
+        yield harness, engine, path, item
     finally:
         engine.shutdown()
         harness.store.close()
 
 
+def test_an_unverified_photo_keeps_its_original(
+    sandbox: SandboxServer, tmp_path: Path, trash_home: Path
+) -> None:
+    with unverified_with_trash_wanted(sandbox, tmp_path) as (_harness, engine, path, item):
+        assert path.exists()
+        assert trashed_names(trash_home) == []
+        entry = engine.history.history.entry_for(item)
+        assert entry is not None and entry.trash_original and entry.original == ""
+        assert entry.verification == "not verified"
+
+
 def test_a_file_changed_after_sending_is_kept(
     sandbox: SandboxServer, tmp_path: Path, trash_home: Path
 ) -> None:
-    harness = Harness(sandbox, tmp_path)
-    [path] = harness.photos(1)
-    sandbox.set_faults(error_500=-1, paths=["/_s3/*"], methods=["GET"])
-    engine = harness.engine(verify_delays=())
-    try:
-        items = engine.add([path], harness.target, "standard")
-        engine.history.remember(items, None, None, trash_originals=True)
-        engine.start(only=[i.id for i in items])
-        assert engine.wait_idle(timeout=60)
-        assert harness.store.get(items[0].id).state == ItemState.SYNCED  # not verified yet
+    with unverified_with_trash_wanted(sandbox, tmp_path) as (harness, engine, path, item):
         write_jpeg(path, photo(160, 120, seed=99))  # the photo is edited on the card meanwhile
         sandbox.set_faults(error_500=0)
-        engine.retry(items[0].id)  # check the stored copy again: now it verifies
+        engine.retry(item.id)  # check the stored copy again: now it verifies
         assert engine.wait_idle(timeout=60)
-        item = harness.store.get(items[0].id)
+        item = harness.store.get(item.id)
         assert item.state == ItemState.VERIFIED
         entry = engine.history.history.entry_for(item)
         assert entry is not None
@@ -142,9 +127,6 @@ def test_a_file_changed_after_sending_is_kept(
         assert "original" in [c.state for c in entry.changes]
         assert path.exists()
         assert trashed_names(trash_home) == []
-    finally:
-        engine.shutdown()
-        harness.store.close()
 
 
 @pytest.fixture
