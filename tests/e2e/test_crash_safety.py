@@ -21,7 +21,7 @@ import pytest
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import photo, write_jpeg
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
 
