@@ -17,10 +17,10 @@ from maxupload.core.history import HistoryStore, history_path_for
 from maxupload.core.originals import MOVED
 from maxupload.core.queue_store import ItemState, QueueItem, default_queue_path
 from maxupload.sandbox import SandboxServer
+from tests.commands.test_upload import upload_args
 from tests.core.test_engine import Harness
 from tests.plugins.images import photo, write_jpeg
 from tests.plugins.trash import trashed_names
-from tests.test_cli_upload import upload_args
 
 
 @pytest.fixture(autouse=True)
