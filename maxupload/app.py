@@ -22,7 +22,13 @@ from maxupload import APP_NAME, __version__
 from maxupload.core.api_client import ApiClient
 from maxupload.core.environments import environment_name
 from maxupload.core.errors import MaxUploadError
-from maxupload.core.managed import ManagedConfigError, ManagedSettings, load_effective, load_managed
+from maxupload.core.managed import (
+    ManagedConfigError,
+    ManagedSettings,
+    enforce_locks,
+    load_effective,
+    load_managed,
+)
 from maxupload.core.models import Target
 from maxupload.core.paths import app_paths
 from maxupload.core.secrets import StoreHealth, resolve_api_key
@@ -174,6 +180,7 @@ class AppContext:
         self.key_store = key_store
         self.persist_settings = persist_settings
         self.managed = managed if managed is not None else load_managed()
+        settings = enforce_locks(settings, self.managed)  # the window obeys IT's locks
         self.history_window: Any = None
         self._temp_dir: Path | None = None
         self._down = False

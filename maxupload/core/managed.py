@@ -108,6 +108,14 @@ class ManagedSettings:
         return f"{head}; {flag} cannot change it." if flag else f"{head}."
 
 
+def enforce_locks(settings: Settings, managed: ManagedSettings) -> Settings:
+    """``settings`` with every locked value of ``managed`` in (whatever else they came from)."""
+    for name in managed.locked:
+        if hasattr(settings, name):
+            setattr(settings, name, managed.values[name])
+    return settings
+
+
 def default_managed_path() -> Path:
     """The system-wide file of this platform (``MAXUPLOAD_MANAGED_CONFIG`` overrides it)."""
     named = os.environ.get(ENV_VAR)
@@ -190,11 +198,9 @@ def apply_managed(settings: Settings, managed: ManagedSettings, user_keys: set[s
     """``settings`` with the managed values in: locked ones always, others where the user's
     file has no value of its own. Keys ``Settings`` does not hold stay in ``managed``."""
     for name, value in managed.values.items():
-        if not hasattr(settings, name):
-            continue
-        if name in managed.locked or name not in user_keys:
+        if hasattr(settings, name) and name not in user_keys:
             setattr(settings, name, value)
-    return settings
+    return enforce_locks(settings, managed)
 
 
 def load_effective(

@@ -52,6 +52,20 @@ def test_settings_dialog_shows_locked_values_as_set_by_it(
     dialog.close()
 
 
+def test_the_window_obeys_locked_values(qtbot: Any, make_app: Any) -> None:
+    write_managed('org_id = "org_it"\npreset = "small"\nlocked = ["org_id", "preset"]\n')
+    ctx = make_app()  # built with the sandbox's organization and the standard size
+    assert ctx.connection.settings.org_id == "org_it"
+    assert "org_it" in ctx.window.connection_label.text()
+    assert ctx.window.preview.preset_spec() == "small"
+    ctx.window.settings_action.trigger()
+    dialog: SettingsDialog = ctx.settings_dialog
+    assert not dialog.preset.isEnabled() and dialog.preset.currentData() == "small"
+    assert not dialog.org.isEnabled() and dialog.org.text() == "org_it"
+    assert dialog.environment.isEnabled()  # not locked
+    dialog.close()
+
+
 class _Browser(QObject):
     """Stands in for the system browser: Qt hands it the URLs it would open."""
 
