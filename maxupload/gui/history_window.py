@@ -54,6 +54,8 @@ COLUMNS: tuple[tuple[str, Callable[[HistoryEntry], str]], ...] = (
 )
 
 _NO_DATE = QDate(2000, 1, 1)
+#: The window opens on the photos of the last 30 days; "any day" shows everything on file.
+DEFAULT_DAYS = 30
 
 
 def _date_edit(object_name: str, label: str) -> QDateEdit:
@@ -138,6 +140,7 @@ class HistoryWindow(QDialog):
         self.mrn = self._field(names.HISTORY_MRN, "MRN")
         self.note = self._field(names.HISTORY_NOTE, "Note id")
         self.since = _date_edit(names.HISTORY_SINCE, "From day")
+        self.since.setDate(QDate.currentDate().addDays(-DEFAULT_DAYS))  # a year would be slow
         self.until = _date_edit(names.HISTORY_UNTIL, "To day")
         self.search_button = QPushButton("Search")
         self.search_button.setObjectName(names.HISTORY_SEARCH)
