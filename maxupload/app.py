@@ -256,6 +256,8 @@ class AppContext:
             self.window.show_notice(f"{text.summary} {text.next_step}")
 
         self.io_pool.submit(restore, self.window.restore_items, failed)
+        if self.engine.history.problem:  # uploads work; the audit trail does not
+            self.window.show_notice(self.engine.history.problem + " Uploads are not affected.")
         if not self.connection.settings.org_id:
             self.window.show_notice(
                 "MaxUpload is not connected to a clinic yet: open Settings (Ctrl+,) and enter "

@@ -11,7 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from maxupload.core.history import HistoryEntry, HistoryStore, history_path_for
+from maxupload.core.history import HistoryEntry, HistoryError, HistoryStore, history_path_for
 from maxupload.core.history_export import iso_time, to_csv, to_json
 from maxupload.core.queue_store import default_queue_path
 
@@ -66,14 +66,18 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         entries: list[HistoryEntry] = []
     else:
-        with HistoryStore(path) as history:
-            entries = history.search(
-                patient=args.patient,
-                mrn=args.mrn,
-                note=args.note,
-                since=args.since,
-                until=args.until,
-            )
+        try:
+            with HistoryStore(path) as history:
+                entries = history.search(
+                    patient=args.patient,
+                    mrn=args.mrn,
+                    note=args.note,
+                    since=args.since,
+                    until=args.until,
+                )
+        except HistoryError as exc:
+            print(f"maxupload: {exc}\n  Next: {exc.next_step}", file=sys.stderr)
+            return 1
     if args.csv:
         text = to_csv(entries)
     elif args.json:

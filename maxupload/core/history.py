@@ -28,6 +28,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.logsetup import redact
 from maxupload.core.models import Note, Provider
 from maxupload.core.queue_store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
@@ -166,6 +167,15 @@ def _private(path: Path) -> None:
             os.chmod(f"{path}{suffix}", 0o600)
 
 
+class HistoryError(MaxUploadError):
+    """The history file cannot be used; the message names it. Uploads go on without it."""
+
+    default_next_step = (
+        "Uploads are not affected. Move the named file aside (MaxUpload starts a new history) "
+        "or contact support."
+    )
+
+
 class HistoryStore:
     """The history file. Thread-safe: one connection behind a lock."""
 
@@ -173,16 +183,31 @@ class HistoryStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.RLock()
-        if not self.path.exists():
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        with self._conn:
-            self._conn.executescript(_SCHEMA)
-            if self._conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 0:
-                self._conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+        try:
+            if not self.path.exists():
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        except (OSError, sqlite3.Error) as exc:
+            raise HistoryError(f"The upload history {self.path} cannot be opened: {exc}.") from exc
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            with self._conn:
+                self._conn.executescript(_SCHEMA)
+                row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+                if row[0] is None:
+                    self._conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+                elif row[0] > SCHEMA_VERSION:
+                    raise HistoryError(
+                        f"The upload history {self.path} was written by a newer MaxUpload."
+                    )
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise HistoryError(f"The upload history {self.path} is damaged: {exc}.") from exc
+        except HistoryError:
+            self._conn.close()
+            raise
         _private(self.path)
 
     def close(self) -> None:
@@ -380,8 +405,16 @@ class HistoryRecorder:
     original to the trash when the batch asked for it) after a photo's verification is on file.
     """
 
-    def __init__(self, queue: QueueStore, history: HistoryStore, on_verified: OnVerified) -> None:
+    def __init__(
+        self,
+        queue: QueueStore,
+        history: HistoryStore | None,
+        on_verified: OnVerified,
+        problem: str = "",
+    ) -> None:
         self.history = history
+        #: Why nothing is recorded ("" while the history works), for the front ends to show.
+        self.problem = problem
         self._on_verified = on_verified
         self._unsubscribe = queue.subscribe(self._changed)
 
@@ -390,13 +423,19 @@ class HistoryRecorder:
         """A recorder over the history file beside ``queue``, after removing expired rows."""
         from maxupload.core.originals import trash_if_wanted
 
-        history = HistoryStore(history_path_for(queue.path))
+        try:
+            history = HistoryStore(history_path_for(queue.path))
+        except HistoryError as exc:  # uploads go on; originals are kept (nothing says to trash)
+            log.error("%s %s", exc, exc.next_step)
+            return cls(queue, None, trash_if_wanted, problem=str(exc))
         days = retention_days if retention_days is not None else _retention_from_settings()
         if days is not None:
             history.purge(days)
         return cls(queue, history, trash_if_wanted)
 
     def _changed(self, item: QueueItem) -> None:
+        if self.history is None:
+            return
         try:
             self.history.record(item)
             if item.state == ItemState.VERIFIED:
@@ -413,6 +452,8 @@ class HistoryRecorder:
         trash_originals: bool = False,
     ) -> None:
         """See ``HistoryStore.remember``; never raises (the upload goes on regardless)."""
+        if self.history is None:
+            return
         try:
             self.history.remember(items, note, provider, trash_originals=trash_originals)
         except Exception:
@@ -420,8 +461,9 @@ class HistoryRecorder:
 
     def close(self) -> None:
         self._unsubscribe()
-        with contextlib.suppress(Exception):
-            self.history.close()
+        if self.history is not None:
+            with contextlib.suppress(Exception):
+                self.history.close()
 
 
 def _retention_from_settings() -> int | None:

@@ -150,3 +150,40 @@ def test_bad_dates_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
         main(["history", "--since", "yesterday"])
     assert "not a date" in capsys.readouterr().err
     assert main(["history", "--since", "2026-11-02", "--until", "2026-11-01"]) == 2
+
+
+def test_a_damaged_history_never_stops_an_upload(
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    xdg_trash: Path,
+) -> None:
+    monkeypatch.setenv("MAXUPLOAD_API_KEY", sandbox.demo.api_key)
+    path = history_path_for(default_queue_path())
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a database" * 100)
+    image = write_jpeg(tmp_path / "a.jpg", photo(120, 90, seed=3))
+    code = main(
+        [
+            "upload",
+            "--note",
+            sandbox.demo.open_note_id,
+            "--provider",
+            sandbox.demo.provider_id,
+            "--org",
+            sandbox.demo.org_id,
+            "--base-url",
+            sandbox.base_url,
+            "--yes",
+            "--trash-originals-when-verified",
+            str(image),
+        ]
+    )
+    assert code == 0, capsys.readouterr()
+    assert len(sandbox.uploads()) == 1
+    assert image.exists()  # with no record of the move, the original is not moved
+    capsys.readouterr()
+    assert main(["history", "--csv"]) == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and "damaged" in err

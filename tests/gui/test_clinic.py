@@ -147,3 +147,21 @@ def test_trash_option_then_history_search_open_and_export(
     assert {r["status"] for r in rows} == {"verified"}
     assert {r["original"] for r in rows} == {"moved to the trash"}
     history.close()
+
+
+def test_a_damaged_history_is_named_and_uploads_still_work(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    from maxupload.core.history import history_path_for
+    from maxupload.core.queue_store import default_queue_path
+
+    path = history_path_for(default_queue_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not a database" * 100)
+    ctx = make_app()
+    window = ctx.window
+    assert str(path) in window.notice.text() and "Uploads are not affected" in window.notice.text()
+    ready_to_upload(qtbot, window, sandbox, tmp_path / "card", count=1)
+    with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(window.status_panel.upload, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: states(window) == ["verified"], timeout=60_000)
