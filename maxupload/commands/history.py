@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 from maxupload.core.history import HistoryEntry, HistoryError, HistoryStore, history_path_for
 from maxupload.core.history_export import iso_time, to_csv, to_json
-from maxupload.core.queue_store import default_queue_path
+from maxupload.core.originals import MOVED
+from maxupload.core.queue_store import QueueItem, default_queue_path
 
 
 def _day(text: str) -> date:
@@ -92,3 +94,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def originals_summary(queue_path: Path, items: Sequence[QueueItem]) -> str:
+    """After a batch with the trash option: how many originals moved, and why others stayed."""
+    try:
+        with HistoryStore(history_path_for(queue_path)) as history:
+            outcomes = [e.original if e else "" for e in map(history.entry_for, items)]
+    except HistoryError as exc:
+        return f"Originals were kept: {exc}"
+    moved = sum(1 for o in outcomes if o == MOVED)
+    kept = len(outcomes) - moved
+    text = f"Moved {moved} original{'s' if moved != 1 else ''} to the trash"
+    if kept:
+        text += f"; kept {kept} (not verified, or see 'maxupload history' for why)"
+    return text + "."

@@ -431,6 +431,7 @@ def summary(items: Sequence[QueueItem], rejected: int = 0) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from maxupload.commands.history import originals_summary
     from maxupload.core.imaging import get_preset
     from maxupload.core.intake import scan
     from maxupload.core.logsetup import install_cli_redaction
@@ -522,7 +523,7 @@ def run(args: argparse.Namespace) -> int:
 
     def add(engine: Any) -> list[int]:
         items = engine.add(to_send, target, preset)
-        trash = bool(getattr(args, "trash_originals_when_verified", False))
+        trash = bool(args.trash_originals_when_verified)
         engine.history.remember(items, note, None, trash_originals=trash)
         return adopt_unsent_twins(store, items)
 
@@ -541,6 +542,8 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     if items:
         info(as_json, summary(items, rejected=len(intake.rejected)))
+    if items and args.trash_originals_when_verified:
+        info(as_json, originals_summary(store.path, items))
     if code == EXIT_OK and intake.rejected:
         code = EXIT_NOT_ALL_SENT
     return code

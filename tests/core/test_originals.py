@@ -49,11 +49,17 @@ def originals_in_history() -> dict[str, str]:
 
 
 def test_verified_originals_go_to_the_trash_and_a_failed_one_stays(
-    sandbox: SandboxServer, key: str, tmp_path: Path, trash_home: Path
+    sandbox: SandboxServer,
+    key: str,
+    tmp_path: Path,
+    trash_home: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     photos = card(tmp_path / "DCIM")
     sandbox.set_faults(ehr_fail=1)  # the first upload: 502, a copy may be stored
     assert upload(sandbox, tmp_path / "DCIM", "--trash-originals-when-verified") == 1
+    out = capsys.readouterr().out
+    assert "Moved 2 originals to the trash; kept 1" in out
     left = [p for p in photos if p.exists()]
     assert [p.name for p in left] == ["IMG_0000.jpg"]  # the one that was not verified
     assert trashed_names(trash_home) == ["IMG_0001.jpg", "IMG_0002.jpg"]
