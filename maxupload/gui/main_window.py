@@ -766,7 +766,7 @@ class MainWindow(QMainWindow):
             for item in items:
                 self._apply_item(item)
             self._upload_pending = False
-            self.originals_option.batch_queued()
+            self.originals_option.batch_queued(trash)
             ids = [i.id for i in items] + waiting
             self._started.update(ids)
             self.uploads_queued.emit(ids)

@@ -77,6 +77,7 @@ SETTINGS_SAVE = "settingsSave"
 
 # Managed settings, upload history, originals
 TRASH_ORIGINALS = "trashOriginals"
+TRASH_ORIGINALS_NOTE = "trashOriginalsNote"
 HISTORY_WINDOW = "historyWindow"
 HISTORY_PATIENT = "historyPatient"
 HISTORY_MRN = "historyMrn"

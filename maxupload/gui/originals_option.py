@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
 from maxupload.gui import names
 
@@ -23,14 +23,23 @@ class OriginalsOption(QWidget):
             "sent, its original file goes to the system trash (restorable from there). Photos "
             "that are not verified keep their originals. Every move is in the History (Ctrl+H)."
         )
+        self.note = QLabel()
+        self.note.setObjectName(names.TRASH_ORIGINALS_NOTE)
+        self.note.hide()
+        self.box.toggled.connect(lambda on: self.note.setVisible(self.note.isVisible() and not on))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addStretch(1)
+        layout.addWidget(self.note)
         layout.addWidget(self.box)
 
     def wanted(self) -> bool:
         return self.box.isChecked()
 
-    def batch_queued(self) -> None:
-        """The batch it applied to is queued: the next one starts unticked."""
+    def batch_queued(self, trash: bool) -> None:
+        """The batch is queued (with the choice ``trash``): the next one starts unticked."""
         self.box.setChecked(False)
+        self.note.setText(
+            "The last batch's originals go to the trash once verified (History: Ctrl+H)."
+        )
+        self.note.setVisible(trash)

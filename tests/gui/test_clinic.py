@@ -91,6 +91,8 @@ def test_trash_option_then_history_search_open_and_export(
     with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
         qtbot.mouseClick(window.status_panel.upload, Qt.MouseButton.LeftButton)
     assert not box.isChecked()  # the choice was for this batch only
+    assert window.originals_option.note.isVisibleTo(window)
+    assert "trash once verified" in window.originals_option.note.text()
     qtbot.waitUntil(lambda: states(window) == ["verified"] * 2, timeout=60_000)
     qtbot.waitUntil(lambda: not any(p.exists() for p in photos), timeout=TIMEOUT_MS)
     assert trashed_names(xdg_trash) == sorted(p.name for p in photos)
