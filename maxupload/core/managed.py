@@ -51,9 +51,31 @@ def _check_whole(name: str, low: int, high: int) -> Callable[[Any], int]:
 
 
 #: Checks for keys the user's settings file may not know (yet); the settings' own check wins.
+def _check_idle_minutes(value: Any) -> int:
+    """Whole minutes; where the user's settings keep the idle time in seconds, their own
+    check of ``minutes * 60`` applies too (one rule for both files)."""
+    minutes = _check_whole("confirm_idle_minutes", 1, 24 * 60)(value)
+    seconds_check = _CHECKS.get("confirm_idle_seconds")
+    if seconds_check is not None:
+        seconds_check(minutes * 60)
+    return minutes
+
+
 _EXTRA_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "confirm_idle_minutes": _check_whole("confirm_idle_minutes", 1, 24 * 60),
+    "confirm_idle_minutes": _check_idle_minutes,
 }
+
+#: Managed names that the user's settings hold under another name and unit.
+_SETTINGS_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "confirm_idle_minutes": ("confirm_idle_seconds", lambda minutes: int(minutes) * 60),
+}
+
+
+def settings_field(name: str, value: Any) -> tuple[str, Any]:
+    """The ``Settings`` attribute a managed value goes to, and the value in its unit."""
+    attr, convert = _SETTINGS_FIELDS.get(name, (name, lambda v: v))
+    return attr, convert(value)
+
 
 #: What a managed file may set (and lock).
 MANAGED_KEYS = (
@@ -111,8 +133,9 @@ class ManagedSettings:
 def enforce_locks(settings: Settings, managed: ManagedSettings) -> Settings:
     """``settings`` with every locked value of ``managed`` in (whatever else they came from)."""
     for name in managed.locked:
-        if hasattr(settings, name):
-            setattr(settings, name, managed.values[name])
+        attr, value = settings_field(name, managed.values[name])
+        if hasattr(settings, attr):
+            setattr(settings, attr, value)
     return settings
 
 
@@ -197,9 +220,10 @@ def _user_keys(path: Path) -> set[str]:
 def apply_managed(settings: Settings, managed: ManagedSettings, user_keys: set[str]) -> Settings:
     """``settings`` with the managed values in: locked ones always, others where the user's
     file has no value of its own. Keys ``Settings`` does not hold stay in ``managed``."""
-    for name, value in managed.values.items():
-        if hasattr(settings, name) and name not in user_keys:
-            setattr(settings, name, value)
+    for name, raw in managed.values.items():
+        attr, value = settings_field(name, raw)
+        if hasattr(settings, attr) and attr not in user_keys:
+            setattr(settings, attr, value)
     return enforce_locks(settings, managed)
 
 
