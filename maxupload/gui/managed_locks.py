@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QSpinBox, QWidget
 
 from maxupload.core.managed import ManagedSettings
+from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
 
 LOCKED_TEXT = "Set by your IT department"
@@ -29,3 +30,15 @@ def apply_locks(
         note.setStyleSheet(f"color: {ACCENTS[Tone.BUSY]};")
         row, _role = form.getWidgetPosition(widgets[-1])
         form.insertRow(row + 1, "", note)
+
+
+def retention_box(days: int) -> QSpinBox:
+    """How many days the upload history keeps a photo's record (IT may lock it)."""
+    box = QSpinBox()
+    box.setObjectName(names.SETTINGS_HISTORY_RETENTION)
+    box.setAccessibleName("Days the upload history keeps a photo")
+    box.setRange(1, 36500)
+    box.setSuffix(" days")
+    box.setValue(days)
+    box.setToolTip("Older records are removed from the History (Ctrl+H) when MaxUpload starts.")
+    return box

@@ -76,6 +76,7 @@ SETTINGS_CONCURRENCY = "settingsConcurrency"
 SETTINGS_SAVE = "settingsSave"
 
 # Managed settings, upload history, originals
+SETTINGS_HISTORY_RETENTION = "settingsHistoryRetention"
 TRASH_ORIGINALS = "trashOriginals"
 TRASH_ORIGINALS_NOTE = "trashOriginalsNote"
 HISTORY_WINDOW = "historyWindow"

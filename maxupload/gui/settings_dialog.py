@@ -37,7 +37,7 @@ from maxupload.core.settings import (
 )
 from maxupload.gui import names
 from maxupload.gui.errors_text import describe_error
-from maxupload.gui.managed_locks import apply_locks
+from maxupload.gui.managed_locks import apply_locks, retention_box
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
 
@@ -154,9 +154,12 @@ class SettingsDialog(QDialog):
         form.addRow("", self.test_result)
         form.addRow("Default size", self.preset)
         form.addRow("Photos sent at once", self.concurrency)
+        self.retention = retention_box(settings.history_retention_days)
+        form.addRow("Keep upload history", self.retention)
         if managed is not None:
             locked = {"base_url": [self.environment, self.base_url], "org_id": [self.org]}
-            apply_locks(form, managed, {**locked, "preset": [self.preset]})
+            locked.update(preset=[self.preset], history_retention_days=[self.retention])
+            apply_locks(form, managed, locked)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -294,6 +297,7 @@ class SettingsDialog(QDialog):
                     org_id=self.org.text().strip(),
                     preset=str(self.preset.currentData()),
                     concurrency=self.concurrency.value(),
+                    history_retention_days=self.retention.value(),
                 )
             )
         except SettingsError as exc:

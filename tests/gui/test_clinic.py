@@ -53,7 +53,10 @@ def test_settings_dialog_shows_locked_values_as_set_by_it(
 
 
 def test_the_window_obeys_locked_values(qtbot: Any, make_app: Any) -> None:
-    write_managed('org_id = "org_it"\npreset = "small"\nlocked = ["org_id", "preset"]\n')
+    write_managed(
+        'org_id = "org_it"\npreset = "small"\nhistory_retention_days = 90\n'
+        'locked = ["org_id", "preset", "history_retention_days"]\n'
+    )
     ctx = make_app()  # built with the sandbox's organization and the standard size
     assert ctx.connection.settings.org_id == "org_it"
     assert "org_it" in ctx.window.connection_label.text()
@@ -62,6 +65,7 @@ def test_the_window_obeys_locked_values(qtbot: Any, make_app: Any) -> None:
     dialog: SettingsDialog = ctx.settings_dialog
     assert not dialog.preset.isEnabled() and dialog.preset.currentData() == "small"
     assert not dialog.org.isEnabled() and dialog.org.text() == "org_it"
+    assert not dialog.retention.isEnabled() and dialog.retention.value() == 90
     assert dialog.environment.isEnabled()  # not locked
     dialog.close()
 
