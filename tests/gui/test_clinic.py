@@ -171,3 +171,30 @@ def test_a_damaged_history_is_named_and_uploads_still_work(
     with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
         qtbot.mouseClick(window.status_panel.upload, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: states(window) == ["verified"], timeout=60_000)
+
+
+def test_a_damaged_managed_file_stops_the_window_naming_it(
+    qtbot: Any, qapp: Any, capsys: Any
+) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from maxupload.app import run_gui
+    from maxupload.gui.main_window import MainWindow
+
+    path = write_managed("org_id = \n")
+    seen: dict[str, str] = {}
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, answer)
+            return
+        seen["text"] = box.text()
+        box.accept()
+
+    QTimer.singleShot(50, answer)
+    assert run_gui(sandbox=False) == 2
+    assert str(path) in seen["text"] and "damaged" in seen["text"]
+    assert str(path) in capsys.readouterr().err
+    assert not [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
