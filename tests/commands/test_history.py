@@ -17,6 +17,7 @@ from maxupload.cli import main
 from maxupload.core.history import HistoryStore, history_path_for
 from maxupload.core.queue_store import default_queue_path
 from maxupload.sandbox import SandboxServer
+from tests.commands.test_upload import upload_args
 from tests.plugins.images import photo, write_jpeg
 
 
@@ -33,23 +34,7 @@ def batch(
     folder.mkdir()
     photos = [write_jpeg(folder / f"p{n}.jpg", photo(160, 120, seed=n)) for n in range(3)]
     sandbox.set_faults(ehr_fail=1)
-    code = main(
-        [
-            "upload",
-            "--note",
-            sandbox.demo.open_note_id,
-            "--provider",
-            sandbox.demo.provider_id,
-            "--org",
-            sandbox.demo.org_id,
-            "--base-url",
-            sandbox.base_url,
-            "--workers",
-            "1",
-            "--yes",
-            str(folder),
-        ]
-    )
+    code = main([*upload_args(sandbox, folder), "--workers", "1", "--yes"])
     out = capsys.readouterr().out
     assert code == 1, out  # one photo waits for a decision
     return photos
@@ -164,22 +149,7 @@ def test_a_damaged_history_never_stops_an_upload(
     path.parent.mkdir(parents=True)
     path.write_bytes(b"this is not a database" * 100)
     image = write_jpeg(tmp_path / "a.jpg", photo(120, 90, seed=3))
-    code = main(
-        [
-            "upload",
-            "--note",
-            sandbox.demo.open_note_id,
-            "--provider",
-            sandbox.demo.provider_id,
-            "--org",
-            sandbox.demo.org_id,
-            "--base-url",
-            sandbox.base_url,
-            "--yes",
-            "--trash-originals-when-verified",
-            str(image),
-        ]
-    )
+    code = main([*upload_args(sandbox, image), "--yes", "--trash-originals-when-verified"])
     assert code == 0, capsys.readouterr()
     assert len(sandbox.uploads()) == 1
     assert image.exists()  # with no record of the move, the original is not moved
