@@ -238,7 +238,7 @@ class AppContext:
             return list(store.items())
 
         def failed(exc: BaseException) -> None:
-            from maxupload.gui.errors_text import describe_error
+            from maxupload.core.outcomes import describe_error
 
             text = describe_error(exc)
             self.window.show_notice(f"{text.summary} {text.next_step}")

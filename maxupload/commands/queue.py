@@ -127,9 +127,12 @@ def _with_store(
 def _resting_engine(store: QueueStore) -> Iterator[UploadEngine]:
     """An engine that sends nothing, for one user action: it holds the queue lock (QueueBusy
     when another MaxUpload is sending) and has recovered what a crash left mid-way."""
-    from maxupload.core.engine import UploadEngine
+    from maxupload.core.engine import UploadClient, UploadEngine
 
-    engine = UploadEngine(store, lambda _t: None)
+    def no_client(_target: Target) -> UploadClient:
+        raise RuntimeError("this engine sends nothing")
+
+    engine = UploadEngine(store, no_client)
     try:
         engine.recover()
         yield engine

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from maxupload.core.models import SignedUrl
 from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
 from maxupload.gui import jobs, names
-from maxupload.gui.errors_text import describe_error
+from maxupload.core.outcomes import describe_error
 from maxupload.gui.headings import heading
 from maxupload.gui.image_view import ImageView
 from maxupload.gui.photo_model import PhotoRow, human_size

@@ -35,7 +35,7 @@ from maxupload.core.settings import (
     validate,
 )
 from maxupload.gui import names
-from maxupload.gui.errors_text import describe_error
+from maxupload.core.outcomes import describe_error
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.gui import names
-from maxupload.gui.errors_text import ACTION_LABELS, ErrorText
+from maxupload.core.outcomes import ACTION_LABELS, Outcome
 from maxupload.gui.status_text import ACCENTS, Tone
 
 _COUNT_GROUPS: list[tuple[str, frozenset[str]]] = [
@@ -63,7 +63,7 @@ class StatusPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(names.STATUS_PANEL)
-        self._error: ErrorText | None = None
+        self._error: Outcome | None = None
         self._error_file = ""
 
         self.progress = QProgressBar()
@@ -179,7 +179,7 @@ class StatusPanel(QFrame):
         self.upload.setText(label)
         self.upload_hint.setText(hint)
 
-    def show_error(self, text: ErrorText | None, file_name: str = "") -> None:
+    def show_error(self, text: Outcome | None, file_name: str = "") -> None:
         self._error = text
         self._error_file = file_name
         if text is None:
@@ -197,7 +197,7 @@ class StatusPanel(QFrame):
             self.error_action.setAccessibleName(label)
         self.error_panel.show()
 
-    def current_error(self) -> ErrorText | None:
+    def current_error(self) -> Outcome | None:
         return self._error if self.error_panel.isVisible() or self._error else None
 
     @Slot()
