@@ -274,17 +274,25 @@ class UploadService:
 
     # --- staging --------------------------------------------------------------------------
 
-    def stage(self, paths: Sequence[Path]) -> StageResult:
+    def stage(self, paths: Sequence[Path], *, reuse_staged: bool = False) -> StageResult:
         """Scan files and folders, read each photo's facts once, and save the photos."""
         intake = scan([Path(p) for p in paths])
-        return StageResult(self.stage_accepted(intake.unique), intake)
+        return StageResult(self.stage_accepted(intake.unique, reuse_staged=reuse_staged), intake)
 
-    def stage_accepted(self, accepted: Sequence[AcceptedFile]) -> list[PhotoSnapshot]:
-        """Save photos intake accepted; a file already staged is not staged twice."""
-        known = {i.source_path for i in self.store.items(states=[ItemState.STAGED])}
+    def stage_accepted(
+        self, accepted: Sequence[AcceptedFile], *, reuse_staged: bool = False
+    ) -> list[PhotoSnapshot]:
+        """Save photos intake accepted. ``reuse_staged``: a file already staged (added twice
+        to the same list) gives its staged row back instead of a second one."""
+        staged = {i.source_path: i for i in self.store.items(states=[ItemState.STAGED])}
+        known: set[str] = set()
+        reused: list[PhotoSnapshot] = []
         entries: list[StagedEntry] = []
         for photo in accepted:
             if str(photo.path) in known:
+                continue
+            if reuse_staged and str(photo.path) in staged:
+                reused.append(snapshot(staged[str(photo.path)]))
                 continue
             known.add(str(photo.path))
             facts = self.read_facts(Path(photo.path))
@@ -297,7 +305,7 @@ class UploadService:
                     json.dumps(list(facts.codes)) if facts.codes else None,
                 )
             )
-        return [snapshot(i) for i in self.store.stage(entries)]
+        return reused + [snapshot(i) for i in self.store.stage(entries)]
 
     # --- the note -------------------------------------------------------------------------
 
@@ -308,9 +316,17 @@ class UploadService:
         ensure_open(note)
         return note
 
-    def findings(self, item_id: int, note: Note) -> list[Finding]:
-        """The checks' findings for a staged photo going to ``note`` (cheap, no decoding)."""
-        return self.evaluate(facts_of(self.store.get(item_id)), note)
+    def check(self, ids: Sequence[int], note: Note) -> list[PhotoSnapshot]:
+        """Record the checks' findings of staged photos for ``note`` (cheap: the facts were read
+        at staging), so a front end shows them before anything is sent."""
+        out: list[PhotoSnapshot] = []
+        for item_id in ids:
+            item = self.store.get(int(item_id))
+            if item.state != ItemState.STAGED:
+                continue
+            found = self.evaluate(facts_of(item), note)
+            out.append(snapshot(self.store.update(item.id, findings=_findings_json(found))))
+        return out
 
     # --- submit ---------------------------------------------------------------------------
 
@@ -346,7 +362,7 @@ class UploadService:
             if item.state != ItemState.STAGED:
                 continue
             found = self.evaluate(facts_of(item), note)
-            item = self.store.update(item_id, findings=_findings_json(found))
+            item = self.store.update(item.id, findings=_findings_json(found))
             if checks.held_or_blocked(found, acknowledged):
                 result.stopped.append(snapshot(item))
                 continue

@@ -16,19 +16,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maxupload.gui import names
 from maxupload.core.outcomes import ACTION_LABELS, Outcome
+from maxupload.core.queue_store import (
+    FINAL_STATES,
+    ON_ITS_WAY_STATES,
+    UPLOADED_STATES,
+    ItemState,
+)
+from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
 
-_COUNT_GROUPS: list[tuple[str, frozenset[str]]] = [
-    ("in EHR", frozenset({"synced", "verified"})),
-    ("saved, not confirmed in EHR", frozenset({"pending_upload"})),
-    ("sending", frozenset({"queued", "preparing", "ready", "uploading", "retry_later"})),
-    ("need you", frozenset({"needs_decision"})),
-    ("failed", frozenset({"failed"})),
-    ("archived", frozenset({"archived"})),
-    ("cancelled", frozenset({"cancelled"})),
-    ("not sent yet", frozenset({"staged"})),
+_COUNT_GROUPS: list[tuple[str, frozenset[ItemState]]] = [
+    ("in EHR", frozenset({ItemState.SYNCED, ItemState.VERIFIED})),
+    ("saved, not confirmed in EHR", frozenset({ItemState.PENDING_UPLOAD})),
+    ("sending", ON_ITS_WAY_STATES),
+    ("need you", frozenset({ItemState.NEEDS_DECISION})),
+    ("failed", frozenset({ItemState.FAILED})),
+    ("archived", frozenset({ItemState.ARCHIVED})),
+    ("cancelled", frozenset({ItemState.CANCELLED})),
+    ("not sent yet", frozenset({ItemState.STAGED})),
 ]
 
 
@@ -148,21 +154,8 @@ class StatusPanel(QFrame):
 
     def set_counts(self, counts: dict[str, int]) -> None:
         self.counts.setText(counts_text(counts))
-        queued = sum(v for k, v in counts.items() if k != "staged")
-        settled = sum(
-            v
-            for k, v in counts.items()
-            if k
-            in {
-                "synced",
-                "verified",
-                "pending_upload",
-                "archived",
-                "needs_decision",
-                "failed",
-                "cancelled",
-            }
-        )
+        queued = sum(v for k, v in counts.items() if k != ItemState.STAGED)
+        settled = sum(v for k, v in counts.items() if k in FINAL_STATES | UPLOADED_STATES)
         self.progress.setRange(0, max(1, queued))
         self.progress.setValue(settled)
         self.progress.setFormat("%v of %m done" if queued else "Nothing sent yet")
