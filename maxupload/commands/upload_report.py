@@ -75,6 +75,8 @@ def print_stand_in(staged: QueueItem, earlier: PhotoSnapshot, as_json: bool, out
     print(f"{staged.source_path}  not sent again (item {item.id}, {item.state}){where}", file=out)
     if staged.error_message:
         print(f"    {staged.error_message}", file=out)
+    if item.error_message:
+        print(f"    {item.error_message}", file=out)
     if item.next_step:
         print(f"    Next: {item.next_step}", file=out)
     out.flush()

@@ -264,13 +264,20 @@ class UploadService:
         store: QueueStore,
         engine: EnginePort,
         *,
-        read_facts: FactsReader = checks.read_facts,
-        evaluate: Evaluator = checks.evaluate,
+        read_facts: FactsReader | None = None,
+        evaluate: Evaluator | None = None,
     ) -> None:
         self.store = store
         self.engine = engine
-        self.read_facts = read_facts
-        self.evaluate = evaluate
+        self._read_facts = read_facts
+        self._evaluate = evaluate
+
+    def read_facts(self, path: Path) -> PhotoFacts:
+        """The photo's facts (``maxupload.core.checks`` unless other checks were given)."""
+        return (self._read_facts or checks.read_facts)(path)
+
+    def evaluate(self, facts: PhotoFacts, note: Note) -> list[Finding]:
+        return (self._evaluate or checks.evaluate)(facts, note)
 
     # --- staging --------------------------------------------------------------------------
 
