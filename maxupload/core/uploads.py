@@ -237,6 +237,12 @@ class StageResult:
 
     photos: list[PhotoSnapshot]
     intake: IntakeResult
+    reused: frozenset[int] = frozenset()  # ids of photos that were already staged
+
+    @property
+    def added(self) -> list[PhotoSnapshot]:
+        """Photos staged by this call (not those given back because they were staged)."""
+        return [p for p in self.photos if p.id not in self.reused]
 
 
 @dataclass
@@ -284,7 +290,9 @@ class UploadService:
     def stage(self, paths: Sequence[Path], *, reuse_staged: bool = False) -> StageResult:
         """Scan files and folders, read each photo's facts once, and save the photos."""
         intake = scan([Path(p) for p in paths])
-        return StageResult(self.stage_accepted(intake.unique, reuse_staged=reuse_staged), intake)
+        before = {i.id for i in self.store.items(states=[ItemState.STAGED])}
+        photos = self.stage_accepted(intake.unique, reuse_staged=reuse_staged)
+        return StageResult(photos, intake, frozenset(p.id for p in photos if p.id in before))
 
     def stage_accepted(
         self, accepted: Sequence[AcceptedFile], *, reuse_staged: bool = False

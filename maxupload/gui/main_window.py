@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         deps.bridge.batch_finished.connect(self._batch_finished)
         self.uploads = deps.uploads
         self.uploads.staged.connect(self._staged)
-        self.uploads.checked.connect(self._apply_items)
+        self.uploads.checked.connect(self._checked)
         self.uploads.submitted.connect(self._submitted)
         self.uploads.submit_failed.connect(self._submit_failed)
         self.uploads.changed.connect(self._apply_items)
@@ -396,6 +396,12 @@ class MainWindow(QMainWindow):
             self.uploads.check(staged, note)
         self._show_checks()
 
+    @Slot(list)
+    def _checked(self, snapshots: list[PhotoSnapshot]) -> None:
+        self._apply_items(snapshots)
+        self._show_checks()
+        self._refresh_state()
+
     def _show_checks(self) -> None:
         """The acknowledgement box while photos are held, and the label badge on the banner."""
         staged = self.model.staged_rows()
@@ -509,7 +515,7 @@ class MainWindow(QMainWindow):
                 rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)
             )
         self.model.add_rows(rows)
-        n_ok, n_bad = len(rows), len(result.intake.rejected)
+        n_ok, n_bad = len(result.added), len(result.intake.rejected)
         text = f"Added {n_ok} photo{'s' if n_ok != 1 else ''}"
         if n_bad:
             text += f"; {n_bad} file{'s' if n_bad != 1 else ''} not added (see the list below)"
@@ -752,7 +758,8 @@ class MainWindow(QMainWindow):
                     f"{_photos(len(blocked), 'was', 'were')} not sent: {blocked[0].outcome.message}"
                 )
             if held:
-                parts.append(f"{_photos(len(held), 'is', 'are')} held: {held[0].outcome.message}")
+                why = held[0].outcome.message
+                parts.append(f"{_photos(len(held), 'is', 'are')} held back: {why}")
             self.show_notice(" ".join(parts), Tone.ERROR if blocked else Tone.WARNING)
         self.uploads_queued.emit(list(result.run))
         self._refresh_state()
@@ -843,6 +850,9 @@ class MainWindow(QMainWindow):
             text = f"{_photos(ok, 'is', 'are')} in the EHR."
             if unconfirmed:
                 text += f" {unconfirmed} saved to Max AI, not confirmed in the EHR."
+            stopped = sum(1 for r in self.model.staged_rows() if r.check_stop)
+            if stopped:
+                text += f" {_photos(stopped, 'was', 'were')} held back by the photo checks."
             self.deps.notifier.notify("Upload finished", text)
 
     @Slot(str, str)
@@ -919,7 +929,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ restore
     def restore_items(self, items: list[Any]) -> None:
         """Show items restored from the queue file; nothing is sent until re-confirmed."""
-        rows = [row_from_item(i) for i in items if not getattr(i, "hidden", False)]
+        rows = [
+            row_from_item(i)
+            for i in items
+            if not i.hidden and self.model.find_item(i.id) is None  # not added meanwhile
+        ]
         self.model.add_rows(rows)
         for row in rows:
             if row.state == ItemState.VERIFIED:
