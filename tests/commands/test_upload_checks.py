@@ -19,7 +19,7 @@ from maxupload.core.queue_store import ItemState, QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.plugins import photo_checks
 from tests.plugins.photo_checks import write_checked_photo
-from tests.test_cli_upload import queue_as_left, run_cli, upload_args
+from tests.commands.test_upload import queue_as_left, run_cli, upload_args
 
 
 @pytest.fixture
