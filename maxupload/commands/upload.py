@@ -23,7 +23,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from maxupload.commands.upload_report import check_fields, print_stand_in, print_stopped
+from maxupload.commands.upload_report import (
+    check_fields,
+    not_queued_record,
+    print_stand_in,
+    print_stopped,
+)
 from maxupload.core.checks import CheckCode
 from maxupload.core.environments import resolve_base_url
 from maxupload.core.errors import MaxUploadError, NoteLocked
@@ -179,19 +184,7 @@ class Printer:
         """A file that never became a queue item, with why and what to do."""
         with self._lock:
             if self.as_json:
-                record = {
-                    "file": str(path),
-                    "itemId": None,
-                    "status": status,
-                    "state": status,
-                    "imageId": None,
-                    "sizeKb": None,
-                    "verified": False,
-                    "traceId": None,
-                    "errorCode": code,
-                    "message": reason,
-                    "nextStep": next_step,
-                }
+                record = not_queued_record(str(path), status, code, reason, next_step)
                 print(json.dumps(record), file=self.out, flush=True)
                 return
             print(f"{path}  {status}", file=self.out)

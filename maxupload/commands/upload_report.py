@@ -21,25 +21,34 @@ def check_fields(item: QueueItem) -> dict[str, Any]:
     }
 
 
+def not_queued_record(
+    file: str, status: str, code: str, message: str, next_step: str | None
+) -> dict[str, Any]:
+    """The ``--json`` object of a file that was not sent (rejected, skipped, held, blocked)."""
+    return {
+        "file": file,
+        "itemId": None,
+        "status": status,
+        "state": status,
+        "imageId": None,
+        "sizeKb": None,
+        "verified": False,
+        "traceId": None,
+        "errorCode": code,
+        "message": message,
+        "nextStep": next_step,
+    }
+
+
 def print_stopped(snap: PhotoSnapshot, as_json: bool, out: TextIO) -> None:
     """A photo the checks hold or block for this note: which file, why, what to do."""
     outcome = snap.outcome
     status = outcome.kind.value  # "held" or "blocked"
     if as_json:
-        record = {
-            "file": snap.item.source_path,
-            "itemId": None,
-            "status": status,
-            "state": status,
-            "imageId": None,
-            "sizeKb": None,
-            "verified": False,
-            "traceId": None,
-            "errorCode": outcome.code,
-            "message": outcome.message,
-            "nextStep": outcome.next_step,
-            **check_fields(snap.item),
-        }
+        record = not_queued_record(
+            snap.item.source_path, status, outcome.code, outcome.message, outcome.next_step
+        )
+        record.update(check_fields(snap.item))
         print(json.dumps(record), file=out, flush=True)
         return
     print(f"{snap.item.source_path}  {status}: not sent", file=out)

@@ -645,39 +645,15 @@ class QueueStore:
         """Queue photos for one target. The same photo already sent (or perhaps sent, or in the
         queue) to the same note goes to ``needs_decision`` at once: it needs a "send again".
         """
-        if not (target.org_id and target.note_id and target.provider_id and target.base_url):
-            raise ValueError("a queue item needs organization, note, provider and base URL")
+        _check_target(target)
         added: list[int] = []
         with self._transaction() as conn:
             for entry in entries:
-                now = _now()
-                cur = conn.execute(
-                    "INSERT INTO items (source_path, file_name, size_original, sha256_original, "
-                    "org_id, note_id, provider_id, patient_label, base_url, preset, state, "
-                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(entry.source_path),
-                        entry.source_path.name,
-                        int(entry.size),
-                        entry.sha256,
-                        target.org_id,
-                        target.note_id,
-                        target.provider_id,
-                        target.patient_label,
-                        target.base_url,
-                        preset,
-                        ItemState.QUEUED.value,
-                        now,
-                        now,
-                    ),
-                )
-                item_id = int(cur.lastrowid or 0)
+                staged = StagedEntry(entry.source_path, entry.size, entry.sha256)
+                item_id = self._insert(conn, staged, target, preset)
                 added.append(item_id)
                 self._event(conn, item_id, ItemState.QUEUED, f"queued for note {target.note_id}")
-                item = self._row(item_id)
-                earlier = self.duplicates_of(item)
-                if earlier:
-                    self._mark_duplicate(conn, item, earlier[0], "sha256_original")
+                self._hold_if_twin(conn, item_id)
             result = [self._row(i) for i in added]
         self._notify(result)
         return result
@@ -688,37 +664,57 @@ class QueueStore:
         added: list[int] = []
         with self._transaction() as conn:
             for entry in entries:
-                now = _now()
-                cur = conn.execute(
-                    "INSERT INTO items (source_path, file_name, size_original, sha256_original, "
-                    "org_id, note_id, provider_id, patient_label, base_url, preset, state, "
-                    "created_at, updated_at, captured_at, label_codes) "
-                    "VALUES (?, ?, ?, ?, '', '', '', '', '', '', ?, ?, ?, ?, ?)",
-                    (
-                        str(entry.source_path),
-                        entry.source_path.name,
-                        int(entry.size),
-                        entry.sha256,
-                        ItemState.STAGED.value,
-                        now,
-                        now,
-                        entry.captured_at,
-                        entry.label_codes,
-                    ),
-                )
-                item_id = int(cur.lastrowid or 0)
+                item_id = self._insert(conn, entry, None, "")
                 added.append(item_id)
                 self._event(conn, item_id, ItemState.STAGED, "added, not sent yet")
             result = [self._row(i) for i in added]
         self._notify(result)
         return result
 
+    def _insert(
+        self, conn: sqlite3.Connection, entry: StagedEntry, target: Target | None, preset: str
+    ) -> int:
+        """One new row: queued for ``target``, or staged when there is none yet."""
+        now = _now()
+        bound = target or Target("", "", "", "", "")
+        cur = conn.execute(
+            "INSERT INTO items (source_path, file_name, size_original, sha256_original, "
+            "org_id, note_id, provider_id, patient_label, base_url, preset, state, "
+            "created_at, updated_at, captured_at, label_codes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(entry.source_path),
+                entry.source_path.name,
+                int(entry.size),
+                entry.sha256,
+                bound.org_id,
+                bound.note_id,
+                bound.provider_id,
+                bound.patient_label,
+                bound.base_url,
+                preset,
+                (ItemState.QUEUED if target else ItemState.STAGED).value,
+                now,
+                now,
+                entry.captured_at,
+                entry.label_codes,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def _hold_if_twin(self, conn: sqlite3.Connection, item_id: int) -> None:
+        """Hold a just-queued item when the same photo was sent (or perhaps sent, or is
+        queued) for its note: it needs a "send again"."""
+        item = self._row(item_id)
+        earlier = self.duplicates_of(item)
+        if earlier:
+            self._mark_duplicate(conn, item, earlier[0], "sha256_original")
+
     def bind(self, item_id: int, target: Target, preset: str) -> QueueItem:
         """Queue a staged photo for ``target``: its binding is written once, here. The same
         photo already sent (or perhaps sent, or queued) to that note is held at once, as in
         ``add``."""
-        if not (target.org_id and target.note_id and target.provider_id and target.base_url):
-            raise ValueError("a queue item needs organization, note, provider and base URL")
+        _check_target(target)
         with self._transaction() as conn:
             current = self._row(item_id)
             if current.state != ItemState.STAGED:
@@ -743,10 +739,7 @@ class QueueStore:
                 ),
             )
             self._event(conn, item_id, ItemState.QUEUED, f"queued for note {target.note_id}")
-            item = self._row(item_id)
-            earlier = self.duplicates_of(item)
-            if earlier:
-                self._mark_duplicate(conn, item, earlier[0], "sha256_original")
+            self._hold_if_twin(conn, item_id)
             result = self._row(item_id)
         self._notify([result])
         return result
@@ -1003,6 +996,11 @@ def duplicate_message(earlier: QueueItem, item_id: int) -> tuple[str, str]:
         "Check the note; to send it anyway choose 'Send again' "
         f"(maxupload queue send-again {item_id}), or remove this item.",
     )
+
+
+def _check_target(target: Target) -> None:
+    if not (target.org_id and target.note_id and target.provider_id and target.base_url):
+        raise ValueError("a queue item needs organization, note, provider and base URL")
 
 
 def _item(row: Sequence[Any]) -> QueueItem:

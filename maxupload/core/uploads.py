@@ -403,10 +403,8 @@ class UploadService:
         earlier = self.store.get(item.duplicate_of)
         same_binding = (earlier.provider_id, earlier.preset) == (item.provider_id, item.preset)
         if earlier.state in WAITING_STATES and same_binding and earlier.id not in run:
-            reason, code = (
-                f"Already queued as item {earlier.id}, which is sent instead.",
-                ("queued_earlier"),
-            )
+            reason = f"Already queued as item {earlier.id}, which is sent instead."
+            code = "queued_earlier"
             if earlier.state == ItemState.RETRY_LATER:
                 earlier = self.store.update(
                     earlier.id,

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
@@ -61,6 +61,12 @@ IMAGE_FILTER = (
 )
 
 
+class RateLimitClock(Protocol):
+    """The one thing the window asks the engine itself: how long the server's pause lasts."""
+
+    def rate_limit_pause_remaining(self) -> float: ...
+
+
 @dataclass
 class WindowDeps:
     """What the composition root hands the window (nothing is looked up globally)."""
@@ -68,7 +74,7 @@ class WindowDeps:
     io_pool: TaskPool  # API calls, queue changes, key store
     image_pool: TaskPool  # intake scans, thumbnails, previews, estimates
     bridge: EngineBridge
-    engine: Any  # UploadEngine (for the rate-limit countdown)
+    engine: RateLimitClock  # the upload engine, for the rate-limit countdown
     uploads: UploadController  # every upload step goes through the core's service
     client: Callable[[], Any]  # the API client of the current settings
     connection: Callable[[], tuple[str, str]]  # (base_url, org_id) of the current settings
