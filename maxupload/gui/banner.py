@@ -135,7 +135,7 @@ class PatientBanner(QFrame):
                 f"#labelMatchBadge {{ border: 1px solid {color}; border-radius: 4px; "
                 "padding: 2px 6px; font-weight: 600; }"
             )
-            self._text_column.addWidget(self.label_match)
+            self._text_column.addWidget(self.label_match, 0, Qt.AlignmentFlag.AlignLeft)
         self.label_match.setText(text)
         self.label_match.setVisible(bool(text))
 

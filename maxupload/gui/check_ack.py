@@ -49,11 +49,13 @@ class HeldPhotosAck(QFrame):
             self.reset()
             self.hide()
             return
-        photos = "1 photo was" if count == 1 else f"{count} photos were"
-        self.text.setText(
-            f"{photos} taken on another day than this visit and {'is' if count == 1 else 'are'} "
-            "held back. Check them; tick the box to send them with this batch."
-        )
+        if count == 1:
+            text = "1 photo was taken on another day than this visit and is held back. Check it; "
+            text += "tick the box to send it with this batch."
+        else:
+            text = f"{count} photos were taken on another day than this visit and are held back. "
+            text += "Check them; tick the box to send them with this batch."
+        self.text.setText(text)
         self.show()
 
     def reset(self) -> None:

@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self._question: QMessageBox | None = None
         self._latest_error_item: int | None = None
         self._started: set[int] = set()
+        self._removed: set[int] = set()  # taken off the list: a late snapshot never re-adds it
         self._upload_pending = False
         self._pasted_dir = deps.cache_dir / "pasted"
         self.model = PhotoModel(self)
@@ -406,7 +407,7 @@ class MainWindow(QMainWindow):
     def _checked(self, snapshots: list[PhotoSnapshot]) -> None:
         self._apply_items(snapshots)
         self._show_checks()
-        self._refresh_state()
+        self._selection_changed()  # the selected photo's finding shows in the status panel
 
     def _show_checks(self) -> None:
         """The acknowledgement box while photos are held, and the label badge on the banner."""
@@ -432,6 +433,15 @@ class MainWindow(QMainWindow):
     def _show_exception(self, exc: BaseException) -> None:
         """A failed lookup or pool job: its plain message and next step in the status panel."""
         self.status_panel.show_error(describe_error(exc))
+
+    def sendable_rows(self) -> list[PhotoRow]:
+        """Staged photos the checks let go now (held ones once acknowledged for this batch)."""
+        acknowledged = bool(self.held_ack.acknowledged())
+        return [
+            r
+            for r in self.model.staged_rows()
+            if r.check_stop is None or (r.check_stop.kind is OutcomeKind.HELD and acknowledged)
+        ]
 
     def waiting_rows(self, note_id: str | None = None) -> list[PhotoRow]:
         """Queued rows not yet started (restored or held), optionally for one note."""
@@ -601,7 +611,9 @@ class MainWindow(QMainWindow):
         indexes = self.selected_indexes()
         rows = [self.model.row_at(i) for i in indexes]
         busy = [r for r in rows if r.state in (ItemState.UPLOADING, ItemState.PREPARING)]
-        self.uploads.remove([r.item_id for r in rows if r.item_id is not None and r not in busy])
+        ids = [r.item_id for r in rows if r.item_id is not None and r not in busy]
+        self._removed.update(r.item_id for r in rows if r.is_staged and r.item_id is not None)
+        self.uploads.remove(ids)
         # Photos not sent yet leave the list at once; the queue forgets them on the pool.
         for row in self.model.remove_row_indexes(
             [i for i in indexes if self.model.row_at(i).is_staged]
@@ -704,7 +716,9 @@ class MainWindow(QMainWindow):
             return "Choose the provider to upload as."
         if not self.banner.is_confirmed:
             return "Tick 'I confirm this is the right patient' to enable Upload."
-        if not self.model.staged_rows() and not self.waiting_rows(note.id):
+        if not self.sendable_rows() and not self.waiting_rows(note.id):
+            if self.model.staged_rows():
+                return "The photos in the list are held back by the photo checks (see each row)."
             return "Add photos to send."
         return ""
 
@@ -749,6 +763,7 @@ class MainWindow(QMainWindow):
         self._upload_pending = False
         self._apply_items([*result.queued, *result.stopped, *result.stand_ins.values()])
         for staged_id in result.stand_ins:
+            self._removed.add(staged_id)
             i = self.model.find_item(staged_id)
             if i is not None:  # an earlier item stands for it: one row per photo
                 self.model.remove_row_indexes([i])
@@ -793,7 +808,7 @@ class MainWindow(QMainWindow):
             return
         item = snap.item if isinstance(snap, PhotoSnapshot) else snap
         i = self.model.find_item(int(item.id))
-        if item.hidden:
+        if item.hidden or item.id in self._removed:
             if i is not None:
                 self.model.remove_row_indexes([i])
             self._drop_pasted(Path(item.source_path))
@@ -907,7 +922,7 @@ class MainWindow(QMainWindow):
         self.status_panel.set_counts(counts)
         reason = self.upload_block_reason()
         note = self.banner.note
-        n_staged = len(self.model.staged_rows())
+        n_staged = len(self.sendable_rows())
         n_waiting = len(self.waiting_rows(note.id)) if note else 0
         n = n_staged + n_waiting
         name = note.patient.display_name if note and note.patient else ""
