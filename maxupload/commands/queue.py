@@ -190,9 +190,15 @@ def _row(item: QueueItem) -> list[str]:
         verified = " (verified)"
     elif item.state in UPLOADED_STATES:
         verified = " (not verified yet)"
+    if item.state == ItemState.STAGED:
+        where = "       added, not sent yet: pick the note in the window to send it"
+    else:
+        where = (
+            f"       patient: {item.patient_label}  note: {item.note_id}  image: {image}{verified}"
+        )
     return [
         f"{item.id:>5}  {item.state.value:<14} {item.file_name}",
-        f"       patient: {item.patient_label}  note: {item.note_id}  image: {image}{verified}",
+        where,
         *problem_lines(item, "       "),
     ]
 

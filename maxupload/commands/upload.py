@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from maxupload.commands.upload_report import (
     check_fields,
@@ -35,6 +35,11 @@ from maxupload.core.errors import MaxUploadError, NoteLocked
 from maxupload.core.models import Note, Target
 from maxupload.core.queue_store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
 from maxupload.core.visit_time import visit_text
+
+if TYPE_CHECKING:
+    from maxupload.core.api_client import ApiClient
+    from maxupload.core.engine import UploadEngine
+    from maxupload.core.ratelimit import RateGate
 
 EXIT_OK = 0
 EXIT_NOT_ALL_SENT = 1
@@ -259,7 +264,7 @@ def no_key_message(base_url: str, org_id: str) -> tuple[str, str]:
     )
 
 
-def make_client(base_url: str, api_key: str, org_id: str, gate: Any) -> Any:
+def make_client(base_url: str, api_key: str, org_id: str, gate: RateGate) -> ApiClient:
     from maxupload.core.api_client import ApiClient
 
     return ApiClient(base_url, api_key, org_id, gate=gate)
@@ -289,7 +294,7 @@ def run_queue(
     as_json: bool,
     workers: int,
     printer: Printer | None = None,
-    before_start: Callable[[Any], Sequence[int]] | None = None,
+    before_start: Callable[[UploadEngine], Sequence[int]] | None = None,
 ) -> tuple[int, list[QueueItem]]:
     """Run the engine over ``only`` (or every runnable item) until it is idle.
 
@@ -301,7 +306,7 @@ def run_queue(
 
     gate = RateGate()
 
-    def factory(target: Target) -> Any:
+    def factory(target: Target) -> ApiClient:
         return make_client(target.base_url, key_for(target), target.org_id, gate)
 
     printer = printer or Printer(as_json)
@@ -462,7 +467,7 @@ def run(args: argparse.Namespace) -> int:
     results: list[int] = []
     stopped: list[int] = []
 
-    def submit(engine: Any) -> list[int]:
+    def submit(engine: UploadEngine) -> list[int]:
         """Stage, check and queue the photos through the service both front ends use."""
         service = UploadService(store, engine)
         staged = service.stage_accepted(to_send)
