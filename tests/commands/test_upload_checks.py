@@ -17,9 +17,9 @@ from maxupload.core import checks
 from maxupload.core.api_client import ApiClient
 from maxupload.core.queue_store import ItemState, QueueStore
 from maxupload.sandbox import SandboxServer
+from tests.commands.test_upload import queue_as_left, run_cli, upload_args
 from tests.plugins import photo_checks
 from tests.plugins.photo_checks import write_checked_photo
-from tests.commands.test_upload import queue_as_left, run_cli, upload_args
 
 
 @pytest.fixture
