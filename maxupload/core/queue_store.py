@@ -142,6 +142,9 @@ MUTABLE_FIELDS = frozenset(
         "duplicate_ok",
         "hidden",
         "findings",
+        "captured_at",
+        "label_codes",
+        "facts_read",
     }
 )
 
@@ -217,6 +220,7 @@ class QueueItem:
     captured_at: str | None = None  # ISO 8601 capture time read when staged, if any
     label_codes: str | None = None  # JSON list of barcode/QR texts read when staged
     findings: str | None = None  # JSON list of the photo checks' findings for its target
+    facts_read: bool = False  # the photo checks have read captured_at and label_codes
 
     @property
     def target(self) -> Target:
@@ -268,6 +272,7 @@ class StagedEntry:
     sha256: str
     captured_at: str | None = None  # ISO 8601
     label_codes: str | None = None  # JSON list of texts
+    facts_read: bool = False  # False: the photo checks read the file later
 
 
 @dataclass(frozen=True)
@@ -360,6 +365,7 @@ _V3 = """
 ALTER TABLE items ADD COLUMN captured_at TEXT;
 ALTER TABLE items ADD COLUMN label_codes TEXT;
 ALTER TABLE items ADD COLUMN findings TEXT;
+ALTER TABLE items ADD COLUMN facts_read INTEGER NOT NULL DEFAULT 0;
 DROP TRIGGER items_binding_immutable;
 CREATE TRIGGER items_binding_immutable BEFORE UPDATE ON items
 WHEN OLD.state != 'staged' AND (
@@ -680,8 +686,8 @@ class QueueStore:
         cur = conn.execute(
             "INSERT INTO items (source_path, file_name, size_original, sha256_original, "
             "org_id, note_id, provider_id, patient_label, base_url, preset, state, "
-            "created_at, updated_at, captured_at, label_codes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, updated_at, captured_at, label_codes, facts_read) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 str(entry.source_path),
                 entry.source_path.name,
@@ -698,6 +704,7 @@ class QueueStore:
                 now,
                 entry.captured_at,
                 entry.label_codes,
+                int(entry.facts_read),
             ),
         )
         return int(cur.lastrowid or 0)
@@ -1008,4 +1015,5 @@ def _item(row: Sequence[Any]) -> QueueItem:
     values["state"] = ItemState(values["state"])
     values["duplicate_ok"] = bool(values["duplicate_ok"])
     values["hidden"] = bool(values["hidden"])
+    values["facts_read"] = bool(values["facts_read"])
     return QueueItem(**values)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from maxupload.core import checks
 from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
@@ -163,6 +163,15 @@ def _findings_json(findings: Sequence[Finding]) -> str:
     )
 
 
+def _facts(facts: PhotoFacts) -> dict[str, Any]:
+    """The queue columns of a photo's facts."""
+    return {
+        "captured_at": facts.captured_at.isoformat() if facts.captured_at else None,
+        "label_codes": json.dumps(list(facts.codes)) if facts.codes else None,
+        "facts_read": True,
+    }
+
+
 def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -287,15 +296,22 @@ class UploadService:
 
     # --- staging --------------------------------------------------------------------------
 
-    def stage(self, paths: Sequence[Path], *, reuse_staged: bool = False) -> StageResult:
-        """Scan files and folders, read each photo's facts once, and save the photos."""
+    def stage(
+        self, paths: Sequence[Path], *, reuse_staged: bool = False, read_now: bool = True
+    ) -> StageResult:
+        """Scan files and folders, save the photos, and read each photo's facts once
+        (``read_now=False``: later, one photo at a time, with ``read_facts_of``)."""
         intake = scan([Path(p) for p in paths])
         before = {i.id for i in self.store.items(states=[ItemState.STAGED])}
-        photos = self.stage_accepted(intake.unique, reuse_staged=reuse_staged)
+        photos = self.stage_accepted(intake.unique, reuse_staged=reuse_staged, read_now=read_now)
         return StageResult(photos, intake, frozenset(p.id for p in photos if p.id in before))
 
     def stage_accepted(
-        self, accepted: Sequence[AcceptedFile], *, reuse_staged: bool = False
+        self,
+        accepted: Sequence[AcceptedFile],
+        *,
+        reuse_staged: bool = False,
+        read_now: bool = True,
     ) -> list[PhotoSnapshot]:
         """Save photos intake accepted. ``reuse_staged``: a file already staged (added twice
         to the same list) gives its staged row back instead of a second one."""
@@ -310,16 +326,11 @@ class UploadService:
                 reused.append(snapshot(staged[str(photo.path)]))
                 continue
             known.add(str(photo.path))
-            facts = self.read_facts(Path(photo.path))
-            entries.append(
-                StagedEntry(
-                    Path(photo.path),
-                    int(photo.size),
-                    str(photo.sha256),
-                    facts.captured_at.isoformat() if facts.captured_at else None,
-                    json.dumps(list(facts.codes)) if facts.codes else None,
-                )
-            )
+            entry = StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256))
+            if read_now:
+                facts = self.read_facts(Path(photo.path))
+                entry = StagedEntry(entry.source_path, entry.size, entry.sha256, **_facts(facts))
+            entries.append(entry)
         return reused + [snapshot(i) for i in self.store.stage(entries)]
 
     # --- the note -------------------------------------------------------------------------
@@ -330,6 +341,16 @@ class UploadService:
         note = reader.get_note(note_id)
         ensure_open(note)
         return note
+
+    def read_facts_of(self, item_id: int) -> PhotoSnapshot:
+        """Read a staged photo's facts once (slow: a decode and a barcode scan) and save them."""
+        return snapshot(self._with_facts(self.store.get(int(item_id))))
+
+    def _with_facts(self, item: QueueItem) -> QueueItem:
+        if item.state != ItemState.STAGED or item.facts_read:
+            return item
+        facts = self.read_facts(Path(item.source_path))
+        return self.store.update(item.id, **_facts(facts))
 
     def check(self, ids: Sequence[int], note: Note) -> list[PhotoSnapshot]:
         """Record the checks' findings of staged photos for ``note`` (cheap: the facts were read
@@ -376,6 +397,7 @@ class UploadService:
             item = self.store.get(item_id)
             if item.state != ItemState.STAGED:
                 continue
+            item = self._with_facts(item)  # never sent unchecked, even if not read yet
             found = self.evaluate(facts_of(item), note)
             item = self.store.update(item.id, findings=_findings_json(found))
             if checks.held_or_blocked(found, acknowledged):

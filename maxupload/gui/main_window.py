@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         deps.bridge.batch_finished.connect(self._batch_finished)
         self.uploads = deps.uploads
         self.uploads.staged.connect(self._staged)
+        self.uploads.facts_read.connect(self._facts_read)
         self.uploads.checked.connect(self._checked)
         self.uploads.submitted.connect(self._submitted)
         self.uploads.submit_failed.connect(self._submit_failed)
@@ -402,6 +403,14 @@ class MainWindow(QMainWindow):
         if note is not None and staged:
             self.uploads.check(staged, note)
         self._show_checks()
+
+    @Slot(object)
+    def _facts_read(self, snap: PhotoSnapshot) -> None:
+        """The checks read one photo: show it, and judge it against the chosen note."""
+        self._apply_item(snap)
+        note = self.banner.note
+        if note is not None and snap.state == ItemState.STAGED:
+            self.uploads.check([snap.id], note)
 
     @Slot(list)
     def _checked(self, snapshots: list[PhotoSnapshot]) -> None:
@@ -968,6 +977,7 @@ class MainWindow(QMainWindow):
         )
         waiting = [r for r in rows if r.state in WAITING_STATES]
         staged = [r for r in rows if r.is_staged]
+        self.uploads.read_facts([r.item_id for r in staged if r.item_id and not r.facts_read])
         if staged and not waiting:
             self.show_notice(
                 f"{_photos(len(staged), 'added last time was', 'added last time were')} not "

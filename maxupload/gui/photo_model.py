@@ -78,6 +78,7 @@ class PhotoRow:
     extra: dict[str, Any] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()  # the photo checks' findings for the chosen note
     outcome: Outcome | None = None  # the core's outcome for this photo
+    facts_read: bool = False  # the photo checks have read this photo
 
     @property
     def name(self) -> str:
@@ -401,6 +402,7 @@ def row_from_item(item: Any, previous: PhotoRow | None = None) -> PhotoRow:
         extra={"preset": item.preset, "provider_id": item.provider_id},
         findings=snap.findings,
         outcome=snap.outcome,
+        facts_read=item.facts_read,
     )
     if previous is not None:
         if row.size_after is None:

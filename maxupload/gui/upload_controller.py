@@ -38,6 +38,7 @@ class UploadController(QObject):
 
     Signals:
         staged(object): a ``StageResult`` (photos saved as staged, files rejected).
+        facts_read(object): a ``PhotoSnapshot`` once the checks have read that photo.
         checked(list): ``PhotoSnapshot`` values with the checks' findings for a chosen note.
         submitted(object): a ``SubmitResult``.
         submit_failed(object): the exception that stopped a submit (e.g. the note was signed).
@@ -46,6 +47,7 @@ class UploadController(QObject):
     """
 
     staged = Signal(object)
+    facts_read = Signal(object)
     checked = Signal(list)
     submitted = Signal(object)
     submit_failed = Signal(object)
@@ -67,13 +69,28 @@ class UploadController(QObject):
         self.reader = reader
 
     def stage(self, paths: Sequence[Path]) -> None:
-        """Scan, read the photos' facts (decoding: on the image pool) and save them as staged."""
+        """Scan and save the photos as staged at once (rows appear), then read each photo's
+        facts for the checks in its own job on the image pool (a decode and a barcode scan)."""
         wanted = [Path(p) for p in paths]
         self.image_pool.submit(
-            lambda: self.service.stage(wanted, reuse_staged=True),
-            self.staged.emit,
+            lambda: self.service.stage(wanted, reuse_staged=True, read_now=False),
+            self._staged,
             self.failed.emit,
         )
+
+    def _staged(self, result: Any) -> None:
+        self.staged.emit(result)
+        self.read_facts([p.id for p in result.photos if not p.item.facts_read])
+
+    def read_facts(self, ids: Sequence[int]) -> None:
+        """Read the facts of staged photos not read yet (e.g. restored after a crash)."""
+        for item_id in ids:
+            self.image_pool.submit(
+                self._fact_reader(item_id), self.facts_read.emit, self.failed.emit
+            )
+
+    def _fact_reader(self, item_id: int) -> Callable[[], Any]:
+        return lambda: self.service.read_facts_of(item_id)
 
     def check(self, ids: Sequence[int], note: Note) -> None:
         """Work out the checks' findings of staged photos for ``note`` (shown before Upload)."""

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
 
 from maxupload.core.queue_store import ItemState
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload_labels import other_patients_label_photo
 from tests.gui.conftest import TIMEOUT_MS, confirm_patient, drop, make_photos
+from tests.gui.test_photo_checks import press_ctrl_u
 
 pytest.importorskip("tests.plugins.label_photos")
 pytest.importorskip("zxingcpp")
@@ -35,7 +35,7 @@ def test_another_patients_label_is_not_sent_from_the_window(
     assert mrn in label_row().status.label
     window.activateWindow()
     with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
-        qtbot.keyClick(window, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+        press_ctrl_u(qtbot, window)
     qtbot.waitUntil(
         lambda: any(r.state == ItemState.VERIFIED for r in window.model.rows()), timeout=60_000
     )

@@ -43,8 +43,15 @@ def _row(window: Any, name: str) -> Any:
 def _press_upload(qtbot: Any, window: Any) -> Any:
     window.activateWindow()
     with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS) as queued:
-        qtbot.keyClick(window, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+        press_ctrl_u(qtbot, window)
     return queued.args[0]
+
+
+def press_ctrl_u(qtbot: Any, window: Any) -> None:
+    """Ctrl+U as typed: Ctrl down, U, Ctrl up (so Ctrl is not left held for later clicks)."""
+    qtbot.keyPress(window, Qt.Key.Key_Control)
+    qtbot.keyClick(window, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyRelease(window, Qt.Key.Key_Control)
 
 
 def test_held_and_blocked_photos_are_shown_and_never_sent_unasked(
@@ -63,6 +70,14 @@ def test_held_and_blocked_photos_are_shown_and_never_sent_unasked(
 
     confirm_patient(qtbot, window, sandbox.demo.open_note_id)
     # The findings show before anything is sent: in the rows, the box, the banner's badge.
+    # (each photo is read in its own job, so they are judged one by one)
+    qtbot.waitUntil(
+        lambda: (
+            all(r.facts_read for r in window.model.rows())
+            and all(_row(window, n).findings for n in ("label.jpg", "old.jpg", "other.jpg"))
+        ),
+        timeout=TIMEOUT_MS,
+    )
     qtbot.waitUntil(lambda: window.held_ack.isVisible(), timeout=TIMEOUT_MS)
     assert "37 days before this visit" in _row(window, "old.jpg").status.label
     assert _row(window, "other.jpg").status.label.startswith("Not sent to this patient")
