@@ -352,15 +352,15 @@ class UploadService:
         facts = self.read_facts(Path(item.source_path))
         return self.store.update(item.id, **_facts(facts))
 
-    def check(self, ids: Sequence[int], note: Note) -> list[PhotoSnapshot]:
+    def check(self, ids: Sequence[int], note: Note | None) -> list[PhotoSnapshot]:
         """Record the checks' findings of staged photos for ``note`` (cheap: the facts were read
-        at staging), so a front end shows them before anything is sent."""
+        at staging), so a front end shows them before anything is sent; no note clears them."""
         out: list[PhotoSnapshot] = []
         for item_id in ids:
             item = self.store.get(int(item_id))
             if item.state != ItemState.STAGED:
                 continue
-            found = self.evaluate(facts_of(item), note)
+            found = self.evaluate(facts_of(item), note) if note is not None else []
             out.append(snapshot(self.store.update(item.id, findings=_findings_json(found))))
         return out
 

@@ -400,8 +400,8 @@ class MainWindow(QMainWindow):
         """Show the photo checks' findings of the staged photos for the chosen note."""
         note = self.banner.note
         staged = [r.item_id for r in self.model.staged_rows() if r.item_id is not None]
-        if note is not None and staged:
-            self.uploads.check(staged, note)
+        if staged:
+            self.uploads.check(staged, note)  # no note: findings of the last one go
         self._show_checks()
 
     @Slot(object)

@@ -92,8 +92,9 @@ class UploadController(QObject):
     def _fact_reader(self, item_id: int) -> Callable[[], Any]:
         return lambda: self.service.read_facts_of(item_id)
 
-    def check(self, ids: Sequence[int], note: Note) -> None:
-        """Work out the checks' findings of staged photos for ``note`` (shown before Upload)."""
+    def check(self, ids: Sequence[int], note: Note | None) -> None:
+        """Work out the checks' findings of staged photos for ``note`` (shown before Upload;
+        no note clears them)."""
         wanted = list(ids)
         if not wanted:
             return
