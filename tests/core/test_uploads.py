@@ -21,7 +21,7 @@ from maxupload.core.models import Note, Target
 from maxupload.core.outcomes import Action, OutcomeKind
 from maxupload.core.queue_store import ItemState, QueueStore
 from maxupload.core.ratelimit import RateGate
-from maxupload.core.uploads import UploadService, patient_label, target_label
+from maxupload.core.uploads import UploadService, patient_label, snapshot, target_label
 from maxupload.sandbox import SandboxServer
 from tests.plugins import photo_checks
 from tests.plugins.photo_checks import write_checked_photo
@@ -190,3 +190,22 @@ def test_one_label_for_the_patient_everywhere(setup: Setup) -> None:
     label = patient_label(setup.note)
     assert label.startswith("Rivera, Elena (MRN ") and "DOB " in label
     assert target_label(setup.note).startswith(label + ", visit ")
+
+
+def test_an_ehr_failure_waits_for_a_decision_and_send_again_sends_it(
+    setup: Setup, tmp_path: Path
+) -> None:
+    path = write_checked_photo(tmp_path / "a.jpg", setup.visit.replace(tzinfo=None))
+    (snap,) = setup.service.stage([path]).photos
+    setup.srv.set_faults(ehr_fail=1)
+    setup.submit([snap.id])
+    item = setup.store.get(snap.id)
+    assert item.state == ItemState.NEEDS_DECISION
+    outcome = snapshot(item).outcome
+    assert outcome.kind is OutcomeKind.NEEDS_DECISION and outcome.action is Action.SEND_AGAIN
+    assert "send-again" in outcome.next_step
+    (again,) = setup.service.send_again([snap.id])
+    assert again.state in (ItemState.QUEUED, ItemState.READY)
+    assert setup.engine.wait_idle(timeout=60)
+    assert setup.store.get(snap.id).state == ItemState.VERIFIED
+    assert len(setup.srv.uploads()) == 2  # a second copy, knowingly
