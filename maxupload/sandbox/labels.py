@@ -118,3 +118,10 @@ def write_labels(patients: Iterable[Mapping[str, Any]], folder: Path) -> list[Pa
         label_for(patient).save(path, "PNG", dpi=(300, 300))
         written.append(path)
     return written
+
+
+def write_demo_labels(folder: Path) -> list[Path]:
+    """The labels of the demo clinic's patients (both clinics), written into ``folder``."""
+    from maxupload.sandbox.demo_data import build_demo_data
+
+    return write_labels(build_demo_data().patients, folder)
