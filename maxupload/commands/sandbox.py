@@ -111,6 +111,9 @@ def banner(srv: SandboxServer) -> str:
         "Upload a photo to the demo note:",
         f"  {upload}",
         "",
+        "Printable wristband labels of the demo patients (for the label check):",
+        "  maxupload sandbox --write-labels DIR",
+        "",
         "These keys are made fresh for this run and work only with this sandbox.",
         "Press Ctrl-C to stop.",
     ]
