@@ -13,13 +13,19 @@ is printed the way a clinic's printer would, and the core reads it like any othe
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
+
+from maxupload.sandbox.replies import Reply, json_reply
+
+if TYPE_CHECKING:
+    from maxupload.sandbox.demo_data import DemoData
 
 #: Label size at 300 dpi: 3.5 x 1.1 inches, a common wristband label.
 LABEL_SIZE = (1050, 330)
@@ -125,3 +131,27 @@ def write_demo_labels(folder: Path) -> list[Path]:
     from maxupload.sandbox.demo_data import build_demo_data
 
     return write_labels(build_demo_data().patients, folder)
+
+
+def label_index(demo: DemoData, root_url: str) -> list[dict[str, Any]]:
+    """``GET /_sandbox/labels``: each demo patient's label, by patient id, with its address."""
+    return [
+        {
+            "patientId": p["id"],
+            "mrn": p.get("mrn"),
+            "name": f"{p.get('lastName', '')}, {p.get('firstName', '')}",
+            "url": f"{root_url}/_sandbox/labels/{p['id']}.png",
+            "fileName": label_file_name(p),
+        }
+        for p in demo.patients
+    ]
+
+
+def label_reply(demo: DemoData, name: str) -> Reply:
+    """``GET /_sandbox/labels/<patientId>.png``: the label PNG, drawn for this request."""
+    patient = demo.patient(name.removesuffix(".png")) if name.endswith(".png") else None
+    if patient is None:
+        return json_reply(404, {"error": f"no demo patient label {name!r}"})
+    out = io.BytesIO()
+    label_for(patient).save(out, "PNG", dpi=(300, 300))
+    return Reply(200, out.getvalue(), "image/png")

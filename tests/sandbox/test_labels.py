@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 from PIL import Image
 
 from maxupload.core.checks import CheckCode, evaluate, read_facts
 from maxupload.core.models import Note, Patient
+from maxupload.sandbox import SandboxServer
 from maxupload.sandbox.demo_data import build_demo_data
 from maxupload.sandbox.labels import LABEL_SIZE, label_file_name, write_demo_labels
 
@@ -52,3 +54,16 @@ def test_cli_writes_the_labels_and_exits(tmp_path: Path) -> None:
     )  # fmt: skip
     assert "label-rivera-elena.png" in out.stdout
     assert (tmp_path / "labels" / "label-okafor-daniel.png").is_file()
+
+
+def test_sandbox_serves_each_demo_patients_label(sandbox: SandboxServer, tmp_path: Path) -> None:
+    listing = httpx.get(sandbox.root_url + "/_sandbox/labels").json()["labels"]
+    okafor = next(entry for entry in listing if entry["name"] == "Okafor, Daniel")
+    assert okafor["mrn"] == "MM0000000102" and okafor["fileName"] == "label-okafor-daniel.png"
+    answer = httpx.get(okafor["url"])
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+    path = tmp_path / okafor["fileName"]
+    path.write_bytes(answer.content)
+    assert "MM0000000102" in read_facts(path).codes
+    missing = httpx.get(sandbox.root_url + "/_sandbox/labels/pat_nobody.png")
+    assert missing.status_code == 404
