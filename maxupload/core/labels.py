@@ -24,8 +24,8 @@ a QR code), rotated 0-8 degrees, softened by a 0.6-1.2 px blur and saved as JPEG
 code reads at 1600 px and up whenever the label spans 20 % of the frame width or more; the
 Code128 needs about 1.7 px per module, which at 2000 px means a label spanning 30 % of the
 frame. A 12 MP JPEG (4032 px) decodes at half scale (2016 px) straight from its DCT data,
-which costs a fraction of a full decode. Decoding releases Python's lock, but it is still slow (tens of ms):
-call it from a worker, never from the GUI thread.
+which costs a fraction of a full decode. Decoding releases Python's lock but still takes about
+0.1 s: call it from a worker, never from the GUI thread.
 """
 
 from __future__ import annotations
