@@ -153,6 +153,7 @@ def test_json_label_naming_this_mrn_but_another_patient_id_blocks() -> None:
     [
         "https://example.org/product/102939",  # a URL
         "LOT 2025-11 A",  # text with spaces
+        "(01)09501101530003(17)261231(10)LOT42",  # GS1 product data as plain text
         "4006381333931",  # a 13-digit number: not shaped like a 6-digit MRN
         "AB1234",  # letters where the MRN has digits
         '["102939"]',  # JSON that is not an object
