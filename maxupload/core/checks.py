@@ -105,33 +105,36 @@ def _mrn_text(patient: Patient | None) -> str:
 
 
 def _label_findings(codes: tuple[str, ...], patient: Patient | None) -> list[Finding]:
-    """LABEL_MISMATCH for each identifier naming someone else; else one LABEL_MATCH, if any."""
+    """One LABEL_MISMATCH when any identifier names someone else; else a LABEL_MATCH, if any.
+
+    A wristband carries the same patient several times (a Code128 and a QR code with the MRN
+    and the id): the mismatch is one finding, naming the other MRN(s), else the other id(s).
+    """
     chart_mrn = patient.mrn if patient else None
     chart_id = patient.id if patient else None
     matched: labels.LabelId | None = None
-    mismatches: list[Finding] = []
+    other_mrns: dict[str, str] = {}  # normalized -> as printed
+    other_ids: list[str] = []
     for found in labels.label_ids(codes):
         if found.kind == "patient_id":
-            same = found.value == chart_id
-            shown = f"patient {found.value}"
+            if found.value == chart_id:
+                matched = matched or found
+            elif found.value not in other_ids:
+                other_ids.append(found.value)
         elif chart_mrn and labels.same_mrn(found.value, chart_mrn):
-            same, shown = True, ""
-        elif found.explicit or (chart_mrn and labels.looks_like(found.value, chart_mrn)):
-            same, shown = False, f"MRN {found.value}"
-        else:
-            continue  # a bare word that is not shaped like this chart's MRN names nobody
-        if same:
             matched = matched or found
-            continue
+        elif found.explicit or (chart_mrn and labels.looks_like(found.value, chart_mrn)):
+            other_mrns.setdefault(labels.normalize_mrn(found.value), found.value)
+        # else: a bare word not shaped like this chart's MRN names nobody
+    if other_mrns or other_ids:
+        named = [f"MRN {m}" for m in other_mrns.values()] or [f"patient {i}" for i in other_ids]
+        kind = "labels" if len(named) > 1 else "a label"
         message = (
-            f"This photo shows a label for {shown}, but the note is for {_mrn_text(patient)}. "
-            "Remove it from this batch, or pick that patient's note."
+            f"This photo shows {kind} for {' and '.join(named)}, but the note is for "
+            f"{_mrn_text(patient)}. Remove it from this batch, or pick that patient's note."
         )
-        mismatches.append(
-            Finding(CheckCode.LABEL_MISMATCH, Severity.BLOCK, message, label=found.value)
-        )
-    if mismatches:
-        return mismatches
+        first = next(iter(other_mrns.values()), None) or other_ids[0]
+        return [Finding(CheckCode.LABEL_MISMATCH, Severity.BLOCK, message, label=first)]
     if matched is None:
         return []
     words = f"MRN {chart_mrn}" if chart_mrn else "this patient's id"

@@ -183,6 +183,12 @@ def test_a_mismatch_on_the_photo_wins_over_a_match() -> None:
     assert [c for c, _, _ in findings] == [CheckCode.LABEL_MISMATCH]
 
 
+def test_labels_of_two_other_patients_are_named_in_one_finding() -> None:
+    [(code, _, message)] = _codes("MRN:884512", '{"mrn": "884512"}', "MRN:777001", "pat_zz001")
+    assert code is CheckCode.LABEL_MISMATCH
+    assert message.startswith("This photo shows labels for MRN 884512 and MRN 777001, but")
+
+
 # --- read_facts on real files -----------------------------------------------------------------
 
 
@@ -209,8 +215,12 @@ def test_phone_jpeg_with_orientation_label_and_offset_is_read(
     assert any(c.startswith("{") and str(okafor["id"]) in c for c in facts.codes)  # the QR
     patient = Patient(str(rivera["id"]), "Elena", "Rivera", mrn=str(rivera["mrn"]))
     findings = evaluate(facts, _note(patient=patient))
-    assert findings[0].code is CheckCode.LABEL_MISMATCH
-    assert f"MRN {okafor['mrn']}" in findings[0].message
+    # Code128 and QR name Okafor three times (MRN twice, id once): one finding says so.
+    assert [f.code for f in findings] == [CheckCode.LABEL_MISMATCH, CheckCode.SAME_DAY]
+    assert findings[0].message.startswith(
+        f"This photo shows a label for MRN {okafor['mrn']}, but the note is for Rivera, Elena "
+        f"(MRN {rivera['mrn']})"
+    )
     assert findings[-1].code is CheckCode.SAME_DAY  # 02:45 UTC on the 21st, evening in LA
 
 
