@@ -161,8 +161,11 @@ def decode_codes(image: Image.Image) -> list[str]:
     for code in found:
         if code.content_type == zxingcpp.ContentType.GS1:
             continue
-        if code.text and code.text not in texts:
-            texts.append(code.text)
+        text = code.text
+        if code.format == zxingcpp.BarcodeFormat.Codabar and len(text) > 2:
+            text = text[1:-1]  # Codabar's start and stop letters (A-D) are not data
+        if text and text not in texts:
+            texts.append(text)
     return texts
 
 

@@ -50,6 +50,8 @@ def code_image(content: str, kind: str, module_px: int) -> Image.Image:
         "ean13": zxingcpp.BarcodeFormat.EAN13,
         "upca": zxingcpp.BarcodeFormat.UPCA,
         "datamatrix": zxingcpp.BarcodeFormat.DataMatrix,
+        "codabar": zxingcpp.BarcodeFormat.Codabar,
+        "code39": zxingcpp.BarcodeFormat.Code39,
     }
     drawn = zxingcpp.create_barcode(content, formats[kind]).to_image(scale=1)
     view = memoryview(drawn)  # type: ignore[arg-type]  # zxingcpp.Image has the buffer protocol

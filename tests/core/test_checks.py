@@ -248,6 +248,14 @@ def test_photo_with_two_patients_codes_blocks(tmp_path: Path) -> None:
     assert blocked.code is CheckCode.LABEL_MISMATCH and blocked.label == "pat_okafor0002"
 
 
+def test_codabar_and_code39_wristbands_carry_the_bare_mrn(tmp_path: Path) -> None:
+    stickers = [code_sticker("A102938B", "codabar", 4), code_sticker("102938", "code39", 4)]
+    path = save_photo(tmp_path / "older-band.jpg", scene(stickers, span=0.3))
+    facts = read_facts(path)
+    assert facts.codes == ("102938",)  # Codabar's start/stop letters dropped; one text once
+    assert evaluate(facts, _note())[0].message == "Label matches MRN 102938"
+
+
 def test_product_barcodes_are_ignored(tmp_path: Path) -> None:
     stickers = [code_sticker("4006381333931", "ean13", 5), code_sticker("036000291452", "upca", 5)]
     path = save_photo(
