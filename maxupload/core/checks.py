@@ -94,7 +94,12 @@ def read_facts(
                 return PhotoFacts(captured_at=captured_at)
     finally:
         im.close()
-    return PhotoFacts(captured_at=captured_at, codes=tuple(labels.decode_codes(image)))
+    try:
+        codes = tuple(labels.decode_codes(image))
+    except (RuntimeError, ValueError, MemoryError) as exc:  # the scanner's own failures
+        log.warning("label check skipped: the barcode scan failed (%s)", exc)
+        codes = ()
+    return PhotoFacts(captured_at=captured_at, codes=codes)
 
 
 def _mrn_text(patient: Patient | None) -> str:
