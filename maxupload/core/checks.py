@@ -136,7 +136,7 @@ def _label_findings(codes: tuple[str, ...], patient: Patient | None) -> list[Fin
         kind = "labels" if len(named) > 1 else "a label"
         message = (
             f"This photo shows {kind} for {' and '.join(named)}, but the note is for "
-            f"{_mrn_text(patient)}. Remove it from this batch, or pick that patient's note."
+            f"{_mrn_text(patient)}"
         )
         first = next(iter(other_mrns.values()), None) or other_ids[0]
         return [Finding(CheckCode.LABEL_MISMATCH, Severity.BLOCK, message, label=first)]
