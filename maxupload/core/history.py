@@ -434,8 +434,8 @@ class HistoryRecorder:
         return cls(queue, history, trash_if_wanted)
 
     def _changed(self, item: QueueItem) -> None:
-        if self.history is None:
-            return
+        if self.history is None or item.state == ItemState.STAGED:
+            return  # a photo is in the history once it is bound to a note
         try:
             self.history.record(item)
             if item.state == ItemState.VERIFIED:

@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 
 from maxupload.core.history import HistoryEntry, HistoryStore
 from maxupload.core.history_export import iso_time, to_csv, to_json
+from maxupload.core.outcomes import describe_error
 from maxupload.core.paths import write_private
 from maxupload.gui import names
-from maxupload.gui.errors_text import describe_error
 from maxupload.gui.tasks import TaskPool
 
 #: Table columns: heading and how to show an entry.
@@ -254,8 +254,8 @@ class HistoryWindow(QDialog):
         self.loaded.emit(len(entries))
 
     def _failed(self, exc: BaseException) -> None:
-        text = describe_error(exc)
-        message = f"{text.summary} {text.next_step}".strip()
+        outcome = describe_error(exc)
+        message = f"{outcome.message} {outcome.next_step}".strip()
         self.message.setText(message)
         self.failed.emit(message)
 

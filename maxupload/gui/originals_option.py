@@ -15,6 +15,7 @@ class OriginalsOption(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._asked = False
         self.box = QCheckBox(LABEL)
         self.box.setObjectName(names.TRASH_ORIGINALS)
         self.box.setAccessibleName(LABEL)
@@ -34,10 +35,13 @@ class OriginalsOption(QWidget):
         layout.addWidget(self.box)
 
     def wanted(self) -> bool:
-        return self.box.isChecked()
+        """The choice for the batch being handed over now (remembered for ``batch_queued``)."""
+        self._asked = self.box.isChecked()
+        return self._asked
 
-    def batch_queued(self, trash: bool) -> None:
-        """The batch is queued (with the choice ``trash``): the next one starts unticked."""
+    def batch_queued(self) -> None:
+        """The batch asked for with ``wanted`` is queued: the next one starts unticked."""
+        trash, self._asked = self._asked, False
         self.box.setChecked(False)
         self.note.setText(
             "The last batch's originals go to the trash once verified (History: Ctrl+H)."
