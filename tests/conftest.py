@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.plugins.images",
     "tests.plugins.keyring_env",
     "tests.plugins.contract",
+    "tests.plugins.small_disk",
 ]
 
 _real_connect = socket.socket.connect

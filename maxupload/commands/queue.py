@@ -36,6 +36,7 @@ from maxupload.commands.upload import (
     summary,
 )
 from maxupload.core.errors import MaxUploadError
+from maxupload.core.filenames import shown
 from maxupload.core.models import Target
 from maxupload.core.queue_store import (
     UPLOADED_STATES,
@@ -235,7 +236,7 @@ def run_show(args: argparse.Namespace, store: QueueStore) -> int:
     for line in _row(item):
         print(line)
     kb = size_kb(item)
-    print(f"       file: {item.source_path}  status: {status_of(item)}")
+    print(f"       file: {shown(item.source_path)}  status: {status_of(item)}")
     print(
         f"       provider: {item.provider_id}  organization: {item.org_id}  "
         f"server: {item.base_url}  preset: {item.preset}"

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from maxupload.core.environments import resolve_base_url
 from maxupload.core.errors import MaxUploadError
+from maxupload.core.filenames import shown
 from maxupload.core.models import Note, Target
 from maxupload.core.queue_store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
 from maxupload.core.visit_time import visit_text
@@ -99,7 +100,7 @@ def status_of(item: QueueItem) -> str:
 def item_record(item: QueueItem) -> dict[str, Any]:
     """The ``--json`` object for one photo."""
     return {
-        "file": item.source_path,
+        "file": shown(item.source_path),
         "itemId": item.id,
         "status": status_of(item),
         "state": item.state.value,
@@ -117,7 +118,7 @@ def item_record(item: QueueItem) -> dict[str, Any]:
 
 def item_lines(item: QueueItem) -> list[str]:
     """Human lines for one photo: ``file  synced  img_...  123 KB  verified`` or the problem."""
-    head = f"{item.source_path}  {status_of(item)}"
+    head = f"{shown(item.source_path)}  {status_of(item)}"
     if item.image_id:
         head += f"  {item.image_id}"
         kb = size_kb(item)
@@ -169,7 +170,7 @@ class Printer:
         with self._lock:
             if self.as_json:
                 record = {
-                    "file": str(path),
+                    "file": shown(path),
                     "itemId": None,
                     "status": status,
                     "state": status,
@@ -183,7 +184,7 @@ class Printer:
                 }
                 print(json.dumps(record), file=self.out, flush=True)
                 return
-            print(f"{path}  {status}", file=self.out)
+            print(f"{shown(path)}  {status}", file=self.out)
             print(f"    {reason}", file=self.out)
             if next_step:
                 print(f"    Next: {next_step}", file=self.out)
@@ -341,6 +342,8 @@ def run_queue(
         try:
             while not engine.wait_idle(timeout=0.5):
                 pass
+            if engine.storage_problem is not None:
+                raise engine.storage_problem  # disk full etc.: one message, queue kept as is
         except KeyboardInterrupt:
             info(as_json, "Stopping: photos not yet sent stay in the queue.")
             stopped = engine.shutdown(wait=True, cancel_in_flight=True, timeout=STOP_WAIT_S)
