@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from maxupload.commands.argtypes import port
 from maxupload.core.settings import is_loopback_host
 from maxupload.sandbox import Faults, SandboxConfig, SandboxServer
 
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    p.add_argument("--port", type=port, default=0, help="port (default: any free port)")
     p.add_argument(
         "--allow-remote",
         action="store_true",

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from maxupload.commands.argtypes import api_id, workers
 from maxupload.core.environments import resolve_base_url
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.filenames import shown
@@ -51,9 +52,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER", help="photos or folders")
-    parser.add_argument("--note", required=True, metavar="ID", help="visit note id (nte_...)")
     parser.add_argument(
-        "--provider", metavar="ID", help="provider id (prv_...; default: saved setting)"
+        "--note", required=True, type=api_id("note id"), metavar="ID", help="visit note id"
+    )
+    parser.add_argument(
+        "--provider",
+        type=api_id("provider id"),
+        metavar="ID",
+        help="provider id (prv_...; default: saved setting)",
     )
     add_target_options(parser)
     parser.add_argument(
@@ -65,12 +71,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--yes", "-y", action="store_true", help="do not ask for confirmation on a terminal"
     )
-    parser.add_argument("--workers", type=int, metavar="N", help="photos sent at once (1-4)")
+    parser.add_argument("--workers", type=workers, metavar="N", help="photos sent at once (1-4)")
     parser.set_defaults(func=run)
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--org", metavar="ID", help="organization id (default: saved setting)")
+    parser.add_argument(
+        "--org", type=api_id("organization id"), metavar="ID", help="organization id"
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--base-url", metavar="URL", help="API base URL, e.g. .../v3")
     where.add_argument(

@@ -115,8 +115,8 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
         if type(exc) is sqlite3.DatabaseError:
             return QueueFileDamaged(
                 f"The upload queue file{_where(path)} cannot be used ({exc}).",
-                "Close other MaxUpload windows; if it persists, move the queue file aside and "
-                "start again.",
+                "Close MaxUpload, move the queue file aside (photos already stored in Max AI "
+                "stay there; check the note in the EHR), then start again.",
             )
         return None
     if isinstance(exc, OSError):
