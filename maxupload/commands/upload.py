@@ -244,9 +244,11 @@ def error(text: str, next_step: str | None = None) -> None:
 
 def resolve_target_settings(args: argparse.Namespace) -> tuple[str, str, Any]:
     """Base URL and organization from the options, else from the saved settings."""
-    from maxupload.core.settings import load_settings
+    from maxupload.core.settings import load_settings, require_intact
 
     settings = load_settings()
+    if not (args.base_url or args.env):
+        require_intact(settings)  # a damaged file never sends photos to production by default
     base = args.base_url or args.env or settings.base_url
     return resolve_base_url(base), (args.org or settings.org_id or "").strip(), settings
 

@@ -15,9 +15,13 @@ class MaxUploadError(Exception):
     #: What the user should do next, in one sentence (subclasses may compute it).
     default_next_step: str = "Try again; if it keeps happening, contact support."
 
+    def __init__(self, *args: object, next_step: str | None = None) -> None:
+        super().__init__(*args)
+        self._next_step = next_step
+
     @property
     def next_step(self) -> str:
-        return self.default_next_step
+        return getattr(self, "_next_step", None) or self.default_next_step
 
     @property
     def user_message(self) -> str:

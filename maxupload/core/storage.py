@@ -28,6 +28,10 @@ _SQLITE_CANTOPEN = 14
 _SQLITE_NOTADB = 26
 
 FULL_MESSAGE = "The disk holding MaxUpload's data is full: free space, then resume."
+_MOVE_ASIDE = (
+    "Close MaxUpload, move the queue file aside (photos already stored in Max AI stay there; "
+    "check the note in the EHR), then start again."
+)
 
 
 class StorageError(MaxUploadError):
@@ -36,14 +40,6 @@ class StorageError(MaxUploadError):
     default_next_step = (
         "Fix the file or folder named above, then resume ('maxupload queue resume')."
     )
-
-    def __init__(self, message: str, next_step: str | None = None) -> None:
-        super().__init__(message)
-        self._next_step = next_step
-
-    @property
-    def next_step(self) -> str:
-        return self._next_step or self.default_next_step
 
 
 class StorageFull(StorageError):
@@ -98,25 +94,25 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
         if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text:
             return QueueFileDamaged(
                 f"The upload queue file{_where(path)} is damaged ({exc}).",
-                "Close MaxUpload, move the queue file aside (photos already stored in Max AI "
-                "stay there; check the note in the EHR), then start again.",
+                next_step=_MOVE_ASIDE,
             )
         if primary == _SQLITE_READONLY or "readonly" in text or "read-only" in text:
             return StorageError(
                 f"The upload queue file{_where(path)} cannot be written (read-only).",
-                "Give your user write permission on the file and its folder, then resume.",
+                next_step="Give your user write permission on the file and its folder; resume.",
             )
         if primary in (_SQLITE_IOERR, _SQLITE_CANTOPEN) or "unable to open" in text:
             return StorageError(
                 f"The upload queue file{_where(path)} cannot be read or written ({exc}).",
-                "Check that the folder exists, is a folder and is writable, and that the disk "
-                "works; then resume.",
+                next_step=(
+                    "Check that the folder exists, is a folder and is writable, and that the "
+                    "disk works; then resume."
+                ),
             )
         if type(exc) is sqlite3.DatabaseError:
             return QueueFileDamaged(
                 f"The upload queue file{_where(path)} cannot be used ({exc}).",
-                "Close MaxUpload, move the queue file aside (photos already stored in Max AI "
-                "stay there; check the note in the EHR), then start again.",
+                next_step=_MOVE_ASIDE,
             )
         return None
     if isinstance(exc, OSError):
@@ -126,15 +122,19 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
         if exc.errno in READ_ONLY_ERRNOS:
             return StorageError(
                 f"MaxUpload cannot write its own files{where}: {exc.strerror or exc}.",
-                "Give your user write permission there (or set MAXUPLOAD_HOME to a writable "
-                "folder), then try again.",
+                next_step=(
+                    "Give your user write permission there (or set MAXUPLOAD_HOME to a writable "
+                    "folder), then try again."
+                ),
             )
         if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
             return StorageError(
                 f"MaxUpload's data location{where} is not what it should be: "
                 f"{exc.strerror or exc}.",
-                "Move the file that is in the way (or set MAXUPLOAD_HOME to a folder), then try "
-                "again.",
+                next_step=(
+                    "Move the file that is in the way (or set MAXUPLOAD_HOME to a folder), then "
+                    "try again."
+                ),
             )
         return None
     return None
