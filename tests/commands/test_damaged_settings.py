@@ -10,7 +10,7 @@ import pytest
 
 from maxupload.core.settings import settings_path
 from maxupload.sandbox import SandboxServer
-from tests.hardening.test_no_tracebacks import run
+from tests.commands.test_no_tracebacks import run
 from tests.plugins.images import photo, write_jpeg
 
 DAMAGED = {
