@@ -17,11 +17,11 @@ class MaxUploadError(Exception):
 
     def __init__(self, *args: object, next_step: str | None = None) -> None:
         super().__init__(*args)
-        self._next_step = next_step
+        self._given_next_step = next_step
 
     @property
     def next_step(self) -> str:
-        return getattr(self, "_next_step", None) or self.default_next_step
+        return getattr(self, "_given_next_step", None) or self.default_next_step
 
     @property
     def user_message(self) -> str:

@@ -47,6 +47,8 @@ class _Listener:
         self.received = bytearray()
         self.connections = 0
         self.stopping = threading.Event()
+        self.workers: list[threading.Thread] = []
+        self.conns: list[socket.socket] = []
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
 
@@ -57,9 +59,12 @@ class _Listener:
             except OSError:
                 return
             self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            worker = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self.workers.append(worker)
+            worker.start()
 
     def _serve(self, conn: socket.socket) -> None:
+        self.conns.append(conn)
         with conn, contextlib.suppress(OSError):
             self.serve(conn)
 
@@ -78,7 +83,15 @@ class _Listener:
 
     def stop(self) -> None:
         self.stopping.set()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         self.sock.close()
+        for conn in list(self.conns):
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self.thread.join(10)
+        for worker in self.workers:
+            worker.join(10)
 
 
 class RecordingProxy(_Listener):
