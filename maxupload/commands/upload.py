@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from maxupload.commands.argtypes import api_id, workers
 from maxupload.core.environments import resolve_base_url
-from maxupload.core.errors import MaxUploadError
+from maxupload.core.errors import MaxUploadError, RateLimited
 from maxupload.core.filenames import shown
 from maxupload.core.models import Note, Target
 from maxupload.core.queue_store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
@@ -354,7 +354,7 @@ def run_queue(
                 pass
             if engine.storage_problem is not None:
                 raise engine.storage_problem  # disk full etc.: one message, queue kept as is
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             info(as_json, "Stopping: photos not yet sent stay in the queue.")
             stopped = engine.shutdown(wait=True, cancel_in_flight=True, timeout=STOP_WAIT_S)
             if not stopped:
@@ -367,7 +367,8 @@ def run_queue(
                 as_json,
                 "See the queue with 'maxupload queue'; go on with 'maxupload queue resume'.",
             )
-            return EXIT_INTERRUPTED, store.items(ids=ids) if ids is not None else []
+            code = 128 + getattr(stop, "signum", 2)  # 130 for Ctrl+C, 143 for SIGTERM
+            return code, store.items(ids=ids) if ids is not None else []
     finally:
         engine.shutdown(wait=True, timeout=STOP_WAIT_S)
     final = store.items(ids=ids, include_hidden=True) if ids is not None else []
@@ -493,10 +494,11 @@ def run(args: argparse.Namespace) -> int:
         with make_client(base_url, api_key, org_id, RateGate()) as client:
             note: Note = client.get_note(args.note)
     except MaxUploadError as exc:
-        from maxupload.core.outcomes import classify
-
-        outcome = classify(exc, "prepare", 0)
-        error(f"Cannot use note {args.note}: {outcome.message}", exc.next_step)
+        # About the note, not a photo: nothing was queued, and this command does not retry.
+        step = (
+            exc.next_step if not isinstance(exc, RateLimited) else "Wait a minute, then run again."
+        )
+        error(f"Cannot read note {args.note}: {exc}; nothing was sent.", step)
         return EXIT_SETUP
     label = patient_label(note)
     if note.is_locked:

@@ -53,6 +53,7 @@ from maxupload.core.errors import (
     RateLimitInfo,
     ServerError,
     SignedUrlRefused,
+    TlsNotVerified,
     UploadOutcomeUnknown,
     UploadServerError,
     VerificationError,
@@ -707,6 +708,8 @@ class ApiClient:
             return UploadOutcomeUnknown(
                 f"The photo was sent to {host}, but {reason}; a copy may be stored."
             )
+        if _tls_verification_failed(exc):
+            return TlsNotVerified(f"No connection to {host}: {reason}.")
         return NetworkError(f"No answer from {host}: {reason}.", request_sent=False)
 
     def _wait_before_retry(

@@ -77,7 +77,11 @@ _MIME_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png"}
 
 
 class EngineListener(Protocol):
-    """What the engine reports. Called from worker threads, after the change is committed."""
+    """What the engine reports. Called from worker threads, after the change is committed.
+
+    A listener may also have ``storage_failed(exc)``: called once when MaxUpload's own storage
+    fails (disk full, damaged queue file) and the queue pauses; ``start`` or ``resume`` go on.
+    """
 
     def item_changed(self, item: QueueItem) -> None: ...
 
@@ -192,6 +196,8 @@ class UploadEngine:
         with self._start_lock:
             if self._shut_down:
                 raise RuntimeError("this UploadEngine was shut down; create a new one")
+            if self._storage_problem is not None:
+                self.resume()  # the user starts again after freeing space (StorageError if not)
             with self._cv:
                 if self._threads:
                     if only is not None and self._only is not None:

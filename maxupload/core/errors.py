@@ -210,6 +210,21 @@ class NetworkError(MaxUploadError):
         return "Could not reach the server: check the network connection; MaxUpload retries."
 
 
+class TlsNotVerified(NetworkError):
+    """The server's certificate could not be verified: nothing was sent, and retrying by
+    itself cannot help."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, request_sent=False)
+
+    @property
+    def next_step(self) -> str:
+        return (
+            "Check the computer's date and time; behind a clinic proxy that inspects TLS, ask IT "
+            "for its certificate (SSL_CERT_FILE). Then try again."
+        )
+
+
 class UploadOutcomeUnknown(NetworkError):
     """An upload was sent and then timed out or lost its connection: a copy may be stored."""
 

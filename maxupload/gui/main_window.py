@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         deps.bridge.item_changed.connect(self._item_changed)
         deps.bridge.progress.connect(self._progress)
         deps.bridge.batch_finished.connect(self._batch_finished)
+        deps.bridge.storage_failed.connect(self._show_exception)  # disk full: paused, one message
         deps.notifier.shown.connect(self._notice_from_notifier)
         self.model.counts_changed.connect(self._refresh_state)
         self.model.estimate_wanted.connect(self._estimate_wanted)

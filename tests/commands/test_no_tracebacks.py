@@ -241,18 +241,27 @@ def test_random_argv_and_environment_never_show_a_traceback(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    def inside(value: str) -> str:
+        """Paths stay in this test's folder (prepare --out creates folders)."""
+        if "/" in value or ".." in value or value.startswith("-"):
+            return str(tmp_path / "given")
+        return value
+
     argv = list(command)
     for flag, value in options:
         if flag in ("--json", "--yes", "--all", "--done"):
             argv.append(flag)
         elif flag == "--base-url":
             argv += [flag, sandbox.base_url if value.startswith("n") else value]
+        elif flag == "--out":
+            argv += [flag, inside(value)]
         elif flag:
             argv += [flag, value]
         else:
-            argv.append(value)
-    argv += [str(tmp_path / p) if p.startswith("p") else p for p in positional]
+            argv.append(inside(value))
+    argv += [inside(p) for p in positional]
     with monkeypatch.context() as patch:
+        patch.chdir(tmp_path)  # relative paths land in this test's folder
         kind = env.pop("MAXUPLOAD_HOME_KIND", None)
         if kind == "file":
             home = tmp_path / "home-as-file"

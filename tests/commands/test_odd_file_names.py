@@ -16,6 +16,7 @@ from maxupload.core.filenames import for_storage, from_storage, shown
 from maxupload.core.logsetup import shutdown_logging, uninstall_cli_redaction
 from maxupload.core.queue_store import ItemState, QueueStore
 from maxupload.sandbox import SandboxServer
+from tests.commands.test_upload import upload_args
 from tests.plugins.images import photo, write_jpeg
 
 ODD = b"odd-\xff\xfe-\x1b[31m-line\nbreak.jpg"
@@ -49,20 +50,7 @@ def test_upload_sends_every_photo_and_prints_valid_json(
     capfdbinary: pytest.CaptureFixture[bytes],
 ) -> None:
     monkeypatch.setenv("MAXUPLOAD_API_KEY", sandbox.demo.api_key)
-    argv = [
-        "upload",
-        "--json",
-        "--yes",
-        "--note",
-        sandbox.demo.open_note_id,
-        "--provider",
-        sandbox.demo.provider_id,
-        "--org",
-        sandbox.demo.org_id,
-        "--base-url",
-        sandbox.base_url,
-        str(folder),
-    ]
+    argv = [*upload_args(sandbox, folder), "--json", "--yes"]
     try:
         code = main(argv)
         sys.stdout.flush()

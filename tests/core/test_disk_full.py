@@ -13,6 +13,7 @@ from maxupload.core.logsetup import setup_logging, shutdown_logging, uninstall_c
 from maxupload.core.queue_store import ItemState, QueueStore
 from maxupload.core.storage import StorageFull
 from maxupload.sandbox import SandboxServer
+from tests.commands.test_upload import upload_args
 from tests.core.test_engine import Harness
 from tests.plugins.images import photo, write_jpeg
 from tests.plugins.small_disk import SmallDisk
@@ -24,8 +25,9 @@ def home_on_small_disk(small_disk: SmallDisk, monkeypatch: pytest.MonkeyPatch) -
     return small_disk
 
 
+@pytest.mark.parametrize("go_on", ["resume", "start"])  # start: the window's Upload or Retry
 def test_the_queue_pauses_once_and_resumes_after_space_is_freed(
-    sandbox: SandboxServer, tmp_path: Path, home_on_small_disk: SmallDisk
+    go_on: str, sandbox: SandboxServer, tmp_path: Path, home_on_small_disk: SmallDisk
 ) -> None:
     disk = home_on_small_disk
     h = Harness(sandbox, tmp_path)
@@ -44,8 +46,10 @@ def test_the_queue_pauses_once_and_resumes_after_space_is_freed(
             assert not item.error_message, item  # the photo is not blamed
         assert h.srv.uploads() == []
 
+        assert [type(e).__name__ for e in h.recorder.storage] == ["StorageFull"]  # told once
+
         disk.free()
-        engine.resume()
+        getattr(engine, go_on)()
         assert engine.storage_problem is None
         assert engine.wait_idle(timeout=60)
         items = h.store.items()
@@ -99,19 +103,7 @@ def test_commands_end_with_the_message_and_code_3(
     QueueStore().close()  # the queue exists from an earlier run
     home_on_small_disk.fill()
     argv = {
-        "upload": [
-            "upload",
-            "--yes",
-            "--note",
-            sandbox.demo.open_note_id,
-            "--provider",
-            sandbox.demo.provider_id,
-            "--org",
-            sandbox.demo.org_id,
-            "--base-url",
-            sandbox.base_url,
-            str(picture),
-        ],
+        "upload": [*upload_args(sandbox, picture), "--yes"],
         "queue": ["queue"],
         "resume": ["queue", "resume"],
     }[command]

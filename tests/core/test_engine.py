@@ -39,6 +39,7 @@ class Recorder:
         self.finished: list[dict[str, int]] = []
         self.uncommitted: list[tuple[int, str, str]] = []
         self.threads: set[str] = set()
+        self.storage: list[BaseException] = []
 
     def item_changed(self, item: QueueItem) -> None:
         conn = sqlite3.connect(self.path)
@@ -61,6 +62,10 @@ class Recorder:
     def batch_finished(self, counts: dict[str, int]) -> None:
         with self.lock:
             self.finished.append(dict(counts))
+
+    def storage_failed(self, exc: BaseException) -> None:
+        with self.lock:
+            self.storage.append(exc)
 
     def states(self, item_id: int) -> list[str]:
         with self.lock:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -19,23 +20,8 @@ from maxupload.sandbox import SandboxServer
 
 trustme = pytest.importorskip("trustme")
 
-import ssl  # noqa: E402
-
-from tests.core.test_api_client_tls import KEY, TlsServer  # noqa: E402
-
-
-@pytest.fixture
-def ca() -> Any:
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_server(ca: Any) -> Iterator[TlsServer]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = TlsServer(context)
-    yield server
-    server.stop()
+from tests.core.test_api_client_tls import KEY  # noqa: E402
+from tests.plugins.tls import TlsServer  # noqa: E402
 
 
 class _Listener:
