@@ -134,7 +134,7 @@ class UploadEngine:
         self.gate = gate or RateGate()
         self.retry_delays = tuple(retry_delays)
         self.verify_delays = tuple(verify_delays)
-        self._lock = RunLock(store.path.with_name(store.path.name + ".lock"))
+        self._lock = RunLock(store.path.with_name(store.path.name + ".lock"), guard_folder=True)
         self._cv = threading.Condition()
         self._active: dict[int, _Job] = {}
         self._threads: list[threading.Thread] = []

@@ -676,3 +676,15 @@ def test_a_stored_copy_that_differs_needs_a_decision(harness: Harness) -> None:
     assert after.image_id and after.image_id in (after.error_message or "")
     assert "differs from the photo that was sent" in (after.error_message or "")
     assert after.prepared_path and Path(after.prepared_path).exists()
+
+
+def test_deleting_the_lock_file_does_not_let_a_second_sender_start(harness: Harness) -> None:
+    first = harness.engine()
+    first.acquire()
+    lock_file = harness.store.path.with_name(harness.store.path.name + ".lock")
+    lock_file.unlink()  # a clean-up tool or a user removes it while photos are on their way
+    second = harness.engine()
+    with pytest.raises(QueueBusy):
+        second.acquire()
+    first.shutdown()
+    second.acquire()  # free again once the first sender has stopped
