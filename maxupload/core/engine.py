@@ -693,6 +693,9 @@ class UploadEngine:
     ) -> QueueItem | None:
         assert item.mime_type
         mime = item.mime_type
+        # Sit out a rate-limit pause while still 'ready': stopped now, nothing is ambiguous.
+        while (remaining := self.gate.pause_remaining()) > 0 and not job.cancel.is_set():
+            job.cancel.wait(min(remaining, 1.0))
         if job.cancel.is_set():
             self._fail(item.id, Cancelled("Cancelled before sending."), "prepare", job)
             return None

@@ -688,3 +688,23 @@ def test_deleting_the_lock_file_does_not_let_a_second_sender_start(harness: Harn
         second.acquire()
     first.shutdown()
     second.acquire()  # free again once the first sender has stopped
+
+
+def test_a_rate_limit_pause_is_waited_out_before_the_photo_is_marked_uploading(
+    harness: Harness,
+) -> None:
+    engine = harness.engine(workers=1)
+    engine.gate.pause_for(5.0)  # e.g. another request was answered 429 just now
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    engine.start()
+
+    waiting = threading.Event()
+    while harness.store.get(item.id).state in (ItemState.QUEUED, ItemState.PREPARING):
+        waiting.wait(0.02)
+    while engine.gate.pause_remaining() > 1.0:  # deep into the pause, the photo prepared
+        waiting.wait(0.02)
+    state = harness.store.get(item.id).state
+    if engine.gate.pause_remaining() > 0:  # still inside the pause: a kill now loses nothing
+        assert state == ItemState.READY
+    assert engine.wait_idle(timeout=60)
+    assert harness.store.get(item.id).state == ItemState.VERIFIED
