@@ -27,7 +27,7 @@ _SQLITE_CORRUPT = 11
 _SQLITE_CANTOPEN = 14
 _SQLITE_NOTADB = 26
 
-FULL_MESSAGE = "The disk holding MaxUpload's data is full: free space, then resume."
+FULL_MESSAGE = "The disk holding MaxUpload's data is full{where}: free space, then resume."
 _MOVE_ASIDE = (
     "Close MaxUpload, move the queue file aside (photos already stored in Max AI stay there; "
     "check the note in the EHR), then start again."
@@ -46,8 +46,8 @@ class StorageFull(StorageError):
     """The disk holding MaxUpload's data (queue, prepared copies, log) is full."""
 
     default_next_step = (
-        "Free space on that disk, then resume ('maxupload queue resume', or Resume in the "
-        "window). Photos already stored are kept."
+        "Nothing already stored is lost. Once space is free, choose Upload or Retry again in "
+        "the window, or run 'maxupload queue resume'."
     )
 
 
@@ -82,7 +82,9 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
     if isinstance(exc, (sqlite3.OperationalError, OSError)) and disk_is_full(
         path or getattr(exc, "filename", None)
     ):
-        return StorageFull(f"{FULL_MESSAGE[:-1]}{_where(path or getattr(exc, 'filename', None))}.")
+        return StorageFull(
+            FULL_MESSAGE.format(where=_where(path or getattr(exc, "filename", None)))
+        )
     if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
         return None  # our own rules or a bug, not the file or the disk
     if isinstance(exc, sqlite3.Error):
@@ -90,7 +92,7 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
         primary = None if code is None else code & 0xFF
         text = str(exc).lower()
         if primary == _SQLITE_FULL or "disk is full" in text:
-            return StorageFull(f"{FULL_MESSAGE[:-1]}{_where(path)}.")
+            return StorageFull(FULL_MESSAGE.format(where=_where(path)))
         if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text:
             return QueueFileDamaged(
                 f"The upload queue file{_where(path)} is damaged ({exc}).",
@@ -118,7 +120,7 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
     if isinstance(exc, OSError):
         where = _where(path or exc.filename)
         if exc.errno in FULL_ERRNOS:
-            return StorageFull(f"{FULL_MESSAGE[:-1]}{where}.")
+            return StorageFull(FULL_MESSAGE.format(where=where))
         if exc.errno in READ_ONLY_ERRNOS:
             return StorageError(
                 f"MaxUpload cannot write its own files{where}: {exc.strerror or exc}.",

@@ -33,7 +33,7 @@ def test_upload_on_a_full_disk_says_so_and_goes_on_after_space_is_freed(
             lambda: "disk holding MaxUpload's data is full" in panel.error_text.text(),
             timeout=TIMEOUT_MS,
         )
-        assert "Free space" in panel.error_text.text()
+        assert "free space" in panel.error_text.text()
         assert len(window.model.staged_rows()) == 2  # the photos are still listed
         assert sandbox.uploads() == []
 
