@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from maxupload.commands.argtypes import api_id, workers
 from maxupload.core.environments import resolve_base_url
-from maxupload.core.errors import MaxUploadError, RateLimited
+from maxupload.core.errors import MaxUploadError, NetworkError, RateLimited, TlsNotVerified
 from maxupload.core.filenames import shown
 from maxupload.core.models import Note, Target
 from maxupload.core.queue_store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
@@ -495,10 +495,12 @@ def run(args: argparse.Namespace) -> int:
             note: Note = client.get_note(args.note)
     except MaxUploadError as exc:
         # About the note, not a photo: nothing was queued, and this command does not retry.
-        step = (
-            exc.next_step if not isinstance(exc, RateLimited) else "Wait a minute, then run again."
-        )
-        error(f"Cannot read note {args.note}: {exc}; nothing was sent.", step)
+        step = exc.next_step
+        if isinstance(exc, RateLimited):
+            step = "Wait a minute, then run the command again."
+        elif isinstance(exc, NetworkError) and not isinstance(exc, TlsNotVerified):
+            step = "Check the connection and the server address, then run the command again."
+        error(f"Cannot read note {args.note}: {str(exc).rstrip('.')}; nothing was sent.", step)
         return EXIT_SETUP
     label = patient_label(note)
     if note.is_locked:

@@ -46,3 +46,32 @@ def test_a_stop_signal_ends_upload_cleanly(
     assert "Stopped (" in err and "stay in the queue" in err
     with QueueStore() as store:
         assert all(i.state == ItemState.QUEUED for i in store.items())  # nothing half-done
+
+
+def test_a_trickling_server_ends_upload_with_what_to_do(
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The note read against a server that never finishes answering: one message, exit 2,
+    and no promise that this command tries again by itself (it has ended)."""
+    from maxupload.core.api_client import ApiClient
+    from tests.commands.test_no_tracebacks import run
+    from tests.core.test_transport import TrickleServer
+
+    # A 2 s total deadline instead of 30 s for every client this command makes.
+    defaults = dict(ApiClient.__init__.__kwdefaults__ or {}, deadline=2.0)
+    monkeypatch.setattr(ApiClient.__init__, "__kwdefaults__", defaults)
+    monkeypatch.setenv("MAXUPLOAD_API_KEY", sandbox.demo.api_key)
+    server = TrickleServer()
+    try:
+        picture = write_jpeg(tmp_path / "photo.jpg", photo(100, 80, seed=2))
+        argv = ["upload", "--yes", "--note", "nte_1", "--provider", "prv_1", "--org", "org_1"]
+        argv += ["--base-url", f"http://127.0.0.1:{server.port}/v3", str(picture)]
+        code, _out, err = run(argv, capsys)
+    finally:
+        server.stop()
+    assert code == 2
+    assert "within 2 s" in err and "run the command again" in err
+    assert "retries" not in err and "by itself" not in err
