@@ -75,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         parser.print_help()
         return 0
-    return run_gui(sandbox=args.sandbox)
+    from maxupload.commands.failures import run_command
+
+    # A queue file or data folder the window cannot use ends with a message too, not a traceback.
+    return run_command(lambda _args: run_gui(sandbox=_args.sandbox), args)
 
 
 if __name__ == "__main__":
