@@ -403,7 +403,8 @@ def test_cancel_stops_an_upload_waiting_to_be_sent(harness: Harness) -> None:
     assert engine.rate_limit_pause_remaining() > 0
     (item,) = engine.add(harness.photos(1), harness.target, "standard")
     engine.start()
-    while harness.store.get(item.id).state != ItemState.UPLOADING:
+    # Prepared, it waits out the pause while still 'ready' (never 'uploading' before it is sent).
+    while harness.store.get(item.id).state != ItemState.READY:
         threading.Event().wait(0.05)
     assert engine.cancel(item.id)
     assert engine.wait_idle(timeout=30)
