@@ -17,6 +17,8 @@ pytest_plugins = [
     "tests.plugins.keyring_env",
     "tests.plugins.contract",
     "tests.plugins.trash",
+    "tests.plugins.small_disk",
+    "tests.plugins.tls",
 ]
 
 _real_connect = socket.socket.connect
