@@ -430,10 +430,9 @@ class MainWindow(QMainWindow):
         staged = self.model.staged_rows()
         held = [r for r in staged if r.check_stop and r.check_stop.kind is OutcomeKind.HELD]
         self.held_ack.set_held(len(held))
-        matches = [
-            f for r in staged for f in r.findings if f.code is CheckCode.LABEL_MATCH and f.label
-        ]
-        self.banner.show_label_match(f"Label matches MRN {matches[0].label}" if matches else "")
+        matches = [f for r in staged for f in r.findings if f.code is CheckCode.LABEL_MATCH]
+        # The core words it: the chart's MRN, whichever identifier the label carried.
+        self.banner.show_label_match(matches[0].message if matches else "")
 
     @Slot(object)
     def _provider_chosen(self, provider: Provider | None) -> None:
