@@ -26,7 +26,6 @@ from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
-SIZE = (1280, 800)
 
 
 def clinical_photo(path: Path, seed: int, size: tuple[int, int] = (2400, 1800)) -> Path:
@@ -125,7 +124,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--photos", type=int, default=6)
     parser.add_argument("--dark", action="store_true", help="use a dark palette (checks contrast)")
+    parser.add_argument("--size", default="1280x800", help="window size, e.g. 1024x700")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="save only this shot (e.g. 03-verified) under --name, for extra sizes and palettes",
+    )
+    parser.add_argument("--name", default="", help="file name for --only (without .png)")
     args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+
+    def shot(widget: QWidget, stem: str) -> None:
+        if args.only and stem != args.only:
+            return
+        save(widget, args.out / f"{args.name or stem}.png")
+
     args.out.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="maxupload-shots-") as tmp:
@@ -143,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         window = ctx.window
         try:
             ctx.start()
-            window.resize(*SIZE)
+            window.resize(width, height)
             settle(app)
-            save(window, args.out / "01-start.png")
+            shot(window, "01-start")
 
             demo = ctx.demo_server.demo
             target = window.target
@@ -175,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             window.select_row(0)
             wait_until(app, lambda: window.preview.local.has_image())
             settle(app, 1.0)
-            save(window, args.out / "02-confirm-patient.png")
+            shot(window, "02-confirm-patient")
 
             window.banner.confirm_box.click()
             window.upload()
@@ -184,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             window.select_row(2)
             wait_until(app, lambda: window.preview.stored.has_image())
             settle(app, 1.0)
-            save(window, args.out / "03-verified.png")
+            shot(window, "03-verified")
 
             # The EHR push fails for one more photo: the window asks the user, never re-sends.
             ctx.demo_server.set_faults(ehr_fail=1)
@@ -203,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             window.table.scrollToBottom()
             wait_until(app, lambda: window.status_panel.error_panel.isVisible())
             settle(app, 1.0)
-            save(window, args.out / "05-needs-decision.png")
+            shot(window, "05-needs-decision")
 
             ctx.open_settings()
             dialog = ctx.settings_dialog
@@ -211,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             dialog.test_connection()
             wait_until(app, lambda: dialog.test_button.isEnabled())
             settle(app, 0.5)
-            save(dialog, args.out / "04-settings.png")
+            shot(dialog, "04-settings")
             dialog.close()
         finally:
             window._force_close = True

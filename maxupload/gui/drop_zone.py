@@ -75,6 +75,7 @@ class DropZone(QFrame):
         button = QPushButton("Add photos…")
         button.setAccessibleName("Add photos")
         button.clicked.connect(self.add_requested)
+        self.add_hint_button = button
         box = QVBoxLayout(hint)
         box.addStretch(1)
         box.addWidget(title)

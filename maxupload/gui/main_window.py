@@ -45,6 +45,7 @@ from maxupload.gui.errors_text import (
     describe_error,
     describe_item_error,
 )
+from maxupload.gui.keyboard import apply_window_focus_order
 from maxupload.gui.notify import Notifier
 from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
 from maxupload.gui.photo_model import Column, PhotoModel, PhotoRow, row_from_item
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
 
         self._build()
         self._build_actions()
+        apply_window_focus_order(self)
         self.thumbnails = ThumbnailLoader(
             self.model, deps.image_pool, deps.thumbnail_maker, self.devicePixelRatioF(), self
         )
@@ -200,6 +202,7 @@ class MainWindow(QMainWindow):
         self.table.setWordWrap(True)
         self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.table.setAcceptDrops(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move inside it
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         vh = self.table.verticalHeader()
@@ -270,6 +273,7 @@ class MainWindow(QMainWindow):
         mid.addWidget(self.rejections)
 
         self.preview = PreviewPane(deps.image_pool, deps.client)
+        mid.insertWidget(2, self.preview.size_control)
         self.preview.preset_changed.connect(self._preset_changed)
         self.preview.setMinimumWidth(300)
         self.target.patients.setMinimumHeight(60)
@@ -333,9 +337,10 @@ class MainWindow(QMainWindow):
             "Preview",
             ["Space"],
             self._preview_current,
-            Qt.ShortcutContext.WidgetWithChildrenShortcut,
+            Qt.ShortcutContext.WidgetShortcut,
         )
-        self.table.addAction(self.preview_action)
+        self.table.addAction(self.preview_action)  # Space previews only inside the photo list
+        self.removeAction(self.preview_action)
 
         self.add_button.clicked.connect(self.choose_files)
         self.paste_button.clicked.connect(self.paste)

@@ -12,10 +12,10 @@ from PySide6.QtCore import QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -26,7 +26,9 @@ from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
 from maxupload.gui import jobs, names
 from maxupload.gui.errors_text import describe_error
 from maxupload.gui.headings import heading
-from maxupload.gui.image_view import ImageView
+from maxupload.gui.compare_dialog import CompareDialog
+from maxupload.gui.size_control import BatchSizeBox
+from maxupload.gui.zoom_view import ZoomView
 from maxupload.gui.photo_model import PhotoRow, human_size
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
@@ -65,9 +67,24 @@ class PreviewPane(QWidget):
         self._url_timer.timeout.connect(self._refresh_url)
 
         self.title = heading("Preview")
-        self.local = ImageView("Select a photo to see it as it will be sent.", "As it will be sent")
+        self.local = ZoomView("Select a photo to see it as it will be sent.", "As it will be sent")
         self.local.setObjectName(names.PREVIEW_LOCAL)
-        self.local.setAccessibleName("The photo as it will be sent")
+        self.local.setAccessibleName("The photo as it will be sent, zoomable")
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setObjectName(names.PREVIEW_FIT)
+        self.fit_button.setAccessibleName("Fit the photo in the preview")
+        self.fit_button.setToolTip("Show the whole photo (0)")
+        self.fit_button.clicked.connect(self.local.fit)
+        self.actual_button = QPushButton("100 %")
+        self.actual_button.setObjectName(names.PREVIEW_ACTUAL)
+        self.actual_button.setAccessibleName("Show the photo at actual size")
+        self.actual_button.setToolTip("One photo pixel per screen pixel (1); drag or arrow keys move")
+        self.actual_button.clicked.connect(self.local.actual_size)
+        self.compare_button = QPushButton("Compare side by side…")
+        self.compare_button.setObjectName(names.PREVIEW_COMPARE)
+        self.compare_button.setAccessibleName("Compare the photo with the stored copy side by side")
+        self.compare_button.clicked.connect(self.compare)
+        self._compare: CompareDialog | None = None
         self.info = QLabel(" ")
         self.info.setObjectName(names.PREVIEW_INFO)
         self.info.setWordWrap(True)
@@ -104,7 +121,7 @@ class PreviewPane(QWidget):
         self.estimate.setWordWrap(True)
         self.estimate.setMinimumHeight(2 * self.estimate.fontMetrics().lineSpacing() + 2)
 
-        self.stored = ImageView(
+        self.stored = ZoomView(
             "The stored copy appears here after the upload.", "Stored copy in Max AI"
         )
         self.stored.setObjectName(names.PREVIEW_STORED)
@@ -123,33 +140,60 @@ class PreviewPane(QWidget):
         self.copy_button.clicked.connect(self.copy_link)
         self._set_link_enabled(False)
 
-        preset_row = QGridLayout()
-        preset_row.setHorizontalSpacing(8)
-        preset_row.addWidget(QLabel("Size"), 0, 0)
-        preset_row.addWidget(self.preset, 0, 1, 1, 2)
-        preset_row.addWidget(self.custom_edge, 1, 1)
-        preset_row.addWidget(self.custom_quality, 1, 2)
-        preset_row.setColumnStretch(1, 1)
-        preset_row.setColumnStretch(2, 1)
+        # The size applies to the whole batch: the window places this box by the photo list.
+        self.size_control = BatchSizeBox(
+            self.preset, self.custom_edge, self.custom_quality, self.estimate
+        )
 
+        zoom = QHBoxLayout()
+        zoom.setSpacing(6)
+        zoom.addWidget(self.fit_button)
+        zoom.addWidget(self.actual_button)
+        zoom.addStretch(1)
+        zoom.addWidget(self.compare_button)
         links = QHBoxLayout()
         links.addWidget(self.open_button)
         links.addWidget(self.copy_button)
         links.addStretch(1)
 
+        self.title.setWordWrap(False)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
+        layout.setSpacing(6)
         layout.addWidget(self.title)
-        layout.addWidget(self.local, 3)
+        layout.addWidget(self.local, 5)
+        layout.addLayout(zoom)
         layout.addWidget(self.info)
-        layout.addLayout(preset_row)
-        layout.addWidget(self.estimate)
-        layout.addSpacing(4)
-        layout.addWidget(self.stored, 3)
+        layout.addWidget(self.stored, 2)
         layout.addWidget(self.stored_status)
         layout.addLayout(links)
         self._show_custom(False)
+
+    def focus_widgets(self) -> list[QWidget]:
+        """The pane's controls in Tab order (the size box is placed and ordered by the window)."""
+        return [
+            self.local,
+            self.fit_button,
+            self.actual_button,
+            self.compare_button,
+            self.stored,
+            self.open_button,
+            self.copy_button,
+        ]
+
+    @Slot()
+    def compare(self) -> None:
+        """Open (or refresh) the side-by-side view of the prepared photo and the stored copy."""
+        if self._compare is None:
+            self._compare = CompareDialog(self.window())
+        title = self._row.name if self._row is not None else ""
+        self._compare.show_images(
+            title, self.local.current_image(), self.stored.current_image()
+        )
+        self._compare.show()
+        self._compare.raise_()
 
     # --- preset -------------------------------------------------------------------------
     def preset_spec(self) -> str:

@@ -44,6 +44,7 @@ class RejectionsPanel(QFrame):
         clear.setObjectName(names.REJECTIONS_CLEAR)
         clear.setAccessibleName("Dismiss the list of files not added")
         clear.clicked.connect(self.clear)
+        self.clear_button = clear
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(clear)
