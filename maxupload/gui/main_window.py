@@ -37,6 +37,7 @@ from maxupload.core.intake import scan
 from maxupload.core.models import Note, Provider, Target
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import jobs, names
+from maxupload.gui.adaptive import AdaptiveLayout
 from maxupload.gui.banner import PatientBanner
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
@@ -159,6 +160,7 @@ class MainWindow(QMainWindow):
         self.preview.set_preset_spec(deps.default_preset)
         self._refresh_state()
         self.resize(1280, 800)
+        self.adaptive = AdaptiveLayout(self)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -257,7 +259,6 @@ class MainWindow(QMainWindow):
         ):
             tools.addWidget(b)
         tools.addStretch(1)
-        tools.addWidget(self.settings_button)
 
         middle = QWidget()
         mid = QVBoxLayout(middle)
@@ -288,7 +289,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([320, 620, 340])
+        self.splitter.setSizes([280, 520, 440])
         outer.addWidget(self.splitter, 1)
 
         line = QFrame()
@@ -302,6 +303,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.connection_label = QLabel(deps.connection_text())
         self.statusBar().addPermanentWidget(self.connection_label)
+        self.statusBar().addPermanentWidget(self.settings_button)
 
     def _build_actions(self) -> None:
         def action(

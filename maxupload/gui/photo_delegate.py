@@ -65,13 +65,14 @@ class PhotoDelegate(QStyledItemDelegate):
         self, painter: QPainter, option: QStyleOptionViewItem, index: Index, row: PhotoRow
     ) -> None:
         rect = option.rect.adjusted(8, 0, -6, 0)
-        thumb_rect = QRect(rect.left(), rect.center().y() - THUMB // 2 + 1, THUMB, THUMB)
+        side = min(THUMB, rect.height() - 8)  # shorter rows on small screens
+        thumb_rect = QRect(rect.left(), rect.center().y() - side // 2 + 1, side, side)
         pix = index.data(Qt.ItemDataRole.DecorationRole)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         if isinstance(pix, QPixmap) and not pix.isNull():
             dpr = pix.devicePixelRatio() or 1.0
             size = QSize(int(pix.width() / dpr), int(pix.height() / dpr))
-            size.scale(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio)
+            size.scale(side, side, Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(thumb_rect.center())
             painter.drawPixmap(target, pix)
@@ -81,7 +82,7 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(placeholder)
             painter.drawRoundedRect(thumb_rect, 6, 6)
-        text_rect = rect.adjusted(THUMB + 12, 6, 0, -6)
+        text_rect = rect.adjusted(side + 12, 6, 0, -6)
         fm = option.fontMetrics
         painter.setPen(self._text_color(option))
         name = fm.elidedText(row.name, Qt.TextElideMode.ElideMiddle, text_rect.width())

@@ -80,9 +80,10 @@ class PreviewPane(QWidget):
         self.actual_button.setAccessibleName("Show the photo at actual size")
         self.actual_button.setToolTip("One photo pixel per screen pixel (1); drag or arrow keys move")
         self.actual_button.clicked.connect(self.local.actual_size)
-        self.compare_button = QPushButton("Compare side by side…")
+        self.compare_button = QPushButton("Compare…")
         self.compare_button.setObjectName(names.PREVIEW_COMPARE)
         self.compare_button.setAccessibleName("Compare the photo with the stored copy side by side")
+        self.compare_button.setToolTip("The photo and the stored copy side by side, zoomable")
         self.compare_button.clicked.connect(self.compare)
         self._compare: CompareDialog | None = None
         self.info = QLabel(" ")
@@ -116,7 +117,7 @@ class PreviewPane(QWidget):
         self._custom_debounce.timeout.connect(self._emit_preset)
         self.custom_edge.valueChanged.connect(lambda _v: self._custom_debounce.start())
         self.custom_quality.valueChanged.connect(lambda _v: self._custom_debounce.start())
-        self.estimate = QLabel("Estimated size appears when a photo is selected.")
+        self.estimate = QLabel("Select a photo to see its estimated size.")
         self.estimate.setObjectName(names.ESTIMATE_LABEL)
         self.estimate.setWordWrap(True)
         self.estimate.setMinimumHeight(2 * self.estimate.fontMetrics().lineSpacing() + 2)
@@ -246,7 +247,7 @@ class PreviewPane(QWidget):
             self.local.set_image(None)
             self.local.set_placeholder("Select a photo to see it as it will be sent.")
             self.info.setText(" ")
-            self.estimate.setText("Estimated size appears when a photo is selected.")
+            self.estimate.setText("Select a photo to see its estimated size.")
             self._clear_stored("The stored copy appears here after the upload.")
             return
         self.title.setText(f"Preview: {row.name}")
@@ -331,13 +332,10 @@ class PreviewPane(QWidget):
             and not row.size_after_is_estimate
         ):
             used = preset_label(str(row.extra.get("preset", "")))
-            self.estimate.setText(
-                f"Sent {human_size(row.size_after)} with the {used} preset. "
-                "The size above applies to photos not sent yet."
-            )
+            self.estimate.setText(f"Selected photo: sent {human_size(row.size_after)} ({used}).")
         elif current is not None:
             self.estimate.setText(
-                f"Estimated upload: ≈ {human_size(current)} (the file is {human_size(original)})."
+                f"Selected photo: ≈ {human_size(current)} (file {human_size(original)})."
             )
         else:
             self.estimate.setText(" ")

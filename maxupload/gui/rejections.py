@@ -52,7 +52,18 @@ class RejectionsPanel(QFrame):
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addLayout(head)
         layout.addWidget(self.list)
+        self._max_items = 2
         self.hide()
+
+    def set_compact(self, compact: bool) -> None:
+        """Keep room for one file instead of two (small screens); the list scrolls."""
+        self._max_items = 1 if compact else 2
+        self._fit_list()
+
+    def _fit_list(self) -> None:
+        n = self.list.count()
+        line = self.list.fontMetrics().height()
+        self.list.setFixedHeight(max(1, min(self._max_items, n)) * (3 * line + 4) + 8)
 
     def add(self, file_name: str, reason: str, next_step: str, tooltip: str = "") -> None:
         item = QListWidgetItem(f"{file_name}: {reason} {next_step}".strip())
@@ -61,8 +72,7 @@ class RejectionsPanel(QFrame):
         self.list.addItem(item)
         n = self.list.count()
         self.title.setText(f"{n} file{'s' if n != 1 else ''} not added")
-        line = self.list.fontMetrics().height()
-        self.list.setFixedHeight(min(2, n) * (3 * line + 4) + 8)
+        self._fit_list()
         self.show()
 
     def entries(self) -> list[tuple[str, str, str]]:

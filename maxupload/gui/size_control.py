@@ -38,6 +38,7 @@ class BatchSizeBox(QWidget):
         title.setText("&Size for photos not sent yet")
         preset.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         estimate.setMinimumHeight(0)
+        estimate.setWordWrap(False)
         estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
