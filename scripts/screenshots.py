@@ -23,9 +23,8 @@ os.environ.setdefault("QT_SCALE_FACTOR", "1")
 
 from PIL import Image, ImageDraw, ImageFilter
 from PySide6.QtCore import QMimeData, QUrl
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
-
 
 
 def clinical_photo(path: Path, seed: int, size: tuple[int, int] = (2400, 1800)) -> Path:
@@ -58,31 +57,6 @@ def clinical_photo(path: Path, seed: int, size: tuple[int, int] = (2400, 1800)) 
     img.save(buf, "JPEG", quality=90)
     path.write_bytes(buf.getvalue())
     return path
-
-
-def dark_palette() -> QPalette:
-    """A dark palette like a desktop in dark mode, to check that nothing is hard-coded."""
-    pal = QPalette()
-    roles = QPalette.ColorRole
-    for role, color in (
-        (roles.Window, "#2b2d30"),
-        (roles.WindowText, "#e6e6e6"),
-        (roles.Base, "#1f2023"),
-        (roles.AlternateBase, "#26282b"),
-        (roles.Text, "#e6e6e6"),
-        (roles.Button, "#34363a"),
-        (roles.ButtonText, "#e6e6e6"),
-        (roles.Highlight, "#3d6fb6"),
-        (roles.HighlightedText, "#ffffff"),
-        (roles.PlaceholderText, "#8a8d93"),
-        (roles.Mid, "#55585e"),
-        (roles.ToolTipBase, "#34363a"),
-        (roles.ToolTipText, "#e6e6e6"),
-    ):
-        pal.setColor(role, QColor(color))
-    for role in (roles.Text, roles.WindowText, roles.ButtonText):
-        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7d83"))
-    return pal
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -145,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["MAXUPLOAD_HOME"] = str(Path(tmp) / "home")
         from maxupload.app import build_demo
         from maxupload.gui.drop_zone import DropZone
+        from maxupload.gui.palettes import dark_palette
         from maxupload.gui.target_panel import DATA_ROLE
 
         app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -1,4 +1,4 @@
-"""Small screens: the window fits 1024×700 and adapts its layout instead of growing.
+"""Small screens: the window fits 1024x700 and adapts its layout instead of growing.
 
 Below ``COMPACT_HEIGHT`` (or ``COMPACT_WIDTH``) rows get shorter, the banner tighter and the
 side panes narrower, so at least six photos stay in view. Panels that appear later (the list of
@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize
 
-#: The smallest window MaxUpload supports (fits a 1024×700 screen with its task bar).
+#: The smallest window MaxUpload supports (fits a 1024x700 screen with its task bar).
 MIN_WINDOW = QSize(980, 640)
 COMPACT_HEIGHT = 780
 COMPACT_WIDTH = 1180

@@ -21,6 +21,7 @@ from maxupload.core.models import Note, Provider
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.tone_colors import set_tone_text
 
 
 def note_status_text(note: Note) -> str:
@@ -62,7 +63,7 @@ class PatientBanner(QFrame):
         self.locked_label = QLabel()
         self.locked_label.setObjectName(names.BANNER_LOCKED)
         self.locked_label.setWordWrap(True)
-        self.locked_label.setStyleSheet(f"color: {ACCENTS[Tone.ERROR]}; font-weight: 600;")
+        set_tone_text(self.locked_label, Tone.ERROR)
         self.locked_label.hide()
 
         self.confirm_box = QCheckBox("I confirm this is the right patient")

@@ -6,6 +6,7 @@ list and the preview, then Upload. Widgets hidden at the moment are skipped by Q
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import QWidget
 def chain_focus(widgets: Iterable[QWidget | None]) -> list[QWidget]:
     """Make Tab visit ``widgets`` in this order (``None`` entries are left out)."""
     order = [w for w in widgets if w is not None]
-    for first, second in zip(order, order[1:], strict=False):
+    for first, second in itertools.pairwise(order):
         QWidget.setTabOrder(first, second)
     return order
 

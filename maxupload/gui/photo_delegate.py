@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from maxupload.gui.photo_model import PROGRESS_ROLE, ROW_ROLE, Column, PhotoRow
 from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.tone_colors import text_color
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -100,7 +101,11 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.setFont(font)
         second = self._second_line(row)
         if second:
-            color = QColor(ACCENTS[Tone.WARNING]) if row.duplicate_of else self._text_color(option)
+            selected = bool(option.state & QStyle.StateFlag.State_Selected)
+            if row.duplicate_of and not selected:
+                color = text_color(Tone.WARNING, option.palette, QPalette.ColorRole.Base)
+            else:
+                color = self._text_color(option)
             if not row.duplicate_of:
                 color.setAlpha(170)
             painter.setPen(color)

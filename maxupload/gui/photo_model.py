@@ -21,15 +21,15 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtGui import QGuiApplication, QPalette, QPixmap
 
 from maxupload.gui.status_text import (
-    ACCENTS,
     ACTIVE_STATES,
     STORED_STATES,
     StatusText,
     status_text,
 )
+from maxupload.gui.tone_colors import text_color
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -188,7 +188,7 @@ class PhotoModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == Column.PHOTO:
             return self.thumbnail_for(row.path)
         if role == Qt.ItemDataRole.ForegroundRole and col == Column.STATUS:
-            return QColor(ACCENTS[row.status.tone])
+            return text_color(row.status.tone, QGuiApplication.palette(), QPalette.ColorRole.Base)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -24,14 +24,15 @@ from PySide6.QtWidgets import (
 from maxupload.core.models import SignedUrl
 from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
 from maxupload.gui import jobs, names
+from maxupload.gui.compare_dialog import CompareDialog
 from maxupload.gui.errors_text import describe_error
 from maxupload.gui.headings import heading
-from maxupload.gui.compare_dialog import CompareDialog
-from maxupload.gui.size_control import BatchSizeBox
-from maxupload.gui.zoom_view import ZoomView
 from maxupload.gui.photo_model import PhotoRow, human_size
-from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.size_control import BatchSizeBox
+from maxupload.gui.status_text import Tone
 from maxupload.gui.tasks import TaskPool
+from maxupload.gui.tone_colors import set_tone_text
+from maxupload.gui.zoom_view import ZoomView
 
 CUSTOM = "custom"
 #: Refresh a signed URL this many seconds before it expires.
@@ -78,7 +79,7 @@ class PreviewPane(QWidget):
         self.actual_button = QPushButton("100 %")
         self.actual_button.setObjectName(names.PREVIEW_ACTUAL)
         self.actual_button.setAccessibleName("Show the photo at actual size")
-        self.actual_button.setToolTip("One photo pixel per screen pixel (1); drag or arrow keys move")
+        self.actual_button.setToolTip("Actual pixels (1); drag or arrow keys move")
         self.actual_button.clicked.connect(self.local.actual_size)
         self.compare_button = QPushButton("Compare…")
         self.compare_button.setObjectName(names.PREVIEW_COMPARE)
@@ -190,9 +191,7 @@ class PreviewPane(QWidget):
         if self._compare is None:
             self._compare = CompareDialog(self.window())
         title = self._row.name if self._row is not None else ""
-        self._compare.show_images(
-            title, self.local.current_image(), self.stored.current_image()
-        )
+        self._compare.show_images(title, self.local.current_image(), self.stored.current_image())
         self._compare.show()
         self._compare.raise_()
 
@@ -394,7 +393,7 @@ class PreviewPane(QWidget):
         remaining = (signed.expires_at - datetime.now(UTC)).total_seconds()
         local = signed.expires_at.astimezone().strftime("%H:%M")
         self.stored_status.setText(f"Fetched by signed link, valid until {local} (renewed).")
-        self.stored_status.setStyleSheet(f"color: {ACCENTS[Tone.SUCCESS]};")
+        set_tone_text(self.stored_status, Tone.SUCCESS, bold=False)
         self._url_timer.start(int(max(5.0, remaining - URL_MARGIN_S) * 1000))
 
     def signed_url(self) -> SignedUrl | None:

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.gui import names
-from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.status_text import Tone
+from maxupload.gui.tone_colors import set_tone_text
 
 
 class RejectionsPanel(QFrame):
@@ -33,7 +34,7 @@ class RejectionsPanel(QFrame):
         font = self.title.font()
         font.setWeight(font.Weight.DemiBold)
         self.title.setFont(font)
-        self.title.setStyleSheet(f"color: {ACCENTS[Tone.WARNING]};")
+        set_tone_text(self.title, Tone.WARNING)
         self.list = QListWidget()
         self.list.setObjectName(names.REJECTIONS_LIST)
         self.list.setAccessibleName("Files not added, with reasons")

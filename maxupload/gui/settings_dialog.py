@@ -36,8 +36,9 @@ from maxupload.core.settings import (
 )
 from maxupload.gui import names
 from maxupload.gui.errors_text import describe_error
-from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.status_text import Tone
 from maxupload.gui.tasks import TaskPool
+from maxupload.gui.tone_colors import tone_style
 
 CUSTOM_ENV = "custom"
 
@@ -52,7 +53,7 @@ class SaveResult:
 
 
 def _tone_style(tone: Tone) -> str:
-    return f"color: {ACCENTS[tone]};"
+    return tone_style(tone)
 
 
 class SettingsDialog(QDialog):

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from maxupload.gui import names
 from maxupload.gui.errors_text import ACTION_LABELS, ErrorText
 from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.tone_colors import set_tone_text
 
 _COUNT_GROUPS: list[tuple[str, frozenset[str]]] = [
     ("in EHR", frozenset({"synced", "verified"})),
@@ -78,7 +79,7 @@ class StatusPanel(QFrame):
         self.counts.setAccessibleName("Photo counts")
         self.rate = QLabel()
         self.rate.setObjectName(names.RATE_LIMIT_LABEL)
-        self.rate.setStyleSheet(f"color: {ACCENTS[Tone.WARNING]}; font-weight: 600;")
+        set_tone_text(self.rate, Tone.WARNING)
         self.rate.hide()
 
         self.upload = QPushButton("Upload")

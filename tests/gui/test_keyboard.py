@@ -23,7 +23,10 @@ def focused() -> QWidget:
     return widget
 
 
-def press(qtbot: Any, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+NO_MOD = Qt.KeyboardModifier.NoModifier
+
+
+def press(qtbot: Any, key: Qt.Key, modifier: Qt.KeyboardModifier = NO_MOD) -> None:
     """Press and release one key on whatever has the focus, as a keyboard would."""
     qtbot.keyClick(focused(), key, modifier)
 
