@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from maxupload.core.models import Note, Provider
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
+from maxupload.gui.announce import banner_accessible_text
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tone_colors import set_tone_text
 
@@ -43,7 +44,7 @@ class PatientBanner(QFrame):
         super().__init__(parent)
         self.setObjectName(names.PATIENT_BANNER)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAccessibleName("Patient banner")
+        self.setAccessibleName("Patient: none chosen")
         self._note: Note | None = None
         self._provider: Provider | None = None
 
@@ -118,12 +119,21 @@ class PatientBanner(QFrame):
             self.confirm_box.setChecked(False)
             self.confirm_box.blockSignals(False)
         self._refresh()
+        self._describe()
         if changed:
             self.confirmed_changed.emit(False)
 
     def set_provider(self, provider: Provider | None) -> None:
         self._provider = provider
         self._refresh()
+        self._describe()
+
+    def _describe(self) -> None:
+        """What a screen reader says for the banner: name, DOB, MRN, visit, note state."""
+        name, description = banner_accessible_text(self._note, self._provider)
+        self.setAccessibleName(name)
+        self.setAccessibleDescription(description)
+        self.confirm_box.setAccessibleDescription(f"{name}, {description}")
 
     def clear_confirmation(self) -> None:
         if self.confirm_box.isChecked():

@@ -38,6 +38,7 @@ from maxupload.core.models import Note, Provider, Target
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import jobs, names
 from maxupload.gui.adaptive import AdaptiveLayout
+from maxupload.gui.announce import Announcer
 from maxupload.gui.banner import PatientBanner
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
@@ -144,6 +145,9 @@ class MainWindow(QMainWindow):
         deps.bridge.progress.connect(self._progress)
         deps.bridge.batch_finished.connect(self._batch_finished)
         deps.notifier.shown.connect(self._notice_from_notifier)
+        self.announcer = Announcer(self)
+        deps.notifier.shown.connect(lambda title, text: self.announcer.say(f"{title}: {text}"))
+        self.status_panel.error_shown.connect(lambda text: self.announcer.say(text, True))
         self.model.counts_changed.connect(self._refresh_state)
         self.model.estimate_wanted.connect(self._estimate_wanted)
         self.model.rowsInserted.connect(lambda *_: self.drop_zone.show_content(True))

@@ -35,6 +35,7 @@ from maxupload.core.settings import (
     validate,
 )
 from maxupload.gui import names
+from maxupload.gui.announce import name_spin_box_text
 from maxupload.gui.errors_text import describe_error
 from maxupload.gui.status_text import Tone
 from maxupload.gui.tasks import TaskPool
@@ -129,6 +130,7 @@ class SettingsDialog(QDialog):
         self.concurrency = QSpinBox()
         self.concurrency.setObjectName(names.SETTINGS_CONCURRENCY)
         self.concurrency.setAccessibleName("Photos sent at once")
+        name_spin_box_text(self.concurrency)
         self.concurrency.setRange(MIN_CONCURRENCY, MAX_CONCURRENCY)
         self.concurrency.setValue(settings.concurrency)
         self.concurrency.setToolTip("Takes effect the next time MaxUpload starts.")

@@ -4,9 +4,17 @@ sent yet, kept apart from the single-photo preview so it reads as a batch settin
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QWidget,
+)
 
 from maxupload.gui import names
+from maxupload.gui.announce import name_spin_box_text
 from maxupload.gui.headings import heading
 
 
@@ -40,6 +48,8 @@ class BatchSizeBox(QWidget):
         estimate.setMinimumHeight(0)
         estimate.setWordWrap(False)
         estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        name_spin_box_text(custom_edge)
+        name_spin_box_text(custom_quality)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(8)
