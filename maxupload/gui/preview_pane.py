@@ -166,11 +166,20 @@ class PreviewPane(QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.title)
         layout.addWidget(self.local, 5)
+        self.local.setMinimumHeight(150)
         layout.addLayout(zoom)
         layout.addWidget(self.info)
-        layout.addWidget(self.stored, 2)
-        layout.addWidget(self.stored_status)
-        layout.addLayout(links)
+        # The stored copy only takes room once the photo has been sent: before that the photo
+        # to check gets the whole pane.
+        self.stored_box = QWidget()
+        stored_layout = QVBoxLayout(self.stored_box)
+        stored_layout.setContentsMargins(0, 0, 0, 0)
+        stored_layout.setSpacing(6)
+        stored_layout.addWidget(self.stored, 1)
+        stored_layout.addWidget(self.stored_status)
+        stored_layout.addLayout(links)
+        layout.addWidget(self.stored_box, 3)
+        self.stored_box.hide()
         self._show_custom(False)
 
     def focus_widgets(self) -> list[QWidget]:
@@ -248,8 +257,10 @@ class PreviewPane(QWidget):
             self.info.setText(" ")
             self.estimate.setText("Select a photo to see its estimated size.")
             self._clear_stored("The stored copy appears here after the upload.")
+            self.stored_box.hide()
             return
         self.title.setText(f"Preview: {row.name}")
+        self.stored_box.setVisible(not row.is_staged)
         if old is None or old.path != row.path:
             self._render_local(row)
             self._load_estimates(row)

@@ -42,7 +42,7 @@ class ZoomView(QWidget):
         self._zoom: float | None = None
         self._center = QPointF()
         self._drag_from: QPointF | None = None
-        self.setMinimumSize(160, 120)
+        self.setMinimumSize(160, 80)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleDescription(
