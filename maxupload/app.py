@@ -182,6 +182,7 @@ class AppContext:
 
         self.io_pool = TaskPool(2)
         self.image_pool = TaskPool(2, background=True)
+        self.net_pool = TaskPool(2)
         self.bridge = EngineBridge()
         self.connection = Connection(settings, key_store)
         self.store = QueueStore(queue_path)
@@ -200,6 +201,7 @@ class AppContext:
         deps = WindowDeps(
             io_pool=self.io_pool,
             image_pool=self.image_pool,
+            net_pool=self.net_pool,
             bridge=self.bridge,
             engine=self.engine,
             client=self.connection.client,
@@ -289,6 +291,7 @@ class AppContext:
         finally:
             self.io_pool.shutdown()
             self.image_pool.shutdown()
+            self.net_pool.shutdown()
             self.connection.close()
             with contextlib.suppress(Exception):
                 self.store.close()

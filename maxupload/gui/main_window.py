@@ -57,7 +57,7 @@ from maxupload.gui.status_panel import StatusPanel
 from maxupload.gui.status_text import ACCENTS, ACTIVE_STATES, Tone
 from maxupload.gui.target_panel import TargetPanel
 from maxupload.gui.tasks import TaskPool
-from maxupload.gui.thumbnails import ThumbnailLoader
+from maxupload.gui.thumbnails import JobsByPath, ThumbnailLoader
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class WindowDeps:
     notifier: Notifier
     cache_dir: Path
     open_settings: Callable[[], None] = lambda: None
+    net_pool: TaskPool | None = None  # stored-copy downloads and signed links (network waits)
     default_preset: str = "standard"
     demo_text: str = ""
     demo_hint: str = ""
@@ -141,6 +142,7 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailLoader(
             self.model, deps.image_pool, deps.thumbnail_maker, self.devicePixelRatioF(), self
         )
+        self._estimates = JobsByPath(self.model, deps.image_pool, self)
         deps.bridge.item_changed.connect(self._item_changed)
         deps.bridge.progress.connect(self._progress)
         deps.bridge.batch_finished.connect(self._batch_finished)
@@ -277,7 +279,7 @@ class MainWindow(QMainWindow):
         mid.addWidget(self.drop_zone, 1)
         mid.addWidget(self.rejections)
 
-        self.preview = PreviewPane(deps.image_pool, deps.client)
+        self.preview = PreviewPane(deps.image_pool, deps.client, net_pool=deps.net_pool)
         mid.insertWidget(2, self.preview.size_control)
         self.preview.preset_changed.connect(self._preset_changed)
         self.preview.setMinimumWidth(300)
@@ -488,6 +490,7 @@ class MainWindow(QMainWindow):
             lambda: scan(wanted),
             self._intake_finished,
             self._show_exception,
+            priority=2,  # a new drop comes before thumbnails and estimates already waiting
         )
 
     def _intake_finished(self, result: Any) -> None:
@@ -527,8 +530,8 @@ class MainWindow(QMainWindow):
         def done(size: int) -> None:
             self._estimate_done(path, spec, size)
 
-        self.deps.image_pool.submit(
-            lambda: jobs.estimate_one(path, spec), done, lambda _exc: None, priority=-1
+        self._estimates.submit(
+            path, lambda: jobs.estimate_one(path, spec), done, lambda _exc: None, priority=-1
         )
 
     def _estimate_done(self, path: Path, spec: str, size: int) -> None:

@@ -53,11 +53,18 @@ class PreviewPane(QWidget):
     stored_shown = Signal(str)
 
     def __init__(
-        self, pool: TaskPool, client: Callable[[], Any], parent: QWidget | None = None
+        self,
+        pool: TaskPool,
+        client: Callable[[], Any],
+        parent: QWidget | None = None,
+        net_pool: TaskPool | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName(names.PREVIEW_PANE)
         self._pool = pool
+        # Stored copies and signed links wait on the network (and the rate limit): they run on
+        # their own pool so they never hold up decoding the photos just dropped.
+        self._net_pool = net_pool or pool
         self._client = client
         self._row: PhotoRow | None = None
         self._estimates: dict[str, int] = {}
@@ -272,7 +279,7 @@ class PreviewPane(QWidget):
     def _cancel(self, what: str) -> None:
         job = self._jobs.pop(what, 0)
         if job:
-            self._pool.forget(job)
+            (self._net_pool if what == "stored" else self._pool).cancel(job)
 
     def _render_local(self, row: PhotoRow) -> None:
         self._cancel("local")
@@ -394,7 +401,7 @@ class PreviewPane(QWidget):
             self.stored.set_placeholder(f"Could not fetch the stored copy: {text.summary}{hint}")
             self.stored_status.setText(text.next_step)
 
-        self._jobs["stored"] = self._pool.submit(
+        self._jobs["stored"] = self._net_pool.submit(
             lambda: jobs.fetch_stored(client(), note_id, image_id), done, failed
         )
 
@@ -428,7 +435,9 @@ class PreviewPane(QWidget):
         def failed(exc: BaseException) -> None:
             self.stored_status.setText(f"Could not renew the link: {describe_error(exc).summary}")
 
-        self._pool.submit(lambda: jobs.fetch_signed_url(client(), note_id, image_id), done, failed)
+        self._net_pool.submit(
+            lambda: jobs.fetch_signed_url(client(), note_id, image_id), done, failed
+        )
 
     def _with_fresh_url(self, action: Callable[[SignedUrl], None]) -> None:
         signed = self._signed
