@@ -20,7 +20,7 @@ from typing import Any
 
 from maxupload import APP_NAME, __version__
 from maxupload.core.api_client import ApiClient
-from maxupload.core.environments import environment_name
+from maxupload.core.environments import environment_words
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.models import Target
 from maxupload.core.paths import app_paths
@@ -113,11 +113,10 @@ class Connection:
         return self._settings.base_url, self._settings.org_id
 
     def describe(self) -> str:
+        """The environment in words for the status bar (addresses and ids stay in Settings)."""
         s = self._settings
-        env = environment_name(s.base_url)
-        where = s.base_url if env == "custom" else env.capitalize()
-        org = f"organization {s.org_id}" if s.org_id else "no organization set"
-        return f"{where}  ·  {org}"
+        words = environment_words(s.base_url)
+        return words if s.org_id else f"{words}, no clinic set up"
 
     def update(self, settings: Settings) -> None:
         """New settings: the next call builds a new client (the old one is closed)."""
@@ -275,7 +274,7 @@ class AppContext:
         self.connection.update(result.settings)
         if self.connection.current() != before:
             self.window.reset_target()  # another clinic: the chosen note no longer applies
-        self.window.connection_label.setText(self.connection.describe())
+        self.window.connection_label.set_environment(self.connection.describe())
         self.window.preview.set_preset_spec(result.settings.preset)
         self.window.show_notice("")
 

@@ -40,6 +40,7 @@ from maxupload.gui import jobs, names
 from maxupload.gui.adaptive import AdaptiveLayout
 from maxupload.gui.announce import Announcer
 from maxupload.gui.banner import PatientBanner
+from maxupload.gui.connection_label import ConnectionLabel
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
 from maxupload.gui.errors_text import (
@@ -307,7 +308,7 @@ class MainWindow(QMainWindow):
         self.status_panel.action_requested.connect(self._error_action)
         outer.addWidget(self.status_panel)
         self.setCentralWidget(central)
-        self.connection_label = QLabel(deps.connection_text())
+        self.connection_label = ConnectionLabel(deps.connection_text())
         self.statusBar().addPermanentWidget(self.connection_label)
         self.statusBar().addPermanentWidget(self.settings_button)
 
@@ -383,6 +384,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _note_chosen(self, note: Note | None) -> None:
         self.banner.set_target(note, self._provider)
+        if note is not None and note.facility is not None:
+            self.connection_label.set_clinic(note.facility.name)
         self._refresh_state()
 
     @Slot(object)
@@ -485,7 +488,9 @@ class MainWindow(QMainWindow):
         if not paths:
             return
         wanted = [Path(p) for p in paths]
-        self.statusBar().showMessage(f"Checking {len(wanted)} item(s)…")
+        self.statusBar().showMessage(
+            "Checking the photo you added…" if len(wanted) == 1 else "Checking what you added…"
+        )
         self.deps.image_pool.submit(
             lambda: scan(wanted),
             self._intake_finished,

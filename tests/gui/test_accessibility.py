@@ -91,3 +91,17 @@ def test_a_finished_batch_is_announced(
     window.upload()
     qtbot.waitUntil(lambda: any("Upload finished" in t for t in said), timeout=60_000)
     assert any("2 photos are in the EHR" in t for t in said), said
+
+
+def test_status_bar_names_the_clinic_and_environment_in_words(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer
+) -> None:
+    ctx = make_app()
+    window = ctx.window
+    label = window.connection_label
+    assert "Local sandbox" in label.text()
+    confirm_patient(qtbot, window, sandbox.demo.open_note_id)
+    facility = window.banner.note.facility
+    assert facility is not None and f"Clinic: {facility.name}" in label.text()
+    for raw in (sandbox.base_url, sandbox.demo.org_id, "http"):
+        assert raw not in label.text()
