@@ -222,8 +222,8 @@ class MainWindow(QMainWindow):
         hh.setSectionResizeMode(Column.PHOTO, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(Column.SIZE, QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.Interactive)
-        hh.resizeSection(Column.SIZE, 130)
-        hh.resizeSection(Column.STATUS, 190)
+        hh.resizeSection(Column.SIZE, 132)
+        hh.resizeSection(Column.STATUS, 160)
         hh.setHighlightSections(False)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
@@ -296,7 +296,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([280, 520, 440])
+        self.splitter.setSizes([260, 540, 424])
         outer.addWidget(self.splitter, 1)
 
         line = QFrame()

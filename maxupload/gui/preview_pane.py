@@ -128,7 +128,7 @@ class PreviewPane(QWidget):
         self.estimate = QLabel("Select a photo to see its estimated size.")
         self.estimate.setObjectName(names.ESTIMATE_LABEL)
         self.estimate.setWordWrap(True)
-        self.estimate.setMinimumHeight(2 * self.estimate.fontMetrics().lineSpacing() + 2)
+        self.estimate.setMinimumHeight(self.estimate.fontMetrics().lineSpacing() + 2)
 
         self.stored = ZoomView(
             "The stored copy appears here after the upload.", "Stored copy in Max AI"
@@ -150,9 +150,7 @@ class PreviewPane(QWidget):
         self._set_link_enabled(False)
 
         # The size applies to the whole batch: the window places this box by the photo list.
-        self.size_control = BatchSizeBox(
-            self.preset, self.custom_edge, self.custom_quality, self.estimate
-        )
+        self.size_control = BatchSizeBox(self.preset, self.custom_edge, self.custom_quality)
 
         zoom = QHBoxLayout()
         zoom.setSpacing(6)
@@ -176,6 +174,7 @@ class PreviewPane(QWidget):
         self.local.setMinimumHeight(150)
         layout.addLayout(zoom)
         layout.addWidget(self.info)
+        layout.addWidget(self.estimate)
         # The stored copy only takes room once the photo has been sent: before that the photo
         # to check gets the whole pane.
         self.stored_box = QWidget()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QSizePolicy,
     QSpinBox,
     QWidget,
@@ -21,8 +20,8 @@ from maxupload.gui.headings import heading
 class BatchSizeBox(QWidget):
     """Lays out the size preset, the custom edge and quality, and the estimate in one row.
 
-    The widgets are made and driven by the preview pane (which estimates the selected photo);
-    this box only places them where the batch is.
+    The widgets are made and driven by the preview pane; this box only places them where the
+    batch is. Each choice in the list shows its estimated size for the selected photo.
 
     Signals: none.
     """
@@ -32,7 +31,6 @@ class BatchSizeBox(QWidget):
         preset: QComboBox,
         custom_edge: QSpinBox,
         custom_quality: QSpinBox,
-        estimate: QLabel,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -40,14 +38,10 @@ class BatchSizeBox(QWidget):
         self.preset = preset
         self.custom_edge = custom_edge
         self.custom_quality = custom_quality
-        self.estimate = estimate
         title = heading("Size for photos not sent yet")
         title.setBuddy(preset)
         title.setText("&Size for photos not sent yet")
         preset.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        estimate.setMinimumHeight(0)
-        estimate.setWordWrap(False)
-        estimate.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         name_spin_box_text(custom_edge)
         name_spin_box_text(custom_quality)
         row = QHBoxLayout(self)
@@ -57,7 +51,7 @@ class BatchSizeBox(QWidget):
         row.addWidget(preset)
         row.addWidget(custom_edge)
         row.addWidget(custom_quality)
-        row.addWidget(estimate, 1)
+        row.addStretch(1)
 
     def focus_widgets(self) -> list[QWidget]:
         return [self.preset, self.custom_edge, self.custom_quality]
