@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             window.upload()
             wait_until(app, lambda: not window.model.staged_rows())
             wait_until(app, lambda: all(r.state == "verified" for r in window.model.rows()), 120)
+            window.rejections.clear()  # the user has read the list of files not added
             window.select_row(2)
             wait_until(app, lambda: window.preview.stored.has_image())
             settle(app, 1.0)

@@ -257,6 +257,8 @@ class PreviewPane(QWidget):
         old = self._row
         self._row = row
         if row is None:
+            self._cancel("local")  # the photo left the list: its preview work is not needed
+            self._cancel("estimates")
             self.title.setText("Preview")
             self.local.set_image(None)
             self.local.set_placeholder("Select a photo to see it as it will be sent.")

@@ -70,6 +70,22 @@ def clipped(window: Any) -> list[str]:
     return bad
 
 
+def parts(window: Any) -> dict[str, tuple[int, int, str]]:
+    """Height, minimum height and text of the window's main parts (to explain a failure)."""
+    found = {}
+    for w in window.centralWidget().findChildren(QWidget):
+        if w.parentWidget() is window.centralWidget() and w.isVisible():
+            text = w.text()[:60] if isinstance(w, QLabel) else ""
+            found[w.objectName() or type(w).__name__] = (
+                w.height(),
+                w.minimumSizeHint().height(),
+                text,
+            )
+    found["error"] = (0, 0, window.status_panel.error_text.text()[:80])
+    found["target message"] = (0, 0, window.target.message.text())
+    return found
+
+
 def test_fits_1024x700_with_six_rows_and_nothing_cut_off(
     qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
@@ -83,7 +99,7 @@ def test_fits_1024x700_with_six_rows_and_nothing_cut_off(
     QApplication.processEvents()
     assert (window.width(), window.height()) == SMALL
     assert visible_rows(window) >= 6
-    assert clipped(window) == [], clipped(window)
+    assert clipped(window) == [], (clipped(window), parts(window))
     # The MRN and the visit stay readable in the banner.
     details = window.banner.details_label
     assert window.banner.note.patient.mrn in details.text()
