@@ -53,6 +53,9 @@ class AdaptiveLayout(QObject):
         self._compact = compact
         w = self._window
         w.table.verticalHeader().setDefaultSectionSize(ROW_COMPACT if compact else ROW_NORMAL)
+        header = w.table.horizontalHeader()
+        header.resizeSection(1, 118 if compact else 132)  # size: "131 KB → 56 KB"
+        header.resizeSection(2, 136 if compact else 160)  # status
         w.banner.confirm_hint.setVisible(not compact)
         margins = (12, 6, 12, 6) if compact else (18, 14, 18, 14)
         w.banner.layout().setContentsMargins(*margins)

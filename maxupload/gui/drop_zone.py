@@ -67,7 +67,7 @@ class DropZone(QFrame):
         title.setFont(font)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         sub = QLabel(
-            "JPEG, PNG, HEIC, TIFF, WebP. Your files stay where they are: MaxUpload sends\n"
+            "JPEG, PNG, HEIC, TIFF, WebP. Your files stay where they are: MaxUpload sends "
             "a resized copy without location data. You can also paste with Ctrl+V."
         )
         sub.setAlignment(Qt.AlignmentFlag.AlignCenter)

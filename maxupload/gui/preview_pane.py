@@ -171,7 +171,7 @@ class PreviewPane(QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.title)
         layout.addWidget(self.local, 5)
-        self.local.setMinimumHeight(150)
+        self.local.setMinimumHeight(100)
         layout.addLayout(zoom)
         layout.addWidget(self.info)
         layout.addWidget(self.estimate)
@@ -182,6 +182,7 @@ class PreviewPane(QWidget):
         stored_layout.setContentsMargins(0, 0, 0, 0)
         stored_layout.setSpacing(6)
         stored_layout.addWidget(self.stored, 1)
+        self.stored.setMinimumHeight(60)
         stored_layout.addWidget(self.stored_status)
         stored_layout.addLayout(links)
         layout.addWidget(self.stored_box, 3)
@@ -350,7 +351,7 @@ class PreviewPane(QWidget):
             and not row.size_after_is_estimate
         ):
             used = preset_label(str(row.extra.get("preset", "")))
-            self.estimate.setText(f"Selected photo: sent {human_size(row.size_after)} ({used}).")
+            self.estimate.setText(f"Selected photo: sent {human_size(row.size_after)} at {used}.")
         elif current is not None:
             self.estimate.setText(
                 f"Selected photo: ≈ {human_size(current)} (file {human_size(original)})."
