@@ -11,9 +11,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QWidget
 
-from maxupload.core.models import Note, Provider
-from maxupload.core.visit_time import visit_text
-
 
 class Announcer(QObject):
     """Announces short texts on behalf of ``widget``.
@@ -46,21 +43,11 @@ def name_spin_box_text(spin: QAbstractSpinBox) -> None:
         edit.setAccessibleName(spin.accessibleName())
 
 
-def banner_accessible_text(note: Note | None, provider: Provider | None) -> tuple[str, str]:
-    """(name, description) of the patient banner as a screen reader reads it: who, born when,
-    which MRN, which visit, and whether the note still takes photos."""
-    if note is None:
-        return "Patient: none chosen", "Find the patient, then pick the visit note."
-    patient = note.patient
-    name = patient.display_name if patient else "Unknown patient"
-    parts = []
-    if patient is not None:
-        parts.append(f"date of birth {patient.date_of_birth or 'unknown'}")
-        parts.append(f"MRN {patient.mrn or 'none'}")
-    parts.append(f"visit {visit_text(note)}")
-    if note.facility and note.facility.name:
-        parts.append(note.facility.name)
-    parts.append("note signed, takes no more photos" if note.is_locked else "note open")
-    if provider is not None:
-        parts.append(f"upload as {provider.display_name}")
-    return f"Patient {name}", ", ".join(parts)
+def spoken_banner(name: str, details: str, warning: str = "") -> tuple[str, str]:
+    """(name, description) of the patient banner for a screen reader, from what the banner
+    shows: its name (``Patient Rivera, Elena``), then the details line by line (DOB, MRN,
+    visit, note state, provider) and any warning."""
+    parts = [p.strip() for line in details.splitlines() for p in line.split("·") if p.strip()]
+    if warning:
+        parts.append(warning)
+    return name, ", ".join(parts)

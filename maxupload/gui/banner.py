@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from maxupload.core.models import Note, Provider
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
-from maxupload.gui.announce import banner_accessible_text
+from maxupload.gui.announce import spoken_banner
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tone_colors import set_tone_text
 
@@ -44,7 +44,7 @@ class PatientBanner(QFrame):
         super().__init__(parent)
         self.setObjectName(names.PATIENT_BANNER)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAccessibleName("Patient: none chosen")
+        self.setAccessibleName("No patient chosen")
         self._note: Note | None = None
         self._provider: Provider | None = None
 
@@ -130,7 +130,11 @@ class PatientBanner(QFrame):
 
     def _describe(self) -> None:
         """What a screen reader says for the banner: name, DOB, MRN, visit, note state."""
-        name, description = banner_accessible_text(self._note, self._provider)
+        warning = self.locked_label.text() if self.locked_label.isVisibleTo(self) else ""
+        shown = self.name_label.text()
+        name, description = spoken_banner(
+            f"Patient {shown}" if self._note else shown, self.details_label.text(), warning
+        )
         self.setAccessibleName(name)
         self.setAccessibleDescription(description)
         self.confirm_box.setAccessibleDescription(f"{name}, {description}")
