@@ -91,3 +91,22 @@ def test_window_text_in_status_colours_passes_in_both_palettes(
         fg = model.index(0, Column.STATUS).data(Qt.ItemDataRole.ForegroundRole)
         for role in (ROLES.Base, ROLES.AlternateBase):
             assert ratio(fg, palette.color(role)) >= MIN_TEXT_CONTRAST, (state, fg.name())
+
+
+def test_status_colours_follow_a_palette_switch_while_running(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer, qapp: QApplication
+) -> None:
+    before = qapp.palette()
+    window = make_app().window
+    choose_note(qtbot, window, sandbox.demo.signed_note_id)
+    label = window.banner.locked_label
+    qtbot.waitUntil(label.isVisible, timeout=TIMEOUT_MS)
+    try:
+        for pal in (dark_palette(), light_palette()):
+            qapp.setPalette(pal)  # the desktop switched between light and dark
+            label.ensurePolished()
+            fg = label.palette().color(ROLES.WindowText)
+            bg = pal.color(ROLES.Window)
+            assert ratio(fg, bg) >= MIN_TEXT_CONTRAST, (fg.name(), bg.name())
+    finally:
+        qapp.setPalette(before)
