@@ -25,8 +25,9 @@ PAN_STEP = 60.0  # screen pixels per arrow key press
 
 
 class ZoomView(QWidget):
-    """Shows one image fitted (``zoom() is None``) or at a zoom factor, where 1.0 is one image
-    pixel per screen pixel; ``center()`` is the image point in the middle of the view.
+    """Shows one image fitted (``zoom() is None``) or at a zoom factor in window units per
+    image pixel; ``actual_size()`` shows one image pixel per physical screen pixel (so 2x
+    displays show real detail too); ``center()`` is the image point in the middle of the view.
 
     Signals:
         view_changed(object, QPointF): zoom (None = fit) or centre changed by the user.
@@ -119,7 +120,12 @@ class ZoomView(QWidget):
         self.update()
 
     def actual_size(self) -> None:
-        self._user_view(1.0)
+        """100 %: one image pixel per physical screen pixel."""
+        self._user_view(1.0 / (self.devicePixelRatioF() or 1.0))
+
+    def percent(self) -> int:
+        """The zoom as shown to the user: 100 means actual pixels on this screen."""
+        return round(self.scale() * (self.devicePixelRatioF() or 1.0) * 100)
 
     def fit(self) -> None:
         self._user_view(None)
@@ -247,7 +253,7 @@ class ZoomView(QWidget):
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
         text = self._caption
         if self._pixmap is not None:
-            text += f"   {round(self.scale() * 100)} %"
+            text += f"   {self.percent()} %"
         painter.drawText(
             self.rect().adjusted(10, 6, -10, -6),
             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),

@@ -150,9 +150,9 @@ def test_preview_is_large_zooms_to_100_and_pans(
     # Keys on the focused preview: 1 = actual pixels, arrows pan, 0 = fit again.
     view.setFocus(Qt.FocusReason.TabFocusReason)
     qtbot.keyClick(view, Qt.Key.Key_1)
-    assert view.zoom() == 1.0
+    assert view.percent() == 100 and view.zoom() == 1.0 / view.devicePixelRatioF()
     shown = view.image_rect()
-    assert shown.width() == view.image_size().width() > view.width()
+    assert shown.width() * view.devicePixelRatioF() == view.image_size().width() > view.width()
     before = view.center()
     qtbot.keyClick(view, Qt.Key.Key_Right)
     qtbot.keyClick(view, Qt.Key.Key_Down)
@@ -189,7 +189,7 @@ def test_compare_shows_the_stored_copy_side_by_side_at_100(
     assert left.right() < right.left() and abs(left.top() - right.top()) <= 1
     dialog.local.setFocus()
     qtbot.keyClick(dialog.local, Qt.Key.Key_1)
-    assert dialog.local.zoom() == 1.0 and dialog.stored.zoom() == 1.0
+    assert dialog.local.percent() == 100 == dialog.stored.percent()
     qtbot.keyClick(dialog.local, Qt.Key.Key_Left)
     assert dialog.stored.center() == dialog.local.center()
     dialog.close()
