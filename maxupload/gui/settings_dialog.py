@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.environments import ENVIRONMENTS, environment_name, resolve_base_url
+from maxupload.core.outcomes import describe_error
 from maxupload.core.presets import PRESETS
 from maxupload.core.secrets import check_connection, check_key_prefix, mask_key
 from maxupload.core.settings import (
@@ -36,7 +37,6 @@ from maxupload.core.settings import (
 )
 from maxupload.gui import names
 from maxupload.gui.announce import name_spin_box_text
-from maxupload.gui.errors_text import describe_error
 from maxupload.gui.status_text import Tone
 from maxupload.gui.tasks import TaskPool
 from maxupload.gui.tone_colors import tone_style

@@ -110,10 +110,16 @@ def test_fits_1024x700_with_six_rows_and_nothing_cut_off(
     with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
         window.add_paths([tmp_path / "notes.txt"])
     window.select_row(0)
-    from maxupload.gui.errors_text import Action, ErrorText
+    from maxupload.core.outcomes import Outcome, OutcomeKind
 
     window.status_panel.show_error(
-        ErrorText("The note was not found.", "Check the note id.", "trace-1", Action.CHOOSE_NOTE),
+        Outcome(
+            OutcomeKind.FAILED,
+            "not_found",
+            "The note was not found.",
+            "Check the note id.",
+            "trace-1",
+        ),
         "IMG_0000.JPG",
     )
     QApplication.processEvents()
