@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QWidget,
 )
+from pytestqt.exceptions import TimeoutError as QtTimeout
 
 from maxupload.gui.compare_dialog import CompareDialog
 from maxupload.sandbox import SandboxServer
@@ -86,6 +87,14 @@ def parts(window: Any) -> dict[str, tuple[int, int, str]]:
     return found
 
 
+def settled(qtbot: Any, window: Any) -> None:
+    """Wait until the layout has caught up with the last change and nothing is cut off."""
+    try:
+        qtbot.waitUntil(lambda: clipped(window) == [], timeout=5000)
+    except QtTimeout:
+        raise AssertionError((clipped(window), parts(window))) from None
+
+
 def test_fits_1024x700_with_six_rows_and_nothing_cut_off(
     qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
@@ -99,7 +108,7 @@ def test_fits_1024x700_with_six_rows_and_nothing_cut_off(
     QApplication.processEvents()
     assert (window.width(), window.height()) == SMALL
     assert visible_rows(window) >= 6
-    assert clipped(window) == [], (clipped(window), parts(window))
+    settled(qtbot, window)
     # The MRN and the visit stay readable in the banner.
     details = window.banner.details_label
     assert window.banner.note.patient.mrn in details.text()
@@ -126,7 +135,7 @@ def test_fits_1024x700_with_six_rows_and_nothing_cut_off(
     assert (window.width(), window.height()) == SMALL
     layout_min = window.layout().minimumSize()
     assert layout_min.width() <= SMALL[0] and layout_min.height() <= SMALL[1], layout_min
-    assert clipped(window) == [], clipped(window)
+    settled(qtbot, window)
     assert visible_rows(window) >= 2
 
 
@@ -134,7 +143,7 @@ def test_minimum_window_keeps_every_control_whole(qtbot: Any, make_app: Any) -> 
     window = make_app().window
     size = (window.minimumWidth(), window.minimumHeight())
     settle(qtbot, window, size)
-    assert clipped(window) == [], clipped(window)
+    settled(qtbot, window)
 
 
 def test_preview_is_large_zooms_to_100_and_pans(
@@ -143,6 +152,7 @@ def test_preview_is_large_zooms_to_100_and_pans(
     window = make_app().window
     settle(qtbot, window, (1280, 800))
     add_photos(qtbot, window, tmp_path / "cam", 1, size=(2400, 1800))
+    window.select_row(0)
     view = window.preview.local
     qtbot.waitUntil(view.has_image, timeout=TIMEOUT_MS)
     assert view.width() >= 400
