@@ -144,6 +144,7 @@ def test_tab_visits_the_steps_in_order_and_shift_tab_goes_back(
     photos = make_photos(tmp_path / "visit", 2)
     with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
         window.add_paths(photos)
+    window.select_row(0)
     qtbot.waitUntil(lambda: window.preview.local.has_image(), timeout=TIMEOUT_MS)
 
     order = window_focus_order(window)
