@@ -20,7 +20,7 @@ from typing import Any
 
 from maxupload import APP_NAME, __version__
 from maxupload.core.api_client import ApiClient
-from maxupload.core.environments import environment_name
+from maxupload.core.environments import environment_words
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.managed import (
     ManagedConfigError,
@@ -120,11 +120,10 @@ class Connection:
         return self._settings.base_url, self._settings.org_id
 
     def describe(self) -> str:
+        """The environment in words for the status bar (addresses and ids stay in Settings)."""
         s = self._settings
-        env = environment_name(s.base_url)
-        where = s.base_url if env == "custom" else env.capitalize()
-        org = f"organization {s.org_id}" if s.org_id else "no organization set"
-        return f"{where}  ·  {org}"
+        words = environment_words(s.base_url)
+        return words if s.org_id else f"{words}, no clinic set up"
 
     def update(self, settings: Settings) -> None:
         """New settings: the next call builds a new client (the old one is closed)."""
@@ -195,6 +194,7 @@ class AppContext:
 
         self.io_pool = TaskPool(2)
         self.image_pool = TaskPool(2, background=True)
+        self.net_pool = TaskPool(2)
         self.bridge = EngineBridge()
         self.connection = Connection(settings, key_store)
         self.store = QueueStore(queue_path)
@@ -219,6 +219,7 @@ class AppContext:
         deps = WindowDeps(
             io_pool=self.io_pool,
             image_pool=self.image_pool,
+            net_pool=self.net_pool,
             bridge=self.bridge,
             engine=self.engine,
             uploads=self.uploads,
@@ -322,7 +323,7 @@ class AppContext:
         self.connection.update(result.settings)
         if self.connection.current() != before:
             self.window.reset_target()  # another clinic: the chosen note no longer applies
-        self.window.connection_label.setText(self.connection.describe())
+        self.window.connection_label.set_environment(self.connection.describe())
         self.window.preview.set_preset_spec(result.settings.preset)
         self.window.show_notice("")
 
@@ -338,6 +339,7 @@ class AppContext:
         finally:
             self.io_pool.shutdown()
             self.image_pool.shutdown()
+            self.net_pool.shutdown()
             self.connection.close()
             with contextlib.suppress(Exception):
                 self.store.close()

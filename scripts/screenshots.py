@@ -25,10 +25,8 @@ os.environ.setdefault("QT_SCALE_FACTOR", "1")
 
 from PIL import Image, ImageDraw, ImageFilter
 from PySide6.QtCore import QMimeData, QUrl
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
-
-SIZE = (1280, 800)
 
 
 def clinical_photo(path: Path, seed: int, size: tuple[int, int] = (2400, 1800)) -> Path:
@@ -61,31 +59,6 @@ def clinical_photo(path: Path, seed: int, size: tuple[int, int] = (2400, 1800)) 
     img.save(buf, "JPEG", quality=90)
     path.write_bytes(buf.getvalue())
     return path
-
-
-def dark_palette() -> QPalette:
-    """A dark palette like a desktop in dark mode, to check that nothing is hard-coded."""
-    pal = QPalette()
-    roles = QPalette.ColorRole
-    for role, color in (
-        (roles.Window, "#2b2d30"),
-        (roles.WindowText, "#e6e6e6"),
-        (roles.Base, "#1f2023"),
-        (roles.AlternateBase, "#26282b"),
-        (roles.Text, "#e6e6e6"),
-        (roles.Button, "#34363a"),
-        (roles.ButtonText, "#e6e6e6"),
-        (roles.Highlight, "#3d6fb6"),
-        (roles.HighlightedText, "#ffffff"),
-        (roles.PlaceholderText, "#8a8d93"),
-        (roles.Mid, "#55585e"),
-        (roles.ToolTipBase, "#34363a"),
-        (roles.ToolTipText, "#e6e6e6"),
-    ):
-        pal.setColor(role, QColor(color))
-    for role in (roles.Text, roles.WindowText, roles.ButtonText):
-        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7d83"))
-    return pal
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -136,6 +109,10 @@ def label_photo(path: Path, patient: dict[str, object], seed: int) -> Path:
     photo.paste(label.rotate(4, expand=True), (photo.width // 3, photo.height // 6), mask)
     photo.save(path, "JPEG", quality=90)
     return path
+
+
+#: The size of the README's main screenshots.
+SIZE = (1280, 800)
 
 
 def label_shots(app: QApplication, out: Path, tmp: Path) -> None:
@@ -201,13 +178,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--photos", type=int, default=6)
     parser.add_argument("--dark", action="store_true", help="use a dark palette (checks contrast)")
+    parser.add_argument("--size", default="1280x800", help="window size, e.g. 1024x700")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="save only this shot (e.g. 03-verified) under --name, for extra sizes and palettes",
+    )
+    parser.add_argument("--name", default="", help="file name for --only (without .png)")
     args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+
+    def shot(widget: QWidget, stem: str) -> None:
+        if args.only and stem != args.only:
+            return
+        save(widget, args.out / f"{args.name or stem}.png")
+
     args.out.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="maxupload-shots-") as tmp:
         os.environ["MAXUPLOAD_HOME"] = str(Path(tmp) / "home")
         from maxupload.app import build_demo
         from maxupload.gui.drop_zone import DropZone
+        from maxupload.gui.palettes import dark_palette
         from maxupload.gui.target_panel import DATA_ROLE
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -219,9 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         window = ctx.window
         try:
             ctx.start()
-            window.resize(*SIZE)
+            window.resize(width, height)
             settle(app)
-            save(window, args.out / "01-start.png")
+            shot(window, "01-start")
 
             demo = ctx.demo_server.demo
             target = window.target
@@ -251,16 +243,17 @@ def main(argv: list[str] | None = None) -> int:
             window.select_row(0)
             wait_until(app, lambda: window.preview.local.has_image())
             settle(app, 1.0)
-            save(window, args.out / "02-confirm-patient.png")
+            shot(window, "02-confirm-patient")
 
             window.banner.confirm_box.click()
             window.upload()
             wait_until(app, lambda: not window.model.staged_rows())
             wait_until(app, lambda: all(r.state == "verified" for r in window.model.rows()), 120)
+            window.rejections.clear()  # the user has read the list of files not added
             window.select_row(2)
             wait_until(app, lambda: window.preview.stored.has_image())
             settle(app, 1.0)
-            save(window, args.out / "03-verified.png")
+            shot(window, "03-verified")
 
             # The EHR push fails for one more photo: the window asks the user, never re-sends.
             ctx.demo_server.set_faults(ehr_fail=1)
@@ -279,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             window.table.scrollToBottom()
             wait_until(app, lambda: window.status_panel.error_panel.isVisible())
             settle(app, 1.0)
-            save(window, args.out / "05-needs-decision.png")
+            shot(window, "05-needs-decision")
 
             ctx.open_settings()
             dialog = ctx.settings_dialog
@@ -287,9 +280,10 @@ def main(argv: list[str] | None = None) -> int:
             dialog.test_connection()
             wait_until(app, lambda: dialog.test_button.isEnabled())
             settle(app, 0.5)
-            save(dialog, args.out / "04-settings.png")
+            shot(dialog, "04-settings")
             dialog.close()
-            label_shots(app, args.out, Path(tmp))
+            if not args.only:
+                label_shots(app, args.out, Path(tmp))
         finally:
             window._force_close = True
             window.close()

@@ -49,6 +49,21 @@ def expected_key_prefix(base_url: str) -> str | None:
     return None
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def environment_words(base_url: str) -> str:
+    """The environment in plain words: ``Production``, ``Staging``, ``Local sandbox`` (a server
+    on this computer) or ``Custom server``."""
+    from urllib.parse import urlparse
+
+    env = environment_name(base_url)
+    if env != "custom":
+        return env.capitalize()
+    host = urlparse(base_url).hostname or ""
+    return "Local sandbox" if host in LOOPBACK_HOSTS else "Custom server"
+
+
 def environment_name(base_url: str) -> str:
     """``production``, ``staging`` or ``custom`` (for a sandbox or other URL)."""
     for name, url in ENVIRONMENTS.items():

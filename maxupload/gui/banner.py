@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
 from maxupload.core.models import Note, Provider
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
+from maxupload.gui.announce import spoken_banner
 from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.tone_colors import set_tone_text
 
 
 def note_status_text(note: Note) -> str:
@@ -42,7 +44,7 @@ class PatientBanner(QFrame):
         super().__init__(parent)
         self.setObjectName(names.PATIENT_BANNER)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAccessibleName("Patient banner")
+        self.setAccessibleName("No patient chosen")
         self._note: Note | None = None
         self._provider: Provider | None = None
 
@@ -62,7 +64,7 @@ class PatientBanner(QFrame):
         self.locked_label = QLabel()
         self.locked_label.setObjectName(names.BANNER_LOCKED)
         self.locked_label.setWordWrap(True)
-        self.locked_label.setStyleSheet(f"color: {ACCENTS[Tone.ERROR]}; font-weight: 600;")
+        set_tone_text(self.locked_label, Tone.ERROR)
         self.locked_label.hide()
 
         self.confirm_box = QCheckBox("I confirm this is the right patient")
@@ -118,12 +120,25 @@ class PatientBanner(QFrame):
             self.confirm_box.setChecked(False)
             self.confirm_box.blockSignals(False)
         self._refresh()
+        self._describe()
         if changed:
             self.confirmed_changed.emit(False)
 
     def set_provider(self, provider: Provider | None) -> None:
         self._provider = provider
         self._refresh()
+        self._describe()
+
+    def _describe(self) -> None:
+        """What a screen reader says for the banner: name, DOB, MRN, visit, note state."""
+        warning = self.locked_label.text() if self.locked_label.isVisibleTo(self) else ""
+        shown = self.name_label.text()
+        name, description = spoken_banner(
+            f"Patient {shown}" if self._note else shown, self.details_label.text(), warning
+        )
+        self.setAccessibleName(name)
+        self.setAccessibleDescription(description)
+        self.confirm_box.setAccessibleDescription(f"{name}, {description}")
 
     def show_label_match(self, text: str) -> None:
         """A badge such as "Label matches MRN 1234" (empty text hides it)."""

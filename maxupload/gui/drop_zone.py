@@ -67,7 +67,7 @@ class DropZone(QFrame):
         title.setFont(font)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         sub = QLabel(
-            "JPEG, PNG, HEIC, TIFF, WebP. Your files stay where they are: MaxUpload sends\n"
+            "JPEG, PNG, HEIC, TIFF, WebP. Your files stay where they are: MaxUpload sends "
             "a resized copy without location data. You can also paste with Ctrl+V."
         )
         sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -75,6 +75,7 @@ class DropZone(QFrame):
         button = QPushButton("Add photos…")
         button.setAccessibleName("Add photos")
         button.clicked.connect(self.add_requested)
+        self.add_hint_button = button
         box = QVBoxLayout(hint)
         box.addStretch(1)
         box.addWidget(title)

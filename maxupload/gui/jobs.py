@@ -17,7 +17,8 @@ from maxupload.core.models import SignedUrl
 from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
 
 THUMBNAIL_PX = 128
-PREVIEW_PX = 1024
+#: Previews keep up to this many pixels on the long edge, so 100 % shows real detail.
+PREVIEW_PX = 4096
 
 
 def warm_up() -> None:

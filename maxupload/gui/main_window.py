@@ -38,10 +38,14 @@ from maxupload.core.outcomes import Action, OutcomeKind, describe_error
 from maxupload.core.queue_store import WAITING_STATES, ItemState
 from maxupload.core.uploads import PhotoSnapshot
 from maxupload.gui import jobs, names
+from maxupload.gui.adaptive import AdaptiveLayout
+from maxupload.gui.announce import Announcer
 from maxupload.gui.banner import PatientBanner
 from maxupload.gui.check_ack import HeldPhotosAck
+from maxupload.gui.connection_label import ConnectionLabel
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
+from maxupload.gui.keyboard import apply_window_focus_order
 from maxupload.gui.notify import Notifier
 from maxupload.gui.originals_option import OriginalsOption
 from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
@@ -52,7 +56,7 @@ from maxupload.gui.status_panel import StatusPanel
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.target_panel import TargetPanel
 from maxupload.gui.tasks import TaskPool
-from maxupload.gui.thumbnails import ThumbnailLoader
+from maxupload.gui.thumbnails import JobsByPath, ThumbnailLoader
 from maxupload.gui.upload_controller import SubmitRequest, UploadController
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,7 @@ class WindowDeps:
     cache_dir: Path
     open_settings: Callable[[], None] = lambda: None
     open_history: Callable[[], None] = lambda: None
+    net_pool: TaskPool | None = None  # stored-copy downloads and signed links (network waits)
     default_preset: str = "standard"
     demo_text: str = ""
     demo_hint: str = ""
@@ -148,9 +153,11 @@ class MainWindow(QMainWindow):
 
         self._build()
         self._build_actions()
+        apply_window_focus_order(self)
         self.thumbnails = ThumbnailLoader(
             self.model, deps.image_pool, deps.thumbnail_maker, self.devicePixelRatioF(), self
         )
+        self._estimates = JobsByPath(self.model, deps.image_pool, self)
         deps.bridge.item_changed.connect(self._item_changed)
         deps.bridge.progress.connect(self._progress)
         deps.bridge.batch_finished.connect(self._batch_finished)
@@ -164,6 +171,9 @@ class MainWindow(QMainWindow):
         self.uploads.changed.connect(self._apply_items)
         self.uploads.failed.connect(self._show_exception)
         deps.notifier.shown.connect(self._notice_from_notifier)
+        self.announcer = Announcer(self)
+        deps.notifier.shown.connect(lambda title, text: self.announcer.say(f"{title}: {text}"))
+        self.status_panel.error_shown.connect(lambda text: self.announcer.say(text, True))
         self.model.counts_changed.connect(self._refresh_state)
         self.model.estimate_wanted.connect(self._estimate_wanted)
         self.model.rowsInserted.connect(lambda *_: self.drop_zone.show_content(True))
@@ -180,6 +190,7 @@ class MainWindow(QMainWindow):
         self.preview.set_preset_spec(deps.default_preset)
         self._refresh_state()
         self.resize(1280, 800)
+        self.adaptive = AdaptiveLayout(self)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -223,6 +234,7 @@ class MainWindow(QMainWindow):
         self.table.setWordWrap(True)
         self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.table.setAcceptDrops(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move inside it
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         vh = self.table.verticalHeader()
@@ -233,8 +245,8 @@ class MainWindow(QMainWindow):
         hh.setSectionResizeMode(Column.PHOTO, QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(Column.SIZE, QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.Interactive)
-        hh.resizeSection(Column.SIZE, 130)
-        hh.resizeSection(Column.STATUS, 190)
+        hh.resizeSection(Column.SIZE, 132)
+        hh.resizeSection(Column.STATUS, 160)
         hh.setHighlightSections(False)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
@@ -277,7 +289,6 @@ class MainWindow(QMainWindow):
         ):
             tools.addWidget(b)
         tools.addStretch(1)
-        tools.addWidget(self.settings_button)
 
         middle = QWidget()
         mid = QVBoxLayout(middle)
@@ -295,7 +306,8 @@ class MainWindow(QMainWindow):
         self.held_ack.changed.connect(lambda _on: self._refresh_state())
         mid.addWidget(self.held_ack)
 
-        self.preview = PreviewPane(deps.image_pool, deps.client)
+        self.preview = PreviewPane(deps.image_pool, deps.client, net_pool=deps.net_pool)
+        mid.insertWidget(2, self.preview.size_control)
         self.preview.preset_changed.connect(self._preset_changed)
         self.preview.setMinimumWidth(300)
         self.target.patients.setMinimumHeight(60)
@@ -310,7 +322,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([320, 620, 340])
+        self.splitter.setSizes([260, 540, 424])
         outer.addWidget(self.splitter, 1)
 
         line = QFrame()
@@ -324,8 +336,9 @@ class MainWindow(QMainWindow):
         self.status_panel.action_requested.connect(self._error_action)
         outer.addWidget(self.status_panel)
         self.setCentralWidget(central)
-        self.connection_label = QLabel(deps.connection_text())
+        self.connection_label = ConnectionLabel(deps.connection_text())
         self.statusBar().addPermanentWidget(self.connection_label)
+        self.statusBar().addPermanentWidget(self.settings_button)
 
     def _build_actions(self) -> None:
         def action(
@@ -362,9 +375,10 @@ class MainWindow(QMainWindow):
             "Preview",
             ["Space"],
             self._preview_current,
-            Qt.ShortcutContext.WidgetWithChildrenShortcut,
+            Qt.ShortcutContext.WidgetShortcut,
         )
-        self.table.addAction(self.preview_action)
+        self.table.addAction(self.preview_action)  # Space previews only inside the photo list
+        self.removeAction(self.preview_action)
 
         self.add_button.clicked.connect(self.choose_files)
         self.paste_button.clicked.connect(self.paste)
@@ -400,6 +414,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _note_chosen(self, note: Note | None) -> None:
         self.banner.set_target(note, self._provider)
+        if note is not None and note.facility is not None:
+            self.connection_label.set_clinic(note.facility.name)
         self._check_staged()
         self._refresh_state()
 
@@ -524,7 +540,9 @@ class MainWindow(QMainWindow):
         if not paths:
             return
         wanted = [Path(p) for p in paths]
-        self.statusBar().showMessage(f"Checking {len(wanted)} item(s)…")
+        self.statusBar().showMessage(
+            "Checking the photo you added…" if len(wanted) == 1 else "Checking what you added…"
+        )
         self.uploads.stage(wanted)
 
     @Slot(object)
@@ -564,8 +582,8 @@ class MainWindow(QMainWindow):
         def done(size: int) -> None:
             self._estimate_done(path, spec, size)
 
-        self.deps.image_pool.submit(
-            lambda: jobs.estimate_one(path, spec), done, lambda _exc: None, priority=-1
+        self._estimates.submit(
+            path, lambda: jobs.estimate_one(path, spec), done, lambda _exc: None, priority=-1
         )
 
     def _estimate_done(self, path: Path, spec: str, size: int) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from maxupload.gui.photo_model import PROGRESS_ROLE, ROW_ROLE, Column, PhotoRow
 from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.tone_colors import text_color
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -65,13 +66,14 @@ class PhotoDelegate(QStyledItemDelegate):
         self, painter: QPainter, option: QStyleOptionViewItem, index: Index, row: PhotoRow
     ) -> None:
         rect = option.rect.adjusted(8, 0, -6, 0)
-        thumb_rect = QRect(rect.left(), rect.center().y() - THUMB // 2 + 1, THUMB, THUMB)
+        side = min(THUMB, rect.height() - 8)  # shorter rows on small screens
+        thumb_rect = QRect(rect.left(), rect.center().y() - side // 2 + 1, side, side)
         pix = index.data(Qt.ItemDataRole.DecorationRole)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         if isinstance(pix, QPixmap) and not pix.isNull():
             dpr = pix.devicePixelRatio() or 1.0
             size = QSize(int(pix.width() / dpr), int(pix.height() / dpr))
-            size.scale(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio)
+            size.scale(side, side, Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(thumb_rect.center())
             painter.drawPixmap(target, pix)
@@ -81,7 +83,7 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(placeholder)
             painter.drawRoundedRect(thumb_rect, 6, 6)
-        text_rect = rect.adjusted(THUMB + 12, 6, 0, -6)
+        text_rect = rect.adjusted(side + 12, 6, 0, -6)
         fm = option.fontMetrics
         painter.setPen(self._text_color(option))
         name = fm.elidedText(row.name, Qt.TextElideMode.ElideMiddle, text_rect.width())
@@ -99,7 +101,11 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.setFont(font)
         second = self._second_line(row)
         if second:
-            color = QColor(ACCENTS[Tone.WARNING]) if row.duplicate_of else self._text_color(option)
+            selected = bool(option.state & QStyle.StateFlag.State_Selected)
+            if row.duplicate_of and not selected:
+                color = text_color(Tone.WARNING, option.palette, QPalette.ColorRole.Base)
+            else:
+                color = self._text_color(option)
             if not row.duplicate_of:
                 color.setAlpha(170)
             painter.setPen(color)

@@ -21,13 +21,14 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtGui import QGuiApplication, QPalette, QPixmap
 
 from maxupload.core.checks import Finding
 from maxupload.core.outcomes import Outcome, OutcomeKind
 from maxupload.core.queue_store import ON_ITS_WAY_STATES, STORED_STATES, ItemState
 from maxupload.core.uploads import PhotoSnapshot, snapshot
-from maxupload.gui.status_text import ACCENTS, KIND_TONES, StatusText, Tone, status_text
+from maxupload.gui.status_text import KIND_TONES, StatusText, Tone, status_text
+from maxupload.gui.tone_colors import text_color
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -208,7 +209,7 @@ class PhotoModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == Column.PHOTO:
             return self.thumbnail_for(row.path)
         if role == Qt.ItemDataRole.ForegroundRole and col == Column.STATUS:
-            return QColor(ACCENTS[row.status.tone])
+            return text_color(row.status.tone, QGuiApplication.palette(), QPalette.ColorRole.Base)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -12,10 +12,10 @@ from PySide6.QtCore import QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -26,11 +26,14 @@ from maxupload.core.outcomes import describe_error
 from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
 from maxupload.core.queue_store import ItemState
 from maxupload.gui import jobs, names
+from maxupload.gui.compare_dialog import CompareDialog
 from maxupload.gui.headings import heading
-from maxupload.gui.image_view import ImageView
 from maxupload.gui.photo_model import PhotoRow, human_size
-from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.size_control import BatchSizeBox
+from maxupload.gui.status_text import Tone
 from maxupload.gui.tasks import TaskPool
+from maxupload.gui.tone_colors import set_tone_text
+from maxupload.gui.zoom_view import ZoomView
 
 CUSTOM = "custom"
 #: Refresh a signed URL this many seconds before it expires.
@@ -51,11 +54,18 @@ class PreviewPane(QWidget):
     stored_shown = Signal(str)
 
     def __init__(
-        self, pool: TaskPool, client: Callable[[], Any], parent: QWidget | None = None
+        self,
+        pool: TaskPool,
+        client: Callable[[], Any],
+        parent: QWidget | None = None,
+        net_pool: TaskPool | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName(names.PREVIEW_PANE)
         self._pool = pool
+        # Stored copies and signed links wait on the network (and the rate limit): they run on
+        # their own pool so they never hold up decoding the photos just dropped.
+        self._net_pool = net_pool or pool
         self._client = client
         self._row: PhotoRow | None = None
         self._estimates: dict[str, int] = {}
@@ -66,9 +76,25 @@ class PreviewPane(QWidget):
         self._url_timer.timeout.connect(self._refresh_url)
 
         self.title = heading("Preview")
-        self.local = ImageView("Select a photo to see it as it will be sent.", "As it will be sent")
+        self.local = ZoomView("Select a photo to see it as it will be sent.", "As it will be sent")
         self.local.setObjectName(names.PREVIEW_LOCAL)
-        self.local.setAccessibleName("The photo as it will be sent")
+        self.local.setAccessibleName("The photo as it will be sent, zoomable")
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setObjectName(names.PREVIEW_FIT)
+        self.fit_button.setAccessibleName("Fit the photo in the preview")
+        self.fit_button.setToolTip("Show the whole photo (0)")
+        self.fit_button.clicked.connect(self.local.fit)
+        self.actual_button = QPushButton("100 %")
+        self.actual_button.setObjectName(names.PREVIEW_ACTUAL)
+        self.actual_button.setAccessibleName("Show the photo at actual size")
+        self.actual_button.setToolTip("Actual pixels (1); drag or arrow keys move")
+        self.actual_button.clicked.connect(self.local.actual_size)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setObjectName(names.PREVIEW_COMPARE)
+        self.compare_button.setAccessibleName("Compare the photo with the stored copy side by side")
+        self.compare_button.setToolTip("The photo and the stored copy side by side, zoomable")
+        self.compare_button.clicked.connect(self.compare)
+        self._compare: CompareDialog | None = None
         self.info = QLabel(" ")
         self.info.setObjectName(names.PREVIEW_INFO)
         self.info.setWordWrap(True)
@@ -100,12 +126,12 @@ class PreviewPane(QWidget):
         self._custom_debounce.timeout.connect(self._emit_preset)
         self.custom_edge.valueChanged.connect(lambda _v: self._custom_debounce.start())
         self.custom_quality.valueChanged.connect(lambda _v: self._custom_debounce.start())
-        self.estimate = QLabel("Estimated size appears when a photo is selected.")
+        self.estimate = QLabel("Select a photo to see its estimated size.")
         self.estimate.setObjectName(names.ESTIMATE_LABEL)
         self.estimate.setWordWrap(True)
-        self.estimate.setMinimumHeight(2 * self.estimate.fontMetrics().lineSpacing() + 2)
+        self.estimate.setMinimumHeight(self.estimate.fontMetrics().lineSpacing() + 2)
 
-        self.stored = ImageView(
+        self.stored = ZoomView(
             "The stored copy appears here after the upload.", "Stored copy in Max AI"
         )
         self.stored.setObjectName(names.PREVIEW_STORED)
@@ -124,33 +150,67 @@ class PreviewPane(QWidget):
         self.copy_button.clicked.connect(self.copy_link)
         self._set_link_enabled(False)
 
-        preset_row = QGridLayout()
-        preset_row.setHorizontalSpacing(8)
-        preset_row.addWidget(QLabel("Size"), 0, 0)
-        preset_row.addWidget(self.preset, 0, 1, 1, 2)
-        preset_row.addWidget(self.custom_edge, 1, 1)
-        preset_row.addWidget(self.custom_quality, 1, 2)
-        preset_row.setColumnStretch(1, 1)
-        preset_row.setColumnStretch(2, 1)
+        # The size applies to the whole batch: the window places this box by the photo list.
+        self.size_control = BatchSizeBox(self.preset, self.custom_edge, self.custom_quality)
 
+        zoom = QHBoxLayout()
+        zoom.setSpacing(6)
+        zoom.addWidget(self.fit_button)
+        zoom.addWidget(self.actual_button)
+        zoom.addStretch(1)
+        zoom.addWidget(self.compare_button)
         links = QHBoxLayout()
         links.addWidget(self.open_button)
         links.addWidget(self.copy_button)
         links.addStretch(1)
 
+        self.title.setWordWrap(False)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
+        layout.setSpacing(6)
         layout.addWidget(self.title)
-        layout.addWidget(self.local, 3)
+        layout.addWidget(self.local, 5)
+        self.local.setMinimumHeight(100)
+        layout.addLayout(zoom)
         layout.addWidget(self.info)
-        layout.addLayout(preset_row)
         layout.addWidget(self.estimate)
-        layout.addSpacing(4)
-        layout.addWidget(self.stored, 3)
-        layout.addWidget(self.stored_status)
-        layout.addLayout(links)
+        # The stored copy only takes room once the photo has been sent: before that the photo
+        # to check gets the whole pane.
+        self.stored_box = QWidget()
+        stored_layout = QVBoxLayout(self.stored_box)
+        stored_layout.setContentsMargins(0, 0, 0, 0)
+        stored_layout.setSpacing(6)
+        stored_layout.addWidget(self.stored, 1)
+        self.stored.setMinimumHeight(60)
+        stored_layout.addWidget(self.stored_status)
+        stored_layout.addLayout(links)
+        layout.addWidget(self.stored_box, 3)
+        self.stored_box.hide()
         self._show_custom(False)
+
+    def focus_widgets(self) -> list[QWidget]:
+        """The pane's controls in Tab order (the size box is placed and ordered by the window)."""
+        return [
+            self.local,
+            self.fit_button,
+            self.actual_button,
+            self.compare_button,
+            self.stored,
+            self.open_button,
+            self.copy_button,
+        ]
+
+    @Slot()
+    def compare(self) -> None:
+        """Open (or refresh) the side-by-side view of the prepared photo and the stored copy."""
+        if self._compare is None:
+            self._compare = CompareDialog(self.window())
+        title = self._row.name if self._row is not None else ""
+        self._compare.show_images(title, self.local.current_image(), self.stored.current_image())
+        self._compare.show()
+        self._compare.raise_()
 
     # --- preset -------------------------------------------------------------------------
     def preset_spec(self) -> str:
@@ -199,14 +259,18 @@ class PreviewPane(QWidget):
         old = self._row
         self._row = row
         if row is None:
+            self._cancel("local")  # the photo left the list: its preview work is not needed
+            self._cancel("estimates")
             self.title.setText("Preview")
             self.local.set_image(None)
             self.local.set_placeholder("Select a photo to see it as it will be sent.")
             self.info.setText(" ")
-            self.estimate.setText("Estimated size appears when a photo is selected.")
+            self.estimate.setText("Select a photo to see its estimated size.")
             self._clear_stored("The stored copy appears here after the upload.")
+            self.stored_box.hide()
             return
         self.title.setText(f"Preview: {row.name}")
+        self.stored_box.setVisible(not row.is_staged)
         if old is None or old.path != row.path:
             self._render_local(row)
             self._load_estimates(row)
@@ -218,7 +282,7 @@ class PreviewPane(QWidget):
     def _cancel(self, what: str) -> None:
         job = self._jobs.pop(what, 0)
         if job:
-            self._pool.forget(job)
+            (self._net_pool if what == "stored" else self._pool).cancel(job)
 
     def _render_local(self, row: PhotoRow) -> None:
         self._cancel("local")
@@ -288,13 +352,10 @@ class PreviewPane(QWidget):
             and not row.size_after_is_estimate
         ):
             used = preset_label(str(row.extra.get("preset", "")))
-            self.estimate.setText(
-                f"Sent {human_size(row.size_after)} with the {used} preset. "
-                "The size above applies to photos not sent yet."
-            )
+            self.estimate.setText(f"Selected photo: sent {human_size(row.size_after)} at {used}.")
         elif current is not None:
             self.estimate.setText(
-                f"Estimated upload: ≈ {human_size(current)} (the file is {human_size(original)})."
+                f"Selected photo: ≈ {human_size(current)} (file {human_size(original)})."
             )
         else:
             self.estimate.setText(" ")
@@ -343,7 +404,7 @@ class PreviewPane(QWidget):
             self.stored.set_placeholder(f"Could not fetch the stored copy: {text.summary}{hint}")
             self.stored_status.setText(text.next_step)
 
-        self._jobs["stored"] = self._pool.submit(
+        self._jobs["stored"] = self._net_pool.submit(
             lambda: jobs.fetch_stored(client(), note_id, image_id), done, failed
         )
 
@@ -353,7 +414,7 @@ class PreviewPane(QWidget):
         remaining = (signed.expires_at - datetime.now(UTC)).total_seconds()
         local = signed.expires_at.astimezone().strftime("%H:%M")
         self.stored_status.setText(f"Fetched by signed link, valid until {local} (renewed).")
-        self.stored_status.setStyleSheet(f"color: {ACCENTS[Tone.SUCCESS]};")
+        set_tone_text(self.stored_status, Tone.SUCCESS, bold=False)
         self._url_timer.start(int(max(5.0, remaining - URL_MARGIN_S) * 1000))
 
     def signed_url(self) -> SignedUrl | None:
@@ -377,7 +438,9 @@ class PreviewPane(QWidget):
         def failed(exc: BaseException) -> None:
             self.stored_status.setText(f"Could not renew the link: {describe_error(exc).summary}")
 
-        self._pool.submit(lambda: jobs.fetch_signed_url(client(), note_id, image_id), done, failed)
+        self._net_pool.submit(
+            lambda: jobs.fetch_signed_url(client(), note_id, image_id), done, failed
+        )
 
     def _with_fresh_url(self, action: Callable[[SignedUrl], None]) -> None:
         signed = self._signed

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.gui import names
-from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.status_text import Tone
+from maxupload.gui.tone_colors import set_tone_text
 
 
 class RejectionsPanel(QFrame):
@@ -33,7 +34,7 @@ class RejectionsPanel(QFrame):
         font = self.title.font()
         font.setWeight(font.Weight.DemiBold)
         self.title.setFont(font)
-        self.title.setStyleSheet(f"color: {ACCENTS[Tone.WARNING]};")
+        set_tone_text(self.title, Tone.WARNING)
         self.list = QListWidget()
         self.list.setObjectName(names.REJECTIONS_LIST)
         self.list.setAccessibleName("Files not added, with reasons")
@@ -44,6 +45,7 @@ class RejectionsPanel(QFrame):
         clear.setObjectName(names.REJECTIONS_CLEAR)
         clear.setAccessibleName("Dismiss the list of files not added")
         clear.clicked.connect(self.clear)
+        self.clear_button = clear
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
         head.addWidget(clear)
@@ -51,7 +53,18 @@ class RejectionsPanel(QFrame):
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addLayout(head)
         layout.addWidget(self.list)
+        self._max_items = 2
         self.hide()
+
+    def set_compact(self, compact: bool) -> None:
+        """Keep room for one file instead of two (small screens); the list scrolls."""
+        self._max_items = 1 if compact else 2
+        self._fit_list()
+
+    def _fit_list(self) -> None:
+        n = self.list.count()
+        line = self.list.fontMetrics().height()
+        self.list.setFixedHeight(max(1, min(self._max_items, n)) * (3 * line + 4) + 8)
 
     def add(self, file_name: str, reason: str, next_step: str, tooltip: str = "") -> None:
         item = QListWidgetItem(f"{file_name}: {reason} {next_step}".strip())
@@ -60,8 +73,7 @@ class RejectionsPanel(QFrame):
         self.list.addItem(item)
         n = self.list.count()
         self.title.setText(f"{n} file{'s' if n != 1 else ''} not added")
-        line = self.list.fontMetrics().height()
-        self.list.setFixedHeight(min(2, n) * (3 * line + 4) + 8)
+        self._fit_list()
         self.show()
 
     def entries(self) -> list[tuple[str, str, str]]:

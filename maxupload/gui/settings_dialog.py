@@ -37,9 +37,11 @@ from maxupload.core.settings import (
     validate,
 )
 from maxupload.gui import names
+from maxupload.gui.announce import name_spin_box_text
 from maxupload.gui.managed_locks import apply_locks, retention_box
-from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.status_text import Tone
 from maxupload.gui.tasks import TaskPool
+from maxupload.gui.tone_colors import tone_style
 
 CUSTOM_ENV = "custom"
 
@@ -54,7 +56,7 @@ class SaveResult:
 
 
 def _tone_style(tone: Tone) -> str:
-    return f"color: {ACCENTS[tone]};"
+    return tone_style(tone)
 
 
 class SettingsDialog(QDialog):
@@ -131,6 +133,7 @@ class SettingsDialog(QDialog):
         self.concurrency = QSpinBox()
         self.concurrency.setObjectName(names.SETTINGS_CONCURRENCY)
         self.concurrency.setAccessibleName("Photos sent at once")
+        name_spin_box_text(self.concurrency)
         self.concurrency.setRange(MIN_CONCURRENCY, MAX_CONCURRENCY)
         self.concurrency.setValue(settings.concurrency)
         self.concurrency.setToolTip("Takes effect the next time MaxUpload starts.")

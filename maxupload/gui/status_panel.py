@@ -25,6 +25,7 @@ from maxupload.core.queue_store import (
 )
 from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.tone_colors import set_tone_text
 
 _COUNT_GROUPS: list[tuple[str, frozenset[ItemState]]] = [
     ("in EHR", frozenset({ItemState.SYNCED, ItemState.VERIFIED})),
@@ -61,10 +62,12 @@ class StatusPanel(QFrame):
     Signals:
         upload_clicked(): the user pressed Upload.
         action_requested(str): the error's action button was pressed (an ``Action`` value).
+        error_shown(str): a problem was put on screen (its file, summary and next step).
     """
 
     upload_clicked = Signal()
     action_requested = Signal(str)
+    error_shown = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,7 +87,7 @@ class StatusPanel(QFrame):
         self.counts.setAccessibleName("Photo counts")
         self.rate = QLabel()
         self.rate.setObjectName(names.RATE_LIMIT_LABEL)
-        self.rate.setStyleSheet(f"color: {ACCENTS[Tone.WARNING]}; font-weight: 600;")
+        set_tone_text(self.rate, Tone.WARNING)
         self.rate.hide()
 
         self.upload = QPushButton("Upload")
@@ -179,9 +182,8 @@ class StatusPanel(QFrame):
             self.error_panel.hide()
             return
         head = f"<b>{file_name}</b>: " if file_name else ""
+        # The trace id is for support: it goes to the clipboard with "Copy details", not on screen.
         lines = [f"{head}{_esc(text.summary)}", _esc(text.next_step)]
-        if text.trace_id:
-            lines.append(f"<span style='opacity:0.8'>trace_id {_esc(text.trace_id)}</span>")
         self.error_text.setText("<br>".join(lines))
         label = ACTION_LABELS.get(text.action)
         self.error_action.setVisible(label is not None)
@@ -189,6 +191,8 @@ class StatusPanel(QFrame):
             self.error_action.setText(label)
             self.error_action.setAccessibleName(label)
         self.error_panel.show()
+        head = f"{file_name}: " if file_name else ""
+        self.error_shown.emit(f"{head}{text.summary} {text.next_step}")
 
     def current_error(self) -> Outcome | None:
         return self._error if self.error_panel.isVisible() or self._error else None

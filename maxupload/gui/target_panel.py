@@ -119,6 +119,7 @@ class TargetPanel(QWidget):
         self.provider.setCompleter(completer)
         self.provider.currentIndexChanged.connect(self._provider_picked)
         self._provider_edit().setPlaceholderText("Choose a note first")
+        self._provider_edit().setAccessibleName("Type to search providers")
 
         self.message = QLabel()
         self.message.setObjectName(names.TARGET_MESSAGE)

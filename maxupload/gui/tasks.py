@@ -32,7 +32,7 @@ class _Job(QRunnable):
         self._fn = fn
 
     def run(self) -> None:
-        if self._pool.is_closing:
+        if self._pool.is_closing or self._pool.take_cancelled(self._job_id):
             return
         self._pool.lower_this_thread()
         try:
@@ -68,6 +68,8 @@ class TaskPool(QObject):
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Done | None, Failed | None]] = {}
         self._closing = threading.Event()
+        self._cancelled: set[int] = set()
+        self._cancel_lock = threading.Lock()
         self.finished_job.connect(self._deliver)
 
     @property
@@ -113,9 +115,29 @@ class TaskPool(QObject):
         if self._callbacks.pop(job_id, None) is not None and not self._callbacks:
             self.busy_changed.emit(False)
 
+    def cancel(self, job_id: int) -> None:
+        """Drop a job: if it has not started it never runs, and its answer is never delivered
+        (a removed photo's thumbnail or estimate costs nothing more)."""
+        if self._callbacks.pop(job_id, None) is None:
+            return
+        with self._cancel_lock:
+            self._cancelled.add(job_id)
+        if not self._callbacks:
+            self.busy_changed.emit(False)
+
+    def take_cancelled(self, job_id: int) -> bool:
+        """True (once) when ``job_id`` was cancelled before it started; called by workers."""
+        with self._cancel_lock:
+            if job_id in self._cancelled:
+                self._cancelled.discard(job_id)
+                return True
+            return False
+
     @Slot(int, object, object)
     def _deliver(self, job_id: int, result: object, error: object) -> None:
         callbacks = self._callbacks.pop(job_id, None)
+        with self._cancel_lock:
+            self._cancelled.discard(job_id)  # it ran before the cancel reached it
         if callbacks is None or self.is_closing:
             return
         if not self._callbacks:

@@ -54,10 +54,10 @@ def test_403_missing_write_scope_names_it_and_points_to_settings(
     qtbot.waitUntil(lambda: panel.error_panel.isVisible(), timeout=TIMEOUT_MS)
     text = panel.error_text.text()
     assert "write:notes" in text
-    assert "trace_id" in text
+    assert "trace_id" not in text  # plain words on screen; the id is for support
     assert panel.error_action.text() == "Open Settings…"
     row = window.model.rows()[0]
-    assert row.trace_id and row.trace_id in text
+    assert row.trace_id and row.trace_id not in text
     # Copy details puts the trace id on the clipboard for support.
     panel.error_copy.click()
     from PySide6.QtGui import QGuiApplication

@@ -82,5 +82,7 @@ def test_maxupload_sandbox_opens_the_demo_window_and_quits(qtbot: Any, qapp: QAp
     assert "demo mode" in seen["title"]
     assert seen["banner"] == DEMO_TEXT
     assert "nothing reaches a real EHR" in seen["banner"]
-    assert "127.0.0.1" in seen["connection"]
+    # The status bar names the environment in words, never a raw address or organization id.
+    assert "Local sandbox" in seen["connection"] and "Clinic:" in seen["connection"]
+    assert "127.0.0.1" not in seen["connection"] and "http" not in seen["connection"]
     assert not [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]

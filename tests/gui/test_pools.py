@@ -1,0 +1,92 @@
+"""Separate pools: slow network work never delays the thumbnails of a new drop, and the jobs of
+removed photos are cancelled."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from maxupload.sandbox import SandboxServer
+from tests.gui.conftest import TIMEOUT_MS, add_photos, make_photos, ready_to_upload, states
+
+
+def held_back(server: SandboxServer) -> int:
+    """Requests the sandbox is holding back right now (the injected latency)."""
+    log = server.request_log()
+    return sum(1 for r in log if r.get("fault") == "latency" and r.get("status") is None)
+
+
+def test_slow_stored_copies_do_not_hold_up_a_new_drop(
+    qtbot: Any, make_app: Any, make_sandbox: Any, tmp_path: Path
+) -> None:
+    server: SandboxServer = make_sandbox()
+    ctx = make_app(server=server)
+    window = ctx.window
+    ready_to_upload(qtbot, window, server, tmp_path / "first", count=2)
+    window.upload()
+    qtbot.waitUntil(lambda: states(window) == ["verified"] * 2, timeout=60_000)
+
+    # Every signed link and stored-copy download now takes 8 s: two stored copies are asked for.
+    server.set_faults(latency_ms=8000, paths=("*/url", "/_s3/*"), methods=("GET",))
+    try:
+        # (the first photo's copy is already on screen: look at the second, then the first)
+        for n, row in enumerate((1, 0), start=1):
+            window.select_row(row)
+            qtbot.waitUntil(lambda n=n: held_back(server) >= n, timeout=TIMEOUT_MS)
+
+        # A new drop is listed and gets its thumbnails while the links are still on their way.
+        photos = add_photos(qtbot, window, tmp_path / "second", 3)
+        qtbot.waitUntil(
+            lambda: all(window.model.thumbnail_for(p) is not None for p in photos),
+            timeout=TIMEOUT_MS,
+        )
+        assert held_back(server) == 2, "the thumbnails waited for the network"
+        assert not window.preview.stored.has_image()
+    finally:
+        server.set_faults(latency_ms=0, paths=None, methods=None)
+
+
+def test_removing_photos_cancels_their_queued_work(
+    qtbot: Any, make_app: Any, tmp_path: Path
+) -> None:
+    ctx = make_app()
+    window = ctx.window
+    pool = ctx.image_pool
+    # Rows are not painted yet, so no thumbnail has been asked for.
+    window.table.setUpdatesEnabled(False)
+    photos = make_photos(tmp_path / "cam", 8)
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
+        window.add_paths(photos)
+    qtbot.waitUntil(lambda: pool.pending() == 0, timeout=TIMEOUT_MS)
+
+    # Both image workers are busy with something else; the list is painted and asks for its
+    # thumbnails and size estimates, which queue up.
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def busy() -> None:
+        started.release()
+        release.wait(TIMEOUT_MS / 1000)
+
+    for _ in range(2):
+        pool.submit(busy)
+    assert started.acquire(timeout=10) and started.acquire(timeout=10)
+    window.table.setUpdatesEnabled(True)
+    window.table.viewport().repaint()
+    qtbot.waitUntil(lambda: len(window.thumbnails.jobs.pending()) >= 3, timeout=TIMEOUT_MS)
+    assert pool.pending() > 2
+
+    # Select every photo and press Delete: their queued jobs go too.
+    window.activateWindow()
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.table, Qt.Key.Key_Delete)
+    assert window.model.rowCount() == 0
+    assert window.thumbnails.jobs.pending() == set()
+    assert pool.pending() == 2  # only the two busy jobs are left
+    release.set()
+    qtbot.waitUntil(lambda: pool.pending() == 0, timeout=TIMEOUT_MS)
+    assert window.thumbnails.failed == {}
