@@ -68,6 +68,8 @@ class UploadController(QObject):
         self.io_pool = io_pool
         self.image_pool = image_pool
         self.reader = reader
+        self._checks: list[tuple[list[int], Note | None]] = []
+        self._checking = False
 
     def stage(self, paths: Sequence[Path]) -> None:
         """Scan and save the photos as staged at once (rows appear), then read each photo's
@@ -95,13 +97,30 @@ class UploadController(QObject):
 
     def check(self, ids: Sequence[int], note: Note | None) -> None:
         """Work out the checks' findings of staged photos for ``note`` (shown before Upload;
-        no note clears them)."""
+        no note clears them). One at a time, in order: the last note chosen has the last word."""
         wanted = list(ids)
-        if not wanted:
+        if wanted:
+            self._checks.append((wanted, note))
+            if not self._checking:
+                self._next_check()
+
+    def _next_check(self) -> None:
+        if not self._checks:
+            self._checking = False
             return
+        self._checking = True
+        ids, note = self._checks.pop(0)
         self.io_pool.submit(
-            lambda: self.service.check(wanted, note), self.checked.emit, self.failed.emit
+            lambda: self.service.check(ids, note), self._check_done, self._check_failed
         )
+
+    def _check_done(self, snapshots: list[Any]) -> None:
+        self.checked.emit(snapshots)
+        self._next_check()
+
+    def _check_failed(self, exc: BaseException) -> None:
+        self.failed.emit(exc)
+        self._next_check()
 
     def submit(self, request: SubmitRequest) -> None:
         """Read the note (the server's word on the lock, now), check, queue and start."""

@@ -16,6 +16,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from maxupload.core import checks
 from maxupload.core.api_client import ApiClient
+from maxupload.core.checks import CheckCode
 from maxupload.core.queue_store import ItemState
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import TIMEOUT_MS, close_app, confirm_patient, drop
@@ -69,15 +70,15 @@ def test_held_and_blocked_photos_are_shown_and_never_sent_unasked(
     assert not window.held_ack.isVisible()  # nothing is held before a note is chosen
 
     confirm_patient(qtbot, window, sandbox.demo.open_note_id)
+
     # The findings show before anything is sent: in the rows, the box, the banner's badge.
     # (each photo is read in its own job, so they are judged one by one)
-    qtbot.waitUntil(
-        lambda: (
-            all(r.facts_read for r in window.model.rows())
-            and all(_row(window, n).findings for n in ("label.jpg", "old.jpg", "other.jpg"))
-        ),
-        timeout=TIMEOUT_MS,
-    )
+    def judged() -> bool:
+        stops = {n: _row(window, n).check_stop for n in ("old.jpg", "other.jpg")}
+        matched = [f.code for f in _row(window, "label.jpg").findings]
+        return all(stops.values()) and CheckCode.LABEL_MATCH in matched
+
+    qtbot.waitUntil(judged, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: window.held_ack.isVisible(), timeout=TIMEOUT_MS)
     assert "37 days before this visit" in _row(window, "old.jpg").status.label
     assert _row(window, "other.jpg").status.label.startswith("Not sent to this patient")
