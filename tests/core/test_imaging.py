@@ -356,6 +356,31 @@ def test_fast_path_matches_a_full_quality_resize(images_dir: Path) -> None:
         assert _psnr(fast, exact) > 40.0, size
 
 
+PHONE_SIZES = [(4032, 3024), (4000, 3000), (4080, 3072), (8064, 6048)]
+
+
+@pytest.mark.parametrize("size", PHONE_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_fast_path_matches_a_full_quality_resize_on_phone_sizes(
+    images_dir: Path, size: tuple[int, int]
+) -> None:
+    """On the sizes phones produce, the pixels sent (Standard and High) stay > 40 dB PSNR from
+    a full decode + LANCZOS, whatever mix of DCT scaling, ``reduce`` and resample they took."""
+    # Shapes and edges at a quarter of the size, scaled up, plus fine grain: quick at 48 MP.
+    small = photo(size[0] // 4, size[1] // 4, seed=size[0])
+    big = small.resize(size, Image.Resampling.BICUBIC)
+    grain = Image.effect_noise(size, 20).convert("RGB")
+    path = write_jpeg(
+        images_dir / "phone.jpg", Image.blend(big, grain, 0.15), metadata=False, quality=92
+    )
+    full = Image.open(path).convert("RGB")
+    for preset in ("standard", "high"):
+        long_edge = get_preset(preset).long_edge
+        assert long_edge is not None
+        fast = preview(path, long_edge)  # the pixels prepare() encodes, before encoding
+        exact = full.resize(fast.size, Image.Resampling.LANCZOS)
+        assert _psnr(fast, exact) > 40.0, (size, preset)
+
+
 def test_estimate_is_close_to_the_real_size(images_dir: Path) -> None:
     path = write_jpeg(images_dir / "e.jpg", photo(2600, 1950), orientation=6, quality=92)
     for preset in ("standard", "high", "small", "original"):
