@@ -24,6 +24,7 @@ from maxupload.core.environments import environment_name
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.models import Target
 from maxupload.core.paths import app_paths
+from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.core.secrets import StoreHealth, resolve_api_key
 from maxupload.core.settings import Settings, load_settings
 
@@ -191,6 +192,7 @@ class AppContext:
             workers=workers or settings.concurrency,
             listener=EngineListenerAdapter(self.bridge),
             cache_dir=self.cache_dir / "prepared",
+            copies=PreparedCopies(self.cache_dir / "copies"),
         )
         self.connection.set_gate(self.engine.gate)
         icon_file = _icon_path()

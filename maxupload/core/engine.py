@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from maxupload.core.errors import (
     AuthError,
@@ -63,6 +63,9 @@ from maxupload.core.queue_store import (
 from maxupload.core.ratelimit import RateGate
 from maxupload.core.runlock import QueueBusy, RunLock
 from maxupload.core.verify import verify_stored_copy
+
+if TYPE_CHECKING:
+    from maxupload.core.prepared_copies import PreparedCopies
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +121,11 @@ class UploadEngine:
         gate: RateGate | None = None,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         verify_delays: Sequence[float] = DEFAULT_VERIFY_DELAYS,
+        copies: PreparedCopies | None = None,
     ) -> None:
         self.store = store
+        #: Prepared copies shared with the preview: a photo already shown is not decoded again.
+        self.copies = copies
         self.client_factory = client_factory
         self.workers = max(1, int(workers))
         self.listener = listener
@@ -593,7 +599,11 @@ class UploadEngine:
             message="preparing the photo",
             next_attempt_at=None,
         )
-        prepared = prepare(Path(item.source_path), preset=get_preset(item.preset))
+        source = Path(item.source_path)
+        if self.copies is not None:
+            prepared = self.copies.get(source, item.preset)
+        else:
+            prepared = prepare(source, preset=get_preset(item.preset))
         if prepared.sha256_original != item.sha256_original:
             self.store.update(
                 item.id,
@@ -750,6 +760,9 @@ class UploadEngine:
         )
         if item.prepared_path:
             Path(item.prepared_path).unlink(missing_ok=True)
+        if self.copies is not None:
+            with contextlib.suppress(MaxUploadError, OSError):
+                self.copies.discard(Path(item.source_path), item.preset)
 
     def _fail(self, item_id: int, exc: BaseException, phase: Phase, job: _Job) -> None:
         """Record a failure with its class; never re-send something that may be stored."""

@@ -42,6 +42,7 @@ __all__ = [
     "estimate_size",
     "get_preset",
     "prepare",
+    "prepare_with_view",
     "preview",
     "thumbnail",
 ]
@@ -411,6 +412,38 @@ def prepare(
 
     Raises ImageRejected (reason + next step) for anything that cannot be used.
     """
+    return _prepare(path, preset, max_pixels)[0]
+
+
+def prepare_with_view(
+    path: str | Path,
+    preset: Preset | str = DEFAULT_PRESET,
+    view_px: int = 1024,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> tuple[Prepared, Image.Image]:
+    """``prepare`` plus an RGB(A) view of the pixels sent, long edge at most ``view_px``, made
+    from the same decode (the preview needs no second decode of the photo or of the copy)."""
+    prepared, image = _prepare(path, preset, max_pixels)
+    return prepared, _view_of(image, view_px)
+
+
+def _view_of(image: Image.Image, size: int) -> Image.Image:
+    """A display copy of prepared pixels, long edge at most ``size``."""
+    view = _resize(image, target_size(image.width, image.height, size))
+    if view is image:
+        view = image.copy()
+    if view.mode == "L":
+        view = view.convert("RGB")
+    elif view.mode == "LA":
+        view = view.convert("RGBA")
+    view.info = {}
+    return view
+
+
+def _prepare(
+    path: str | Path, preset: Preset | str, max_pixels: int
+) -> tuple[Prepared, Image.Image]:
     chosen = get_preset(preset)
     data = _read_source(Path(path))
     sha_original = hashlib.sha256(data).hexdigest()
@@ -434,7 +467,7 @@ def prepare(
         removed=rendered.removed,
         colour=rendered.colour,
     )
-    return Prepared(
+    prepared = Prepared(
         data=out,
         mime_type="image/jpeg" if fmt == "JPEG" else "image/png",
         width=image.width,
@@ -445,6 +478,7 @@ def prepare(
         receipt=receipt,
         preset=chosen.name,
     )
+    return prepared, image
 
 
 def _display(path: str | Path, size: int, max_pixels: int) -> Image.Image:

@@ -14,6 +14,7 @@ from PySide6.QtGui import QImage
 from maxupload.core.image_formats import register_heif
 from maxupload.core.imaging import estimate_size, get_preset, prepare, thumbnail
 from maxupload.core.models import SignedUrl
+from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
 
 THUMBNAIL_PX = 128
@@ -46,11 +47,18 @@ class PreparedView:
     file_name: str
 
 
-def render_prepared(path: Path, preset: str) -> PreparedView:
-    """Prepare the photo with ``preset`` (as the upload will) and decode the result for display."""
-    prepared = prepare(path, preset=get_preset(preset))
+def render_prepared(path: Path, preset: str, copies: PreparedCopies | None = None) -> PreparedView:
+    """Prepare the photo with ``preset`` (as the upload will) and show the result. With
+    ``copies`` the prepared copy is kept for the upload and the view comes from the same
+    decode; without, the prepared bytes are decoded for display."""
+    if copies is not None:
+        prepared, view = copies.get_with_view(path, get_preset(preset))
+        image = pil_to_qimage(view)
+    else:
+        prepared = prepare(path, preset=get_preset(preset))
+        image = scaled_from_bytes(prepared.data, PREVIEW_PX)
     return PreparedView(
-        image=scaled_from_bytes(prepared.data, PREVIEW_PX),
+        image=image,
         width=prepared.width,
         height=prepared.height,
         mime_type=prepared.mime_type,

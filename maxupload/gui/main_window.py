@@ -269,7 +269,9 @@ class MainWindow(QMainWindow):
         mid.addWidget(self.drop_zone, 1)
         mid.addWidget(self.rejections)
 
-        self.preview = PreviewPane(deps.image_pool, deps.client)
+        self.preview = PreviewPane(
+            deps.image_pool, deps.client, copies=getattr(deps.engine, "copies", None)
+        )
         self.preview.preset_changed.connect(self._preset_changed)
         self.preview.setMinimumWidth(300)
         self.target.patients.setMinimumHeight(60)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.models import SignedUrl
+from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
 from maxupload.gui import jobs, names
 from maxupload.gui.errors_text import describe_error
@@ -50,11 +51,17 @@ class PreviewPane(QWidget):
     stored_shown = Signal(str)
 
     def __init__(
-        self, pool: TaskPool, client: Callable[[], Any], parent: QWidget | None = None
+        self,
+        pool: TaskPool,
+        client: Callable[[], Any],
+        parent: QWidget | None = None,
+        *,
+        copies: PreparedCopies | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName(names.PREVIEW_PANE)
         self._pool = pool
+        self._copies = copies  # the prepared copy made for the preview is the one sent
         self._client = client
         self._row: PhotoRow | None = None
         self._estimates: dict[str, int] = {}
@@ -245,8 +252,9 @@ class PreviewPane(QWidget):
             self.local.set_placeholder(f"Cannot show this photo: {text.summary}")
             self.info.setText(text.next_step)
 
+        copies = self._copies
         self._jobs["local"] = self._pool.submit(
-            lambda: jobs.render_prepared(path, spec), done, failed
+            lambda: jobs.render_prepared(path, spec, copies), done, failed
         )
 
     def _load_estimates(self, row: PhotoRow) -> None:

@@ -143,9 +143,9 @@ def _make(args: tuple[str, Path]) -> Path:
 
 
 def make_cases(folder: Path, workers: int) -> list[Case]:
-    specs = [(f"{w}x{h}", folder / f"IMG_{w}x{h}.JPG", f"JPEG {w}×{h}") for w, h in JPEG_SIZES]
-    specs.append(("heic", folder / "IMG_HEIC.HEIC", "HEIC 4032×3024"))
-    specs.append(("png", folder / "Screenshot.png", "PNG screenshot 2880×1800"))
+    specs = [(f"{w}x{h}", folder / f"IMG_{w}x{h}.JPG", f"JPEG {w}x{h}") for w, h in JPEG_SIZES]
+    specs.append(("heic", folder / "IMG_HEIC.HEIC", "HEIC 4032x3024"))
+    specs.append(("png", folder / "Screenshot.png", "PNG screenshot 2880x1800"))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         list(pool.map(_make, [(kind, path) for kind, path, _ in specs]))
     return [Case(label, path) for _, path, label in specs]
@@ -247,7 +247,7 @@ def _ms(v: float | None) -> str:
 
 
 def _ratio(a: float | None, b: float | None) -> str:
-    return "—" if a is None or b is None else f"{a / b:.2f}×"
+    return "—" if a is None or b is None else f"{a / b:.2f}x"
 
 
 def _mb(v: int | None) -> str:
@@ -319,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{_ratio(thumb['ours_thumb'], thumb['naive_thumb'])} | "
             f"{_ratio(thumb['ours_thumb'], thumb.get('vips_thumb'))} | |"
         )
-        print(f"\nWorst ratio: {worst_naive:.2f}× naive, {worst_vips:.2f}× libvips (target ≤ 1.00×)")
+        print(
+            f"\nWorst ratio: {worst_naive:.2f}x naive, {worst_vips:.2f}x libvips (target ≤ 1.00x)"
+        )
 
         jpegs = [c.path for c in cases[:3]]
         rate_small, rss_small = run_batch(jpegs, args.batch, args.workers)
