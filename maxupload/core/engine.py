@@ -65,6 +65,7 @@ from maxupload.core.runlock import QueueBusy, RunLock
 from maxupload.core.verify import verify_stored_copy
 
 if TYPE_CHECKING:
+    from maxupload.core.prefetch import Prefetcher
     from maxupload.core.prepared_copies import PreparedCopies
 
 log = logging.getLogger(__name__)
@@ -124,12 +125,18 @@ class UploadEngine:
         copies: PreparedCopies | None = None,
     ) -> None:
         self.store = store
-        #: Prepared copies shared with the preview: a photo already shown is not decoded again.
-        self.copies = copies
         self.client_factory = client_factory
         self.workers = max(1, int(workers))
         self.listener = listener
         self.cache_dir = cache_dir or (app_paths().cache / "prepared")
+        #: Prepared copies shared with the preview (a photo already shown is not decoded again)
+        #: and made ahead of sending by the prefetcher.
+        if copies is None:
+            from maxupload.core.prepared_copies import PreparedCopies
+
+            copies = PreparedCopies(self.cache_dir.with_name("copies"))
+        self.copies = copies
+        self._prefetcher: Prefetcher | None = None
         #: The one rate limiter for every client of this engine; pass it to the factory's clients.
         self.gate = gate or RateGate()
         self.retry_delays = tuple(retry_delays)
@@ -203,8 +210,11 @@ class UploadEngine:
                     self._cv.notify_all()
                     return
             self.recover()
+            from maxupload.core.prefetch import Prefetcher
+
             with self._cv:
                 self._only = None if only is None else {int(i) for i in only}
+                self._prefetcher = Prefetcher(self.copies, self._waiting)
                 for n in range(self.workers):
                     thread = threading.Thread(
                         target=self._worker, name=f"maxupload-upload-{n + 1}", daemon=True
@@ -243,6 +253,8 @@ class UploadEngine:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         if any(t.is_alive() for t in threads):
             return False
+        if self._prefetcher is not None:
+            self._prefetcher.close()
         with self._cv:
             self._threads = []
         self._lock.release()
@@ -501,6 +513,17 @@ class UploadEngine:
                 except Exception:
                     log.exception("batch_finished listener failed")
 
+    def _waiting(self) -> list[tuple[int, Path, str]]:
+        """Queued photos no worker has yet, next first: what the prefetcher may prepare."""
+        with self._cv:
+            if self._stopping or self._paused:
+                return []
+            return [
+                (i.id, Path(i.source_path), i.preset)
+                for i in self.store.items(states=[ItemState.QUEUED])
+                if i.id not in self._active and (self._only is None or i.id in self._only)
+            ]
+
     def _sleep_for(self) -> float:
         wake = self.store.next_wakeup(only=self._only)
         if wake is None:
@@ -515,6 +538,8 @@ class UploadEngine:
                 if taken is None:
                     return
                 item, job = taken
+                if self._prefetcher is not None:
+                    self._prefetcher.kick()  # the next photos are prepared while this one goes
                 try:
                     self._process(item, job, clients)
                 except Exception:  # never lose the worker; the row says what happened
@@ -577,8 +602,6 @@ class UploadEngine:
     def _prepare(self, item: QueueItem, job: _Job) -> tuple[QueueItem, bytes] | None:
         """Bring the item to ``ready``: the item and the bytes to send (read or made once);
         None if it went elsewhere."""
-        from maxupload.core.imaging import get_preset, prepare
-
         if job.cancel.is_set():
             raise Cancelled("Cancelled before sending.")
         data = self._intact_copy(item)
@@ -599,11 +622,7 @@ class UploadEngine:
             message="preparing the photo",
             next_attempt_at=None,
         )
-        source = Path(item.source_path)
-        if self.copies is not None:
-            prepared = self.copies.get(source, item.preset)
-        else:
-            prepared = prepare(source, preset=get_preset(item.preset))
+        prepared = self.copies.get(Path(item.source_path), item.preset)
         if prepared.sha256_original != item.sha256_original:
             self.store.update(
                 item.id,
@@ -760,9 +779,8 @@ class UploadEngine:
         )
         if item.prepared_path:
             Path(item.prepared_path).unlink(missing_ok=True)
-        if self.copies is not None:
-            with contextlib.suppress(MaxUploadError, OSError):
-                self.copies.discard(Path(item.source_path), item.preset)
+        with contextlib.suppress(MaxUploadError, OSError):
+            self.copies.discard(Path(item.source_path), item.preset)
 
     def _fail(self, item_id: int, exc: BaseException, phase: Phase, job: _Job) -> None:
         """Record a failure with its class; never re-send something that may be stored."""
@@ -861,6 +879,8 @@ class UploadEngine:
 
     def _drop_copy(self, item: QueueItem) -> None:
         """Delete the prepared copy of an item that will not be sent as it is."""
+        with contextlib.suppress(MaxUploadError, OSError):
+            self.copies.discard(Path(item.source_path), item.preset)
         if item.prepared_path:
             Path(item.prepared_path).unlink(missing_ok=True)
             self.store.update(item.id, prepared_path=None)

@@ -25,7 +25,6 @@ import contextlib
 import io
 import multiprocessing
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from PIL import Image, ImageDraw, ImageOps
 from maxupload.core.image_formats import register_heif
 from maxupload.core.imaging import prepare, thumbnail
 from maxupload.core.presets import get_preset
-from tests.plugins.images import photo, write_heic, write_realistic_photo
+from tests.plugins.images import identifying_exif, photo, write_realistic_photo
 
 try:  # optional: pip install -e '.[bench]' (pyvips + pyvips-binary, or apt libvips42)
     import pyvips  # type: ignore[import-not-found, import-untyped, unused-ignore]
@@ -133,8 +132,12 @@ def _make(args: tuple[str, Path]) -> Path:
     if path.exists():
         return path
     if kind == "heic":
+        # x265's "ultrafast" preset on a low-grain photo: the slow default would take minutes.
         register_heif()
-        return write_heic(path, photo(4032, 3024, seed=7), orientation=6)
+        exif = identifying_exif(orientation=6).tobytes()
+        im = photo(4032, 3024, seed=7, noise=6)
+        im.save(path, "HEIF", quality=80, exif=exif, enc_params={"preset": "ultrafast"})
+        return path
     if kind == "png":
         screenshot((2880, 1800)).save(path, "PNG")
         return path
@@ -177,11 +180,11 @@ def time_interleaved(
 def _peak_rise(args: tuple[str, str, str]) -> int:
     """In a fresh process: peak RSS growth (bytes) while one way handles one photo once."""
     way, path, preset = args
-    if way.startswith("ours") or way.startswith("naive"):
-        register_heif()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    WAYS[way](Path(path), preset)
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    register_heif()
+    with PeakRss(interval=0.002, own=True) as rss:
+        before = psutil.Process().memory_info().rss
+        WAYS[way](Path(path), preset)
+    return max(0, rss.peak - before)
 
 
 def peak_memory(path: Path, preset: str, ways: list[str]) -> dict[str, int | None]:
@@ -197,9 +200,10 @@ def peak_memory(path: Path, preset: str, ways: list[str]) -> dict[str, int | Non
 
 
 class PeakRss:
-    """Samples the summed RSS of this process's children."""
+    """Samples the summed RSS of this process's children (or, ``own``, of this process)."""
 
-    def __init__(self, interval: float = 0.01) -> None:
+    def __init__(self, interval: float = 0.01, *, own: bool = False) -> None:
+        self.own = own
         self.peak = 0
         self._interval = interval
         self._stop = threading.Event()
@@ -209,7 +213,7 @@ class PeakRss:
         me = psutil.Process()
         while not self._stop.is_set():
             total = 0
-            for proc in me.children(recursive=True):
+            for proc in [me] if self.own else me.children(recursive=True):
                 with contextlib.suppress(psutil.Error):
                     total += proc.memory_info().rss
             self.peak = max(self.peak, total)

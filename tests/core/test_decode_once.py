@@ -111,3 +111,22 @@ def test_copies_nobody_used_for_a_day_are_swept(tmp_path: Path) -> None:
     assert copies.sweep(max_age_s=3600) == 0
     assert copies.sweep(max_age_s=-1) == 2
     assert copies.size(source, "small") is None
+
+
+def test_the_next_photos_are_prepared_while_one_is_sent(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one worker sending, the photos after it are prepared ahead on other threads, each
+    still decoded once; those threads end with the engine."""
+    harness.srv.set_faults(latency_ms=300)  # each answer takes a while: time to work ahead
+    sources = [write_jpeg(tmp_path / f"IMG_{n}.JPG", photo(1600, 1200, seed=n)) for n in range(4)]
+    counter = DecodeCounter(monkeypatch)
+    engine = harness.engine(workers=1, copies=PreparedCopies(tmp_path / "copies"))
+    engine.add(sources, harness.target, "standard")
+    harness.run(engine)
+    assert [i.state for i in harness.store.items()] == [ItemState.VERIFIED] * 4
+    assert counter.count() == 4, counter.decodes
+    ahead = [t for _kind, t in counter.decodes if t.startswith("maxupload-prepare-ahead")]
+    assert len(ahead) >= 2, counter.decodes
+    assert engine.shutdown(wait=True)
+    assert not [t for t in threading.enumerate() if t.name.startswith("maxupload-prepare")]
