@@ -62,6 +62,7 @@ from maxupload.core.queue_store import (
 )
 from maxupload.core.ratelimit import RateGate
 from maxupload.core.runlock import QueueBusy, RunLock
+from maxupload.core.stored_copies import StoredCopies
 from maxupload.core.verify import verify_stored_copy
 
 if TYPE_CHECKING:
@@ -137,6 +138,8 @@ class UploadEngine:
             copies = PreparedCopies(self.cache_dir.with_name("copies"))
         self.copies = copies
         self._prefetcher: Prefetcher | None = None
+        #: Stored copies downloaded by verification, for the preview (downloaded once).
+        self.stored = StoredCopies()
         #: The one rate limiter for every client of this engine; pass it to the factory's clients.
         self.gate = gate or RateGate()
         self.retry_delays = tuple(retry_delays)
@@ -769,6 +772,7 @@ class UploadEngine:
                 next_step=step,
             )
             return
+        self.stored.put(item.image_id, result.url, result.data)
         self.store.update(
             item.id,
             ItemState.VERIFIED,

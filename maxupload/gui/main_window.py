@@ -270,7 +270,10 @@ class MainWindow(QMainWindow):
         mid.addWidget(self.rejections)
 
         self.preview = PreviewPane(
-            deps.image_pool, deps.client, copies=getattr(deps.engine, "copies", None)
+            deps.image_pool,
+            deps.client,
+            copies=getattr(deps.engine, "copies", None),
+            stored=getattr(deps.engine, "stored", None),
         )
         self.preview.preset_changed.connect(self._preset_changed)
         self.preview.setMinimumWidth(300)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from maxupload.core.models import SignedUrl
 from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
+from maxupload.core.stored_copies import StoredCopies
 from maxupload.gui import jobs, names
 from maxupload.gui.errors_text import describe_error
 from maxupload.gui.headings import heading
@@ -57,11 +58,13 @@ class PreviewPane(QWidget):
         parent: QWidget | None = None,
         *,
         copies: PreparedCopies | None = None,
+        stored: StoredCopies | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName(names.PREVIEW_PANE)
         self._pool = pool
         self._copies = copies  # the prepared copy made for the preview is the one sent
+        self._stored = stored  # the stored copy verification downloaded is the one shown
         self._client = client
         self._row: PhotoRow | None = None
         self._estimates: dict[str, int] = {}
@@ -331,6 +334,10 @@ class PreviewPane(QWidget):
                 else "Nothing confirmed as stored for this photo."
             )
             return
+        if row.state in ("synced", "pending_upload") and not row.error:
+            # Verification is downloading this copy now; it is shown from there once verified.
+            self._clear_stored("Checking the stored copy…")
+            return
         self._clear_stored("Fetching the stored copy…")
         client = self._client
         note_id, image_id = row.note_id, row.image_id
@@ -350,8 +357,9 @@ class PreviewPane(QWidget):
             self.stored.set_placeholder(f"Could not fetch the stored copy: {text.summary}{hint}")
             self.stored_status.setText(text.next_step)
 
+        stored = self._stored
         self._jobs["stored"] = self._pool.submit(
-            lambda: jobs.fetch_stored(client(), note_id, image_id), done, failed
+            lambda: jobs.fetch_stored(client(), note_id, image_id, stored), done, failed
         )
 
     def _accept_url(self, signed: SignedUrl) -> None:
