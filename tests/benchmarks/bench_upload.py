@@ -26,7 +26,7 @@ import psutil
 
 from maxupload.sandbox import SandboxConfig, SandboxServer
 from tests.plugins.images import write_realistic_photo
-from tests.test_cli_upload import upload_args
+from tests.commands.test_upload import upload_args
 
 PHOTO_SIZE = (4032, 3024)
 
