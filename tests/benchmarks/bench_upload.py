@@ -25,8 +25,8 @@ from pathlib import Path
 import psutil
 
 from maxupload.sandbox import SandboxConfig, SandboxServer
-from tests.plugins.images import write_realistic_photo
 from tests.commands.test_upload import upload_args
+from tests.plugins.images import write_realistic_photo
 
 PHOTO_SIZE = (4032, 3024)
 
