@@ -18,6 +18,7 @@ from typing import IO, cast
 
 from PIL import Image, ImageCms
 
+from maxupload.core.embedded_thumbnail import embedded_thumbnail
 from maxupload.core.image_formats import (
     DEFAULT_MAX_PIXELS,
     NEXT_RECOPY,
@@ -317,7 +318,14 @@ def _render(
         orientation = exif_orientation(im)
         heif_orientation = im.info.get("original_orientation") if kind == "heic" else None
         target = target_size(src_w, src_h, long_edge)
-        if kind in ("jpeg", "mpo") and target != (src_w, src_h):
+        # Display only (thumbnails): the EXIF thumbnail when it is large enough and the same
+        # shape. Sent images always come from the main image.
+        embedded = (
+            embedded_thumbnail(im, max(target))
+            if kind == "jpeg" and not describe and target != (src_w, src_h)
+            else None
+        )
+        if embedded is None and kind in ("jpeg", "mpo") and target != (src_w, src_h):
             want = (math.ceil(target[0] * DRAFT_GAP), math.ceil(target[1] * DRAFT_GAP))
             im.draft(im.mode, want)
         elif kind == "heic" and not describe and target != (src_w, src_h):
@@ -325,10 +333,11 @@ def _render(
             # thumbnail at least this large when it is an exact scaled copy (same orientation,
             # crop and colour profile). Sent images always come from the main image.
             im.draft(im.mode, (target[0] * 2, target[1] * 2))
-        _load_pixels(im)
+        if embedded is None:
+            _load_pixels(im)
         removed = found_metadata(im) if describe else []
         icc = im.info.get("icc_profile") or None
-        work = _to_working_mode(im, changes)
+        work = _to_working_mode(embedded or im, changes)
         if work.mode in ("RGBA", "LA") and not _has_transparency(work):
             work = work.convert(work.mode[:-1])  # an unused alpha channel: resize less data
         work = _resize(work, target)

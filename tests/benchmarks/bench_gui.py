@@ -42,7 +42,7 @@ DISTINCT = 10
 
 
 def make_photos(folder: Path, count: int) -> list[Path]:
-    from tests.plugins.images import insert_jpeg_segment, write_realistic_photo
+    from tests.plugins.images import insert_jpeg_segment, photo, write_phone_jpeg_with_thumbnail
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -51,7 +51,9 @@ def make_photos(folder: Path, count: int) -> list[Path]:
         if not path.exists():
             tmp = path.with_suffix(".part")
             if i < DISTINCT:
-                write_realistic_photo(tmp, (4000, 3000), seed=i + 1)
+                # As phones write them: EXIF orientation and a 160 px EXIF thumbnail.
+                im = photo(4000, 3000, seed=i + 1)
+                write_phone_jpeg_with_thumbnail(tmp, im, orientation=6)
             else:
                 base = (folder / f"IMG_{i % DISTINCT:04d}.JPG").read_bytes()
                 tmp.write_bytes(insert_jpeg_segment(base, 0xFE, f"copy {i}".encode()))
@@ -176,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10, help="fresh-process runs (default 10)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--photos-dir", type=Path, default=Path(tempfile.gettempdir()) / "maxupload-bench-12mp"
+        "--photos-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "maxupload-bench-12mp-phone",
     )
     args = parser.parse_args(argv)
     if args.single:

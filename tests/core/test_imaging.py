@@ -38,6 +38,7 @@ from tests.plugins.images import (
     write_mpo,
     write_oriented_jpeg,
     write_palette_gif,
+    write_phone_jpeg_with_thumbnail,
     write_png16,
     write_png48,
     write_text_as_jpg,
@@ -454,3 +455,32 @@ def test_same_input_gives_the_same_bytes_and_threads_agree(images_dir: Path) -> 
     with ThreadPoolExecutor(max_workers=3) as pool:
         threaded = list(pool.map(lambda p: prepare(p, "small").sha256_output, paths * 3))
     assert threaded == sequential * 3
+
+
+# --- embedded EXIF thumbnails (display only) ----------------------------------------------------
+def test_list_thumbnails_use_the_phones_exif_thumbnail_but_sending_never_does(
+    images_dir: Path,
+) -> None:
+    """Main image blue, EXIF thumbnail red: a small display thumbnail comes from the EXIF one
+    (turned upright the same way), what is sent from the main image."""
+    main = Image.new("RGB", (1600, 1200), (0, 0, 255))
+    red = Image.new("RGB", (160, 120), (255, 0, 0))
+    path = write_phone_jpeg_with_thumbnail(
+        images_dir / "IMG.JPG", main, thumbnail=red, orientation=6
+    )
+    small = thumbnail(path, 128)
+    assert small.size == (96, 128)  # upright
+    assert small.getpixel((10, 10))[0] > 200  # type: ignore[index]
+    sent = Image.open(io.BytesIO(prepare(path, "small").data))
+    assert sent.getpixel((10, 10))[2] > 200  # type: ignore[index]
+    larger = thumbnail(path, 256)  # larger than the EXIF thumbnail: the main image
+    assert larger.size == (192, 256) and larger.getpixel((10, 10))[2] > 200  # type: ignore[index]
+
+
+def test_an_exif_thumbnail_of_another_shape_is_not_used(images_dir: Path) -> None:
+    """A photo cropped by an editor that kept the old thumbnail: decoded in full instead."""
+    main = Image.new("RGB", (1600, 900), (0, 0, 255))
+    red = Image.new("RGB", (160, 120), (255, 0, 0))
+    path = write_phone_jpeg_with_thumbnail(images_dir / "crop.jpg", main, thumbnail=red)
+    small = thumbnail(path, 128)
+    assert small.size == (128, 72) and small.getpixel((10, 10))[2] > 200  # type: ignore[index]
