@@ -44,6 +44,7 @@ class PreparedCopies:
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._views: OrderedDict[str, Image.Image] = OrderedDict()
+        self._retired: set[str] = set()  # sent and verified: shown again, never stored again
         self.sweep(max_age_s)
 
     # --- public ---------------------------------------------------------------------------
@@ -72,10 +73,12 @@ class PreparedCopies:
         return size if isinstance(size, int) else None
 
     def discard(self, source: Path, preset: Preset | str) -> None:
-        """Forget the copy (after it was sent and verified)."""
+        """Delete the copy (it was sent and verified, or the photo was removed); a later
+        ``get`` (the preview of a finished photo) prepares it for display without storing."""
         key = self._key(source, preset)
         with self._lock:
             self._views.pop(key, None)
+            self._retired.add(key)
         for path in self._files(key):
             path.unlink(missing_ok=True)
 
@@ -130,7 +133,10 @@ class PreparedCopies:
                         self._views.move_to_end(key)
                 return cached, view
             prepared, view = prepare_with_view(source, preset, self.view_px)
-            self._save(key, prepared)
+            with self._lock:
+                retired = key in self._retired
+            if not retired:
+                self._save(key, prepared)
             with self._lock:
                 self._views[key] = view
                 while len(self._views) > VIEWS_KEPT:
