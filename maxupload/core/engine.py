@@ -249,6 +249,9 @@ class UploadEngine:
                     job.cancel.set()
             self._cv.notify_all()
             threads = list(self._threads)
+            prefetcher = self._prefetcher
+        if prefetcher is not None:
+            prefetcher.close(wait=wait)  # nothing new is prepared ahead
         if not wait:
             return False
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -256,8 +259,6 @@ class UploadEngine:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         if any(t.is_alive() for t in threads):
             return False
-        if self._prefetcher is not None:
-            self._prefetcher.close()
         with self._cv:
             self._threads = []
         self._lock.release()

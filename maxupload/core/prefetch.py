@@ -75,8 +75,9 @@ class Prefetcher:
                 self._done.add(item_id)
             self.kick()
 
-    def close(self) -> None:
-        """Stop: photos not started are left to the workers; running ones finish."""
+    def close(self, wait: bool = True) -> None:
+        """Stop: photos not started are left to the workers; running ones finish (``wait``:
+        before this returns)."""
         with self._lock:
             self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=wait, cancel_futures=True)
