@@ -22,11 +22,18 @@ from maxupload import APP_NAME, __version__
 from maxupload.core.api_client import ApiClient
 from maxupload.core.environments import environment_name
 from maxupload.core.errors import MaxUploadError
+from maxupload.core.managed import (
+    ManagedConfigError,
+    ManagedSettings,
+    enforce_locks,
+    load_effective,
+    load_managed,
+)
 from maxupload.core.models import Target
 from maxupload.core.paths import app_paths
 from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.core.secrets import StoreHealth, resolve_api_key
-from maxupload.core.settings import Settings, load_settings
+from maxupload.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +162,7 @@ class AppContext:
         queue_path: Path | None = None,
         cache_dir: Path | None = None,
         workers: int | None = None,
+        managed: ManagedSettings | None = None,
     ) -> None:
         from PySide6.QtGui import QIcon
 
@@ -174,6 +182,9 @@ class AppContext:
         self.demo_server = demo_server
         self.key_store = key_store
         self.persist_settings = persist_settings
+        self.managed = managed if managed is not None else load_managed()
+        settings = enforce_locks(settings, self.managed)  # the window obeys IT's locks
+        self.history_window: Any = None
         self._temp_dir: Path | None = None
         self._down = False
         if demo_server is not None and queue_path is None:
@@ -198,7 +209,7 @@ class AppContext:
         )
         self.connection.set_gate(self.engine.gate)
         self.uploads = UploadController(
-            UploadService(self.store, self.engine),
+            UploadService(self.store, self.engine, history=self.engine.history),
             self.io_pool,
             self.image_pool,
             self.connection.client,
@@ -218,6 +229,7 @@ class AppContext:
             notifier=self.notifier,
             cache_dir=self.cache_dir,
             open_settings=self.open_settings,
+            open_history=self.open_history,
             default_preset=settings.preset,
             demo_text=DEMO_TEXT if demo_server is not None else "",
             demo_hint=DEMO_HINT if demo_server is not None else "",
@@ -255,6 +267,8 @@ class AppContext:
             self.window.show_notice(f"{outcome.message} {outcome.next_step}")
 
         self.io_pool.submit(restore, self.window.restore_items, failed)
+        if self.engine.history.problem:  # uploads work; the audit trail does not
+            self.window.show_notice(self.engine.history.problem + " Uploads are not affected.")
         if self.connection.settings.damaged:
             from maxupload.core.settings import SettingsDamaged, require_intact
 
@@ -283,11 +297,27 @@ class AppContext:
             self.io_pool,
             demo=self.demo_server is not None,
             persist=self.persist_settings,
+            managed=self.managed,
             parent=self.window,
         )
         dialog.saved.connect(self._settings_saved)
         self.settings_dialog = dialog
         dialog.open()
+
+    def open_history(self) -> None:
+        from maxupload.core.history import history_path_for
+        from maxupload.gui.history_window import HistoryWindow
+
+        if self.history_window is None:
+            self.history_window = HistoryWindow(
+                history_path_for(self.store.path),
+                self.io_pool,
+                self.connection.make_client,
+                parent=self.window,
+            )
+        self.history_window.show()
+        self.history_window.raise_()
+        self.history_window.search()
 
     def _settings_saved(self, result: Any) -> None:
         before = self.connection.current()
@@ -316,6 +346,8 @@ class AppContext:
             self.notifier.close()
             if self.settings_dialog is not None:
                 self.settings_dialog.close()
+            if self.history_window is not None:
+                self.history_window.close()
             if self.demo_server is not None:
                 self.demo_server.stop()
             if self._temp_dir is not None:
@@ -333,7 +365,11 @@ def build_demo(**config: Any) -> AppContext:
         keys = MemoryKeyStore()
         keys.set(server.base_url, demo.org_id, demo.api_key)
         return AppContext(
-            settings=settings, key_store=keys, demo_server=server, persist_settings=False
+            settings=settings,
+            key_store=keys,
+            demo_server=server,
+            persist_settings=False,
+            managed=ManagedSettings(),  # the demo clinic is not the one IT manages
         )
     except BaseException:
         server.stop()
@@ -383,6 +419,15 @@ def _close_on_stop_signals(app: Any, window: Any) -> Callable[[], None]:
     return undo
 
 
+def _cannot_start(exc: MaxUploadError) -> int:
+    """Say why MaxUpload stops (a damaged managed settings file), on screen and on stderr."""
+    from PySide6.QtWidgets import QMessageBox
+
+    print(f"maxupload: {exc}\n  Next: {exc.next_step}", file=sys.stderr)
+    QMessageBox.critical(None, "MaxUpload cannot start", f"{exc}\n\n{exc.next_step}")
+    return 2
+
+
 def run_gui(sandbox: bool) -> int:
     """Open the window (demo mode with ``sandbox``); returns the exit code."""
     from PySide6.QtWidgets import QApplication
@@ -402,7 +447,11 @@ def run_gui(sandbox: bool) -> int:
     else:
         from maxupload.core.secrets import SecretStore
 
-        ctx = AppContext(settings=load_settings(), key_store=SecretStore())
+        try:
+            settings, managed = load_effective()
+        except ManagedConfigError as exc:
+            return _cannot_start(exc)
+        ctx = AppContext(settings=settings, key_store=SecretStore(), managed=managed)
     app.setWindowIcon(ctx.icon)
     ctx.start()
     restore_signals = _close_on_stop_signals(app, ctx.window)

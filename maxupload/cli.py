@@ -13,7 +13,7 @@ from typing import IO
 from maxupload import __version__
 
 #: Subcommand modules, each with ``register(subparsers)`` that sets ``func`` on its parser.
-COMMAND_MODULES = ("upload", "prepare", "sandbox", "key", "queue")
+COMMAND_MODULES = ("upload", "prepare", "sandbox", "key", "queue", "history")
 
 
 class _RedactingParser(argparse.ArgumentParser):

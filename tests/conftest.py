@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.plugins.images",
     "tests.plugins.keyring_env",
     "tests.plugins.contract",
+    "tests.plugins.trash",
     "tests.plugins.small_disk",
     "tests.plugins.tls",
 ]
@@ -53,6 +54,8 @@ def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own config/data/cache/log folders."""
     home = tmp_path / "maxupload-home"
     monkeypatch.setenv("MAXUPLOAD_HOME", str(home))
+    # No computer-wide managed settings unless a test writes this file.
+    monkeypatch.setenv("MAXUPLOAD_MANAGED_CONFIG", str(tmp_path / "managed" / "config.toml"))
     monkeypatch.delenv("MAXUPLOAD_API_KEY", raising=False)
     return home
 

@@ -18,6 +18,7 @@ import os
 import sys
 from typing import TextIO
 
+from maxupload.commands.managed_args import effective_settings
 from maxupload.core.environments import environment_name, resolve_base_url
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.logsetup import (
@@ -43,7 +44,6 @@ from maxupload.core.settings import (
     SettingsError,
     id_problem,
     is_allowed_base_url,
-    load_settings,
     save_settings,
 )
 
@@ -161,7 +161,7 @@ class _Target:
 def _load(args: argparse.Namespace) -> tuple[Settings, _Target]:
     """Mask keys in all output, read the settings (saying what was wrong in them), pick a target."""
     install_cli_redaction()
-    settings = load_settings()
+    settings = effective_settings(args)
     for warning in settings.warnings:
         _err(f"Warning: {warning}")
     return settings, _Target(args, settings)

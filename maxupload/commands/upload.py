@@ -98,6 +98,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--yes", "-y", action="store_true", help="do not ask for confirmation on a terminal"
     )
     parser.add_argument("--workers", type=workers, metavar="N", help="photos sent at once (1-4)")
+    parser.add_argument(
+        "--trash-originals-when-verified",
+        action="store_true",
+        help="move each original file to the trash once its stored copy is verified",
+    )
     parser.set_defaults(func=run)
 
 
@@ -259,9 +264,10 @@ def error(text: str, next_step: str | None = None) -> None:
 
 def resolve_target_settings(args: argparse.Namespace) -> tuple[str, str, Any]:
     """Base URL and organization from the options, else from the saved settings."""
-    from maxupload.core.settings import load_settings, require_intact
+    from maxupload.commands.managed_args import effective_settings
+    from maxupload.core.settings import require_intact
 
-    settings = load_settings()
+    settings = effective_settings(args)
     if not (args.base_url or args.env):
         require_intact(settings)  # a damaged file never sends photos to production by default
     base = args.base_url or args.env or settings.base_url
@@ -405,6 +411,7 @@ def summary(items: Sequence[QueueItem], rejected: int = 0, stopped: int = 0) -> 
 
 
 def run(args: argparse.Namespace) -> int:
+    from maxupload.commands.history import originals_summary
     from maxupload.core.imaging import get_preset
     from maxupload.core.intake import scan
     from maxupload.core.logsetup import install_cli_redaction
@@ -492,7 +499,7 @@ def run(args: argparse.Namespace) -> int:
 
     def submit(engine: UploadEngine) -> list[int]:
         """Stage, check and queue the photos through the service both front ends use."""
-        service = UploadService(store, engine)
+        service = UploadService(store, engine, history=engine.history)
         staged = service.stage_accepted(to_send)
         result = service.submit(
             [s.id for s in staged],
@@ -502,6 +509,7 @@ def run(args: argparse.Namespace) -> int:
             base_url=base_url,
             org_id=org_id,
             acknowledged=acknowledged,
+            trash_originals=args.trash_originals_when_verified,
         )
         for snap in result.stopped:
             print_stopped(snap, as_json, printer.out)
@@ -531,6 +539,8 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     if items or stopped:
         info(as_json, summary(items, rejected=len(intake.rejected), stopped=len(stopped)))
+    if items and args.trash_originals_when_verified:
+        info(as_json, originals_summary(store.path, items))
     if code == EXIT_OK and (intake.rejected or stopped):
         code = EXIT_NOT_ALL_SENT
     return code

@@ -48,6 +48,7 @@ from maxupload.core.errors import (
     ScopeError,
 )
 from maxupload.core.filenames import shown
+from maxupload.core.history import HistoryRecorder
 from maxupload.core.intake import hash_file
 from maxupload.core.models import Target, UploadedImage
 from maxupload.core.outcomes import Outcome, Phase, classify
@@ -183,6 +184,8 @@ class UploadEngine:
         self._storage_problem: StorageError | None = None
         self._stuck: set[int] = set()
         self._unsubscribe = store.subscribe(self._forward)
+        #: The upload history beside the queue (and the opt-in clearing of verified originals).
+        self.history = HistoryRecorder.attach(store)
 
     # --- listener plumbing ----------------------------------------------------------------
 
@@ -292,6 +295,7 @@ class UploadEngine:
             self._threads = []
         self._lock.release()
         self._unsubscribe()
+        self.history.close()
         return True
 
     def __enter__(self) -> UploadEngine:

@@ -31,6 +31,8 @@ DEFAULT_CONCURRENCY = 2
 MIN_CONCURRENCY = 1
 MAX_CONCURRENCY = 4
 MAX_RECENT_NOTES = 20
+#: How long the upload history keeps a photo's record (a year; the clinic may lock another).
+DEFAULT_HISTORY_RETENTION_DAYS = 365
 _MAX_ID_LENGTH = 200
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 _PRESET_RE = re.compile(r"^(?:[a-z][a-z0-9_-]{0,31}|custom:\d{2,5}:\d{1,3})$")
@@ -66,6 +68,7 @@ class Settings:
     preset: str = DEFAULT_PRESET
     concurrency: int = DEFAULT_CONCURRENCY
     recent_notes: list[RecentNote] = field(default_factory=list)
+    history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
     #: Why the file could not be used as saved (unreadable, not JSON, a bad server address),
     #: naming the file; empty when it is intact. Never saved.
@@ -157,6 +160,12 @@ def _check_concurrency(value: Any) -> int:
     return value
 
 
+def _check_retention(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 36500:
+        raise SettingsError("history_retention_days must be a whole number of days, 1 to 36500")
+    return value
+
+
 def _check_recent(value: Any) -> list[RecentNote]:
     if not isinstance(value, list):
         raise SettingsError("recent_notes must be a list")
@@ -182,6 +191,7 @@ _CHECKS: dict[str, Any] = {
     "preset": _check_preset,
     "concurrency": _check_concurrency,
     "recent_notes": _check_recent,
+    "history_retention_days": _check_retention,
 }
 
 
@@ -234,6 +244,7 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
             {"note_id": n.note_id, "org_id": n.org_id, "base_url": n.base_url}
             for n in clean.recent_notes
         ],
+        "history_retention_days": clean.history_retention_days,
     }
 
 

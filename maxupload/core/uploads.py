@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from maxupload.core import checks
 from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
 from maxupload.core.errors import NoteLocked
+from maxupload.core.history import HistoryRecorder
 from maxupload.core.intake import AcceptedFile, IntakeResult, scan
 from maxupload.core.models import Note, Target
 from maxupload.core.outcomes import Action, Outcome, OutcomeKind
@@ -281,9 +282,11 @@ class UploadService:
         *,
         read_facts: FactsReader | None = None,
         evaluate: Evaluator | None = None,
+        history: HistoryRecorder | None = None,
     ) -> None:
         self.store = store
         self.engine = engine
+        self.history = history  # the upload history: patient, visit, provider, trash choice
         self._read_facts = read_facts
         self._evaluate = evaluate
 
@@ -377,9 +380,11 @@ class UploadService:
         org_id: str,
         acknowledged: frozenset[CheckCode] = frozenset(),
         waiting: Sequence[int] = (),
+        trash_originals: bool = False,
     ) -> SubmitResult:
         """Check and queue staged photos ``ids`` for ``note`` and start them (with ``waiting``:
-        items already queued for this note, e.g. restored after a restart)."""
+        items already queued for this note, e.g. restored after a restart). With
+        ``trash_originals`` their originals go to the trash once verified."""
         from maxupload.core.imaging import get_preset
 
         get_preset(preset)  # ValueError with a clear message for an unknown preset
@@ -412,6 +417,9 @@ class UploadService:
                 result.stand_ins[bound.id] = stand_in
                 if stand_in.id not in result.run:
                     result.run.append(stand_in.id)
+        if self.history is not None:  # before the start, so no verification comes first
+            batch = [s.item for s in result.queued] + self.store.items(ids=waiting)
+            self.history.remember(batch, note, None, trash_originals=trash_originals)
         self.engine.start(only=result.run)
         return result
 

@@ -43,6 +43,7 @@ from maxupload.gui.check_ack import HeldPhotosAck
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
 from maxupload.gui.notify import Notifier
+from maxupload.gui.originals_option import OriginalsOption
 from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
 from maxupload.gui.photo_model import Column, PhotoModel, PhotoRow, row_from_item
 from maxupload.gui.preview_pane import PreviewPane
@@ -81,6 +82,7 @@ class WindowDeps:
     notifier: Notifier
     cache_dir: Path
     open_settings: Callable[[], None] = lambda: None
+    open_history: Callable[[], None] = lambda: None
     default_preset: str = "standard"
     demo_text: str = ""
     demo_hint: str = ""
@@ -320,6 +322,8 @@ class MainWindow(QMainWindow):
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
         outer.addWidget(line)
+        self.originals_option = OriginalsOption()
+        outer.addWidget(self.originals_option)
         self.status_panel = StatusPanel()
         self.status_panel.upload_clicked.connect(self.upload)
         self.status_panel.action_requested.connect(self._error_action)
@@ -355,6 +359,7 @@ class MainWindow(QMainWindow):
         self.removeAction(self.remove_action)
         self.upload_action = action("Upload", ["Ctrl+U", "Ctrl+Return", "Ctrl+Enter"], self.upload)
         self.settings_action = action("Settings…", ["Ctrl+,"], self.deps.open_settings)
+        self.history_action = action("History…", ["Ctrl+H"], self.deps.open_history)
         self.retry_action = action("Retry", [], self.retry_selected)
         self.send_again_action = action("Send again…", [], self.send_again_selected)
         self.cancel_action = action("Cancel sending", [], self.cancel_selected)
@@ -380,6 +385,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.paste_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
+        file_menu.addAction(self.history_action)
         file_menu.addSeparator()
         quit_action = QAction("Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -429,10 +435,9 @@ class MainWindow(QMainWindow):
         staged = self.model.staged_rows()
         held = [r for r in staged if r.check_stop and r.check_stop.kind is OutcomeKind.HELD]
         self.held_ack.set_held(len(held))
-        matches = [
-            f for r in staged for f in r.findings if f.code is CheckCode.LABEL_MATCH and f.label
-        ]
-        self.banner.show_label_match(f"Label matches MRN {matches[0].label}" if matches else "")
+        matches = [f for r in staged for f in r.findings if f.code is CheckCode.LABEL_MATCH]
+        # The core words it: the chart's MRN, whichever identifier the label carried.
+        self.banner.show_label_match(matches[0].message if matches else "")
 
     @Slot(object)
     def _provider_chosen(self, provider: Provider | None) -> None:
@@ -767,6 +772,7 @@ class MainWindow(QMainWindow):
             base_url=base_url,
             org_id=org_id,
             acknowledged=self.held_ack.acknowledged(),
+            trash_originals=self.originals_option.wanted(),
         )
         self._upload_pending = True
         self._refresh_state()
@@ -784,6 +790,7 @@ class MainWindow(QMainWindow):
                 self.model.remove_row_indexes([i])
         self._started.update(result.run)
         self.held_ack.reset()  # an acknowledgement covers one batch
+        self.originals_option.batch_queued()  # so does the choice about the originals
         self._show_checks()
         blocked = [s for s in result.stopped if s.outcome.kind is OutcomeKind.BLOCKED]
         held = [s for s in result.stopped if s.outcome.kind is OutcomeKind.HELD]

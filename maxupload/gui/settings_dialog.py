@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.environments import ENVIRONMENTS, environment_name, resolve_base_url
+from maxupload.core.managed import ManagedSettings
 from maxupload.core.outcomes import describe_error
 from maxupload.core.presets import PRESETS
 from maxupload.core.secrets import check_connection, check_key_prefix, mask_key
@@ -36,6 +37,7 @@ from maxupload.core.settings import (
     validate,
 )
 from maxupload.gui import names
+from maxupload.gui.managed_locks import apply_locks, retention_box
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
 
@@ -74,6 +76,7 @@ class SettingsDialog(QDialog):
         *,
         demo: bool = False,
         persist: bool = True,
+        managed: ManagedSettings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -151,6 +154,12 @@ class SettingsDialog(QDialog):
         form.addRow("", self.test_result)
         form.addRow("Default size", self.preset)
         form.addRow("Photos sent at once", self.concurrency)
+        self.retention = retention_box(settings.history_retention_days)
+        form.addRow("Keep upload history", self.retention)
+        if managed is not None:
+            locked = {"base_url": [self.environment, self.base_url], "org_id": [self.org]}
+            locked.update(preset=[self.preset], history_retention_days=[self.retention])
+            apply_locks(form, managed, locked)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -288,6 +297,7 @@ class SettingsDialog(QDialog):
                     org_id=self.org.text().strip(),
                     preset=str(self.preset.currentData()),
                     concurrency=self.concurrency.value(),
+                    history_retention_days=self.retention.value(),
                 )
             )
         except SettingsError as exc:

@@ -31,6 +31,7 @@ class SubmitRequest:
     base_url: str
     org_id: str
     acknowledged: frozenset[CheckCode] = frozenset()
+    trash_originals: bool = False  # move originals to the trash once verified
 
 
 class UploadController(QObject):
@@ -117,6 +118,7 @@ class UploadController(QObject):
                 org_id=request.org_id,
                 acknowledged=request.acknowledged,
                 waiting=request.waiting,
+                trash_originals=request.trash_originals,
             )
 
         self.io_pool.submit(job, self.submitted.emit, self.submit_failed.emit)

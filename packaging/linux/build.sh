@@ -63,6 +63,8 @@ Copyright Max AI. All rights reserved.
 Bundled third-party components (Python, Qt for Python, Pillow, pillow-heif, httpx, keyring and
 their dependencies) keep their own licenses; see /opt/maxupload/_internal.
 EOF
+# An example of the managed settings file IT copies to /etc/maxupload/config.toml.
+install -m 0644 packaging/config.example.toml "$STAGE/usr/share/doc/maxupload/config.toml.example"
 chmod -R u+rwX,go+rX,go-w "$STAGE"
 
 INSTALLED_KB=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)

@@ -8,6 +8,12 @@
 ; Installs per user by default (no administrator needed, into %LOCALAPPDATA%\Programs);
 ; an administrator may choose "for all users" (Program Files) in the first page, or pass
 ; /ALLUSERS on the command line. Silent install: /VERYSILENT /SUPPRESSMSGBOXES /CURRENTUSER.
+;
+; Managed settings for a clinic rollout (an all-users install writes them to
+; %ProgramData%\MaxUpload\config.toml, read by every user before their own settings):
+;   MaxUpload-<version>-setup.exe /VERYSILENT /SUPPRESSMSGBOXES /ALLUSERS /ORG=org_123
+;     /ENV=production /PRESET=standard /IDLEMINUTES=5 /RETENTIONDAYS=365 /LOCK=org_id,base_url
+; /ENV takes production, staging or an https URL. Without any of these the file is left as it is.
 
 #ifndef AppVersion
   #define AppVersion "0.0.0"
@@ -79,3 +85,92 @@ Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags
 
 ; The upload queue, settings and logs live in the user's profile and the API key in Windows
 ; Credential Manager; uninstalling leaves them, so reinstalling loses no queued photo.
+
+[Code]
+{ Managed settings from the command line: /ENV= /ORG= /PRESET= /IDLEMINUTES= /RETENTIONDAYS=
+  /LOCK=name,name. MaxUpload checks every value when it starts and names this file if one is
+  wrong, so a typo stops the app on the first start instead of being silently ignored. }
+
+function TomlString(const Value: String): String;
+begin
+  Result := Value;
+  StringChangeEx(Result, '\', '\\', True);
+  StringChangeEx(Result, '"', '\"', True);
+  Result := '"' + Result + '"';
+end;
+
+function ManagedLine(const Name, Param: String; Quoted: Boolean): String;
+var
+  Value: String;
+begin
+  Result := '';
+  Value := Trim(ExpandConstant('{param:' + Param + '|}'));
+  if Value = '' then
+    Exit;
+  if Quoted then
+    Value := TomlString(Value);
+  Result := Name + ' = ' + Value + #13#10;
+end;
+
+function LockedList(const Value: String): String;
+var
+  Rest, Item: String;
+  P: Integer;
+begin
+  Result := '';
+  Rest := Value;
+  while Rest <> '' do
+  begin
+    P := Pos(',', Rest);
+    if P = 0 then
+    begin
+      Item := Trim(Rest);
+      Rest := '';
+    end
+    else
+    begin
+      Item := Trim(Copy(Rest, 1, P - 1));
+      Rest := Copy(Rest, P + 1, Length(Rest));
+    end;
+    if Item <> '' then
+    begin
+      if Result <> '' then
+        Result := Result + ', ';
+      Result := Result + TomlString(Item);
+    end;
+  end;
+  Result := '[' + Result + ']';
+end;
+
+procedure WriteManagedSettings;
+var
+  Text, Locked, Folder: String;
+begin
+  Text := ManagedLine('base_url', 'ENV', True) + ManagedLine('org_id', 'ORG', True)
+    + ManagedLine('preset', 'PRESET', True)
+    + ManagedLine('confirm_idle_minutes', 'IDLEMINUTES', False)
+    + ManagedLine('history_retention_days', 'RETENTIONDAYS', False);
+  Locked := Trim(ExpandConstant('{param:LOCK|}'));
+  if Locked <> '' then
+    Text := Text + 'locked = ' + LockedList(Locked) + #13#10;
+  if Text = '' then
+    Exit;
+  if not IsAdminInstallMode then
+  begin
+    SuppressibleMsgBox('Managed settings need an installation for all users (/ALLUSERS); '
+      + 'they were not written.', mbError, MB_OK, IDOK);
+    Exit;
+  end;
+  Folder := ExpandConstant('{commonappdata}\MaxUpload');
+  ForceDirectories(Folder);
+  if not SaveStringToFile(Folder + '\config.toml',
+    '# MaxUpload managed settings, written by the installer.' + #13#10 + Text, False) then
+    RaiseException('Could not write ' + Folder + '\config.toml');
+  Log('Managed settings written to ' + Folder + '\config.toml');
+end;
+
+procedure CurStepChanged(CurStep: TSetupStep);
+begin
+  if CurStep = ssPostInstall then
+    WriteManagedSettings;
+end;

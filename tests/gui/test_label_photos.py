@@ -14,7 +14,7 @@ from tests.commands.test_upload_labels import other_patients_label_photo
 from tests.gui.conftest import TIMEOUT_MS, confirm_patient, drop, make_photos
 from tests.gui.test_photo_checks import press_ctrl_u
 
-pytest.importorskip("tests.plugins.label_photos")
+label_photos = pytest.importorskip("tests.plugins.label_photos")
 pytest.importorskip("zxingcpp")
 
 
@@ -41,3 +41,18 @@ def test_another_patients_label_is_not_sent_from_the_window(
     )
     assert len(sandbox.uploads()) == 1
     assert label_row().is_staged
+
+
+def test_a_label_naming_the_patient_id_shows_the_charts_mrn_on_the_badge(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    demo = sandbox.demo
+    patient = next(n for n in demo.notes if n["id"] == demo.open_note_id)["patient"]
+    sticker = label_photos.code_sticker(f'{{"patientId": "{patient["id"]}"}}', "qr", 8)
+    photo = label_photos.save_photo(tmp_path / "band.jpg", label_photos.scene([sticker], span=0.3))
+    window = make_app().window
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
+        drop(window, [photo])
+    confirm_patient(qtbot, window, demo.open_note_id)
+    qtbot.waitUntil(lambda: window.banner.label_match.isVisible(), timeout=TIMEOUT_MS)
+    assert window.banner.label_match.text() == f"Label matches MRN {patient['mrn']}"

@@ -28,6 +28,7 @@ def test_every_listed_object_name_finds_its_widget(qtbot: Any, make_app: Any) ->
     ctx = make_app()
     window = ctx.window
     ctx.open_settings()
+    ctx.open_history()  # a child of the window: its names are found from there
     for name in sorted(_all_names() - WINDOW_ONLY_WHEN):
         root: QWidget = ctx.settings_dialog if name in SETTINGS_NAMES else window
         found = root if root.objectName() == name else root.findChild(QWidget, name)
@@ -36,6 +37,7 @@ def test_every_listed_object_name_finds_its_widget(qtbot: Any, make_app: Any) ->
         [v for k, v in vars(names).items() if k.isupper() and isinstance(v, str)]
     ), "two constants share one object name"
     ctx.settings_dialog.close()
+    ctx.history_window.close()
 
 
 def test_shortcuts_and_accessible_names(qtbot: Any, make_app: Any, tmp_path: Path) -> None:
