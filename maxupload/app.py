@@ -31,6 +31,7 @@ from maxupload.core.managed import (
 )
 from maxupload.core.models import Target
 from maxupload.core.paths import app_paths
+from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.core.secrets import StoreHealth, resolve_api_key
 from maxupload.core.settings import Settings
 
@@ -204,6 +205,7 @@ class AppContext:
             workers=workers or settings.concurrency,
             listener=EngineListenerAdapter(self.bridge),
             cache_dir=self.cache_dir / "prepared",
+            copies=PreparedCopies(self.cache_dir / "copies"),
         )
         self.connection.set_gate(self.engine.gate)
         self.uploads = UploadController(

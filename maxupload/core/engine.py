@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from maxupload.core.errors import (
     AuthError,
@@ -65,7 +65,12 @@ from maxupload.core.queue_store import (
 from maxupload.core.ratelimit import RateGate
 from maxupload.core.runlock import QueueBusy, RunLock
 from maxupload.core.storage import FULL_ERRNOS, StorageError, storage_error
+from maxupload.core.stored_copies import StoredCopies
 from maxupload.core.verify import VerifyClient, verify_stored_copy
+
+if TYPE_CHECKING:
+    from maxupload.core.prefetch import Prefetcher
+    from maxupload.core.prepared_copies import PreparedCopies
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +149,23 @@ class UploadEngine:
         gate: RateGate | None = None,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         verify_delays: Sequence[float] = DEFAULT_VERIFY_DELAYS,
+        copies: PreparedCopies | None = None,
     ) -> None:
         self.store = store
         self.client_factory = client_factory
         self.workers = max(1, int(workers))
         self.listener = listener
         self.cache_dir = cache_dir or (app_paths().cache / "prepared")
+        #: Prepared copies shared with the preview (a photo already shown is not decoded again)
+        #: and made ahead of sending by the prefetcher.
+        if copies is None:
+            from maxupload.core.prepared_copies import PreparedCopies
+
+            copies = PreparedCopies(self.cache_dir.with_name("copies"))
+        self.copies = copies
+        self._prefetcher: Prefetcher | None = None
+        #: Stored copies downloaded by verification, for the preview (downloaded once).
+        self.stored = StoredCopies()
         #: The one rate limiter for every client of this engine; pass it to the factory's clients.
         self.gate = gate or RateGate()
         self.retry_delays = tuple(retry_delays)
@@ -229,8 +245,11 @@ class UploadEngine:
                     self._cv.notify_all()
                     return
             self.recover()
+            from maxupload.core.prefetch import Prefetcher
+
             with self._cv:
                 self._only = None if only is None else {int(i) for i in only}
+                self._prefetcher = Prefetcher(self.copies, self._waiting)
                 for n in range(self.workers):
                     thread = threading.Thread(
                         target=self._worker, name=f"maxupload-upload-{n + 1}", daemon=True
@@ -262,6 +281,9 @@ class UploadEngine:
                     job.cancel.set()
             self._cv.notify_all()
             threads = list(self._threads)
+            prefetcher = self._prefetcher
+        if prefetcher is not None:
+            prefetcher.close(wait=wait)  # nothing new is prepared ahead
         if not wait:
             return False
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -560,6 +582,17 @@ class UploadEngine:
                 except Exception:
                     log.exception("batch_finished listener failed")
 
+    def _waiting(self) -> list[tuple[int, Path, str]]:
+        """Queued photos no worker has yet, next first: what the prefetcher may prepare."""
+        with self._cv:
+            if self._stopping or self._paused:
+                return []
+            return [
+                (i.id, Path(i.source_path), i.preset)
+                for i in self.store.items(states=[ItemState.QUEUED])
+                if i.id not in self._active and (self._only is None or i.id in self._only)
+            ]
+
     def _sleep_for(self) -> float:
         try:
             wake = self.store.next_wakeup(only=self._only)
@@ -581,6 +614,8 @@ class UploadEngine:
                 if taken is None:
                     return
                 item, job = taken
+                if self._prefetcher is not None:
+                    self._prefetcher.kick()  # the next photos are prepared while this one goes
                 try:
                     self._process(item, job, clients)
                 except StorageError as exc:
@@ -649,8 +684,6 @@ class UploadEngine:
     def _prepare(self, item: QueueItem, job: _Job) -> tuple[QueueItem, bytes] | None:
         """Bring the item to ``ready``: the item and the bytes to send (read or made once);
         None if it went elsewhere."""
-        from maxupload.core.imaging import get_preset, prepare
-
         if job.cancel.is_set():
             raise Cancelled("Cancelled before sending.")
         data = self._intact_copy(item)
@@ -671,7 +704,7 @@ class UploadEngine:
             message="preparing the photo",
             next_attempt_at=None,
         )
-        prepared = prepare(Path(item.source_path), preset=get_preset(item.preset))
+        prepared = self.copies.get(Path(item.source_path), item.preset)
         if prepared.sha256_original != item.sha256_original:
             self.store.update(
                 item.id,
@@ -828,6 +861,7 @@ class UploadEngine:
                 next_step=step,
             )
             return
+        self.stored.put(item.image_id, result.url, result.data)
         self.store.update(
             item.id,
             ItemState.VERIFIED,
@@ -838,6 +872,8 @@ class UploadEngine:
         )
         if item.prepared_path:
             Path(item.prepared_path).unlink(missing_ok=True)
+        with contextlib.suppress(MaxUploadError, OSError):
+            self.copies.discard(Path(item.source_path), item.preset)
 
     def _fail(self, item_id: int, exc: BaseException, phase: Phase, job: _Job) -> None:
         """Record a failure with its class; never re-send something that may be stored."""
@@ -940,6 +976,8 @@ class UploadEngine:
 
     def _drop_copy(self, item: QueueItem) -> None:
         """Delete the prepared copy of an item that will not be sent as it is."""
+        with contextlib.suppress(MaxUploadError, OSError):
+            self.copies.discard(Path(item.source_path), item.preset)
         if item.prepared_path:
             Path(item.prepared_path).unlink(missing_ok=True)
             self.store.update(item.id, prepared_path=None)

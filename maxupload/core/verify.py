@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -51,6 +51,8 @@ class Verified:
     size: int
     url_fetches: int
     url: SignedUrl
+    #: The downloaded bytes, so the preview can show them without a second download.
+    data: bytes = field(default=b"", repr=False)
 
 
 def _utcnow() -> datetime:
@@ -105,4 +107,4 @@ def verify_stored_copy(
                 f"(sent sha256 {expected_sha256[:12]}..., stored {digest[:12]}..., "
                 f"{len(data)} bytes)."
             )
-        return Verified(sha256=digest, size=len(data), url_fetches=fetches, url=url)
+        return Verified(sha256=digest, size=len(data), url_fetches=fetches, url=url, data=data)

@@ -14,6 +14,8 @@ from PySide6.QtGui import QImage
 from maxupload.core.image_formats import register_heif
 from maxupload.core.imaging import estimate_size, get_preset, prepare, thumbnail
 from maxupload.core.models import SignedUrl
+from maxupload.core.prepared_copies import PreparedCopies
+from maxupload.core.stored_copies import StoredCopies
 from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
 
 THUMBNAIL_PX = 128
@@ -47,11 +49,18 @@ class PreparedView:
     file_name: str
 
 
-def render_prepared(path: Path, preset: str) -> PreparedView:
-    """Prepare the photo with ``preset`` (as the upload will) and decode the result for display."""
-    prepared = prepare(path, preset=get_preset(preset))
+def render_prepared(path: Path, preset: str, copies: PreparedCopies | None = None) -> PreparedView:
+    """Prepare the photo with ``preset`` (as the upload will) and show the result. With
+    ``copies`` the prepared copy is kept for the upload and the view comes from the same
+    decode; without, the prepared bytes are decoded for display."""
+    if copies is not None:
+        prepared, view = copies.get_with_view(path, get_preset(preset))
+        image = pil_to_qimage(view)
+    else:
+        prepared = prepare(path, preset=get_preset(preset))
+        image = scaled_from_bytes(prepared.data, PREVIEW_PX)
     return PreparedView(
-        image=scaled_from_bytes(prepared.data, PREVIEW_PX),
+        image=image,
         width=prepared.width,
         height=prepared.height,
         mime_type=prepared.mime_type,
@@ -78,10 +87,18 @@ class StoredView:
     size: int
 
 
-def fetch_stored(client: Any, note_id: str, image_id: str) -> StoredView:
-    """Ask for a signed URL and download the stored copy (no API headers go to storage)."""
-    signed: SignedUrl = client.get_image_url(note_id, image_id)
-    data = client.download(signed.url)
+def fetch_stored(
+    client: Any, note_id: str, image_id: str, stored: StoredCopies | None = None
+) -> StoredView:
+    """The stored copy: the one verification downloaded when ``stored`` still has it (its link
+    renewed if near expiry), else a signed URL and a download (no API headers go to storage)."""
+    kept = stored.get(image_id) if stored is not None else None
+    if kept is not None:
+        link, data = kept
+        signed: SignedUrl = link or client.get_image_url(note_id, image_id)
+    else:
+        signed = client.get_image_url(note_id, image_id)
+        data = client.download(signed.url)
     return StoredView(signed=signed, image=scaled_from_bytes(data, PREVIEW_PX), size=len(data))
 
 

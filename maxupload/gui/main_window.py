@@ -306,7 +306,13 @@ class MainWindow(QMainWindow):
         self.held_ack.changed.connect(lambda _on: self._refresh_state())
         mid.addWidget(self.held_ack)
 
-        self.preview = PreviewPane(deps.image_pool, deps.client, net_pool=deps.net_pool)
+        self.preview = PreviewPane(
+            deps.image_pool,
+            deps.client,
+            net_pool=deps.net_pool,
+            copies=getattr(deps.engine, "copies", None),
+            stored=getattr(deps.engine, "stored", None),
+        )
         mid.insertWidget(2, self.preview.size_control)
         self.preview.preset_changed.connect(self._preset_changed)
         self.preview.setMinimumWidth(300)

@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
 
 from maxupload.core.models import SignedUrl
 from maxupload.core.outcomes import describe_error
+from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
 from maxupload.core.queue_store import ItemState
+from maxupload.core.stored_copies import StoredCopies
 from maxupload.gui import jobs, names
 from maxupload.gui.compare_dialog import CompareDialog
 from maxupload.gui.headings import heading
@@ -59,6 +61,9 @@ class PreviewPane(QWidget):
         client: Callable[[], Any],
         parent: QWidget | None = None,
         net_pool: TaskPool | None = None,
+        *,
+        copies: PreparedCopies | None = None,
+        stored: StoredCopies | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName(names.PREVIEW_PANE)
@@ -66,6 +71,8 @@ class PreviewPane(QWidget):
         # Stored copies and signed links wait on the network (and the rate limit): they run on
         # their own pool so they never hold up decoding the photos just dropped.
         self._net_pool = net_pool or pool
+        self._copies = copies  # the prepared copy made for the preview is the one sent
+        self._stored = stored  # the stored copy verification downloaded is the one shown
         self._client = client
         self._row: PhotoRow | None = None
         self._estimates: dict[str, int] = {}
@@ -310,8 +317,9 @@ class PreviewPane(QWidget):
             self.local.set_placeholder(f"Cannot show this photo: {text.summary}")
             self.info.setText(text.next_step)
 
+        copies = self._copies
         self._jobs["local"] = self._pool.submit(
-            lambda: jobs.render_prepared(path, spec), done, failed
+            lambda: jobs.render_prepared(path, spec, copies), done, failed
         )
 
     def _load_estimates(self, row: PhotoRow) -> None:
@@ -385,6 +393,10 @@ class PreviewPane(QWidget):
                 else "Nothing confirmed as stored for this photo."
             )
             return
+        if row.state in (ItemState.SYNCED, ItemState.PENDING_UPLOAD) and not row.error:
+            # Verification is downloading this copy now; it is shown from there once verified.
+            self._clear_stored("Checking the stored copy…")
+            return
         self._clear_stored("Fetching the stored copy…")
         client = self._client
         note_id, image_id = row.note_id, row.image_id
@@ -404,8 +416,9 @@ class PreviewPane(QWidget):
             self.stored.set_placeholder(f"Could not fetch the stored copy: {text.summary}{hint}")
             self.stored_status.setText(text.next_step)
 
+        stored = self._stored
         self._jobs["stored"] = self._net_pool.submit(
-            lambda: jobs.fetch_stored(client(), note_id, image_id), done, failed
+            lambda: jobs.fetch_stored(client(), note_id, image_id, stored), done, failed
         )
 
     def _accept_url(self, signed: SignedUrl) -> None:

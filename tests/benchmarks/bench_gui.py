@@ -1,6 +1,10 @@
 """Responsiveness of the window while 100 twelve-megapixel photos are dropped.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_gui.py [--photos 100]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/bench_gui.py [--runs 10]
+
+Each run is a fresh process (a new window, a cold image cache); the summary gives every run's
+figures and the targets: longest stall <= 33 ms in every run, first screen of thumbnails
+<= 0.5 s, every thumbnail <= 3 s.
 
 A 5 ms heartbeat timer on the GUI thread records every tick; a stall is the time between ticks
 beyond the interval. Printed: the longest and the 99th-percentile stall (target: none over
@@ -13,8 +17,10 @@ Photos are generated once into a cache folder (``--photos-dir``) and reused.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +35,14 @@ from PySide6.QtWidgets import QApplication
 HEARTBEAT_MS = 5
 
 
+#: Distinct generated photos; the others are byte-level variants of these (a different JPEG
+#: comment, so a different file and hash, with the same decoding work): generating 100 photos
+#: one by one takes minutes on a busy machine.
+DISTINCT = 10
+
+
 def make_photos(folder: Path, count: int) -> list[Path]:
-    from tests.plugins.images import write_realistic_photo
+    from tests.plugins.images import insert_jpeg_segment, photo, write_phone_jpeg_with_thumbnail
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -38,7 +50,13 @@ def make_photos(folder: Path, count: int) -> list[Path]:
         path = folder / f"IMG_{i:04d}.JPG"
         if not path.exists():
             tmp = path.with_suffix(".part")
-            write_realistic_photo(tmp, (4000, 3000), seed=i + 1)
+            if i < DISTINCT:
+                # As phones write them: EXIF orientation and a 160 px EXIF thumbnail.
+                im = photo(4000, 3000, seed=i + 1)
+                write_phone_jpeg_with_thumbnail(tmp, im, orientation=6)
+            else:
+                base = (folder / f"IMG_{i % DISTINCT:04d}.JPG").read_bytes()
+                tmp.write_bytes(insert_jpeg_segment(base, 0xFE, f"copy {i}".encode()))
             tmp.rename(path)
         paths.append(path)
     return paths
@@ -77,21 +95,9 @@ def spin(app: QApplication, until: object, timeout: float) -> float:
     return time.perf_counter() - start
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="MaxUpload window responsiveness benchmark")
-    parser.add_argument("--photos", type=int, default=100)
-    parser.add_argument(
-        "--photos-dir", type=Path, default=Path(tempfile.gettempdir()) / "maxupload-bench-12mp"
-    )
-    args = parser.parse_args(argv)
-
-    t0 = time.perf_counter()
+def one_run(args: argparse.Namespace) -> dict[str, float]:
+    """One drop of the photo folder on a fresh window; the figures of this run."""
     photos = make_photos(args.photos_dir, args.photos)
-    print(
-        f"photos ready: {len(photos)} x 12 MP in {args.photos_dir} "
-        f"({time.perf_counter() - t0:.1f} s to generate or find)"
-    )
-
     with tempfile.TemporaryDirectory(prefix="maxupload-bench-") as home:
         os.environ["MAXUPLOAD_HOME"] = home
         from maxupload.app import build_demo
@@ -130,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
                     for i in visible_rows()
                 )
 
+            def visible_thumbs() -> bool:
+                return all(model.has_thumbnail(model.row_at(i).path) for i in visible_rows())
+
+            spin(app, visible_thumbs, 300)
+            first_thumbs = time.perf_counter() - start
             spin(app, visible_done, 300)
             first_screen = time.perf_counter() - start
             bar = table.verticalScrollBar()
@@ -148,18 +159,87 @@ def main(argv: list[str] | None = None) -> int:
             ctx.shutdown()
 
     stalls = beat.stalls()
-    p99 = stalls[min(len(stalls) - 1, int(len(stalls) * 0.99))] if stalls else 0.0
-    over = sum(1 for s in stalls if s > 50.0)
-    print(f"drop handler returned in      {drop_returned * 1000:8.1f} ms")
-    print(f"all {len(photos)} rows listed after     {rows_shown:8.2f} s (intake scan, hashing)")
-    print(f"first screen: thumbnails and sizes {first_screen:6.2f} s")
-    print(f"every thumbnail and size shown {all_thumbs:7.2f} s (scrolling a page at a time)")
-    print(f"heartbeat ticks               {len(beat.gaps):8d} (every {HEARTBEAT_MS} ms)")
-    print(f"GUI stall, longest            {stalls[-1] if stalls else 0.0:8.1f} ms")
-    print(f"GUI stall, 99th percentile    {p99:8.1f} ms")
-    print(f"GUI stall, median             {statistics.median(stalls) if stalls else 0:8.1f} ms")
-    print(f"stalls over 50 ms             {over:8d}  (target: 0)")
-    return 0 if over == 0 else 1
+    return {
+        "drop_ms": drop_returned * 1000,
+        "rows_s": rows_shown,
+        "first_thumbs_s": first_thumbs,
+        "first_screen_s": first_screen,
+        "all_thumbs_s": all_thumbs,
+        "ticks": float(len(beat.gaps)),
+        "longest_ms": stalls[-1] if stalls else 0.0,
+        "p99_ms": stalls[min(len(stalls) - 1, int(len(stalls) * 0.99))] if stalls else 0.0,
+        "over_33": float(sum(1 for v in stalls if v > 33.0)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="MaxUpload window responsiveness benchmark")
+    parser.add_argument("--photos", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=10, help="fresh-process runs (default 10)")
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--photos-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "maxupload-bench-12mp-phone",
+    )
+    args = parser.parse_args(argv)
+    if args.single:
+        print("RESULT " + json.dumps(one_run(args)), flush=True)
+        return 0
+
+    t0 = time.perf_counter()
+    make_photos(args.photos_dir, args.photos)
+    print(
+        f"photos ready: {args.photos} x 12 MP in {args.photos_dir} "
+        f"({time.perf_counter() - t0:.1f} s to generate or find); {args.runs} runs",
+        flush=True,
+    )
+    runs: list[dict[str, float]] = []
+    for n in range(args.runs):
+        cmd = [sys.executable, __file__, "--single", "--photos", str(args.photos)]
+        cmd += ["--photos-dir", str(args.photos_dir)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        result = json.loads(next(ln for ln in out.splitlines() if ln.startswith("RESULT "))[7:])
+        runs.append(result)
+        print(
+            f"  run {n + 1}: longest stall {result['longest_ms']:.1f} ms, p99 "
+            f"{result['p99_ms']:.1f} ms, first screen {result['first_thumbs_s']:.2f} s "
+            f"(with sizes {result['first_screen_s']:.2f} s), "
+            f"every thumbnail {result['all_thumbs_s']:.2f} s",
+            flush=True,
+        )
+
+    def col(key: str) -> list[float]:
+        return [r[key] for r in runs]
+
+    def rng(key: str, unit: str, scale: float = 1.0, digits: int = 1) -> str:
+        values = [v * scale for v in col(key)]
+        return (
+            f"{statistics.median(values):.{digits}f} {unit} "
+            f"({min(values):.{digits}f}-{max(values):.{digits}f})"
+        )
+
+    met_stall = sum(1 for v in col("longest_ms") if v <= 33.0)
+    met_first = sum(1 for v in col("first_thumbs_s") if v <= 0.5)
+    met_all = sum(1 for v in col("all_thumbs_s") if v <= 3.0)
+    n = len(runs)
+    print(f"\nDropping {args.photos} x 12 MP photos on the window, {n} runs:\n")
+    print("| measure | median (range) | target | runs meeting it |")
+    print("|---|---|---|---|")
+    print(f"| drop handler returns | {rng('drop_ms', 'ms')} | | |")
+    print(f"| all rows listed | {rng('rows_s', 's', digits=2)} | | |")
+    print(f"| longest GUI-thread stall | {rng('longest_ms', 'ms')} | <= 33 ms | {met_stall}/{n} |")
+    print(f"| 99th-percentile stall | {rng('p99_ms', 'ms')} | | |")
+    print(
+        f"| first screen of thumbnails | {rng('first_thumbs_s', 's', digits=2)} "
+        f"| <= 0.5 s | {met_first}/{n} |"
+    )
+    print(f"| first screen of thumbnails and sizes | {rng('first_screen_s', 's', digits=2)} | | |")
+    print(
+        f"| every thumbnail and size (a page at a time) | {rng('all_thumbs_s', 's', digits=2)} "
+        f"| <= 3 s | {met_all}/{n} |"
+    )
+    return 0 if met_stall == met_first == met_all == n else 1
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from tests.plugins.images import (
     write_mpo,
     write_oriented_jpeg,
     write_palette_gif,
+    write_phone_jpeg_with_thumbnail,
     write_png16,
     write_png48,
     write_text_as_jpg,
@@ -356,6 +357,31 @@ def test_fast_path_matches_a_full_quality_resize(images_dir: Path) -> None:
         assert _psnr(fast, exact) > 40.0, size
 
 
+PHONE_SIZES = [(4032, 3024), (4000, 3000), (4080, 3072), (8064, 6048)]
+
+
+@pytest.mark.parametrize("size", PHONE_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_fast_path_matches_a_full_quality_resize_on_phone_sizes(
+    images_dir: Path, size: tuple[int, int]
+) -> None:
+    """On the sizes phones produce, the pixels sent (Standard and High) stay > 40 dB PSNR from
+    a full decode + LANCZOS, whatever mix of DCT scaling, ``reduce`` and resample they took."""
+    # Shapes and edges at a quarter of the size, scaled up, plus fine grain: quick at 48 MP.
+    small = photo(size[0] // 4, size[1] // 4, seed=size[0])
+    big = small.resize(size, Image.Resampling.BICUBIC)
+    grain = Image.effect_noise(size, 20).convert("RGB")
+    path = write_jpeg(
+        images_dir / "phone.jpg", Image.blend(big, grain, 0.15), metadata=False, quality=92
+    )
+    full = Image.open(path).convert("RGB")
+    for preset in ("standard", "high"):
+        long_edge = get_preset(preset).long_edge
+        assert long_edge is not None
+        fast = preview(path, long_edge)  # the pixels prepare() encodes, before encoding
+        exact = full.resize(fast.size, Image.Resampling.LANCZOS)
+        assert _psnr(fast, exact) > 40.0, (size, preset)
+
+
 def test_estimate_is_close_to_the_real_size(images_dir: Path) -> None:
     path = write_jpeg(images_dir / "e.jpg", photo(2600, 1950), orientation=6, quality=92)
     for preset in ("standard", "high", "small", "original"):
@@ -429,3 +455,32 @@ def test_same_input_gives_the_same_bytes_and_threads_agree(images_dir: Path) -> 
     with ThreadPoolExecutor(max_workers=3) as pool:
         threaded = list(pool.map(lambda p: prepare(p, "small").sha256_output, paths * 3))
     assert threaded == sequential * 3
+
+
+# --- embedded EXIF thumbnails (display only) ----------------------------------------------------
+def test_list_thumbnails_use_the_phones_exif_thumbnail_but_sending_never_does(
+    images_dir: Path,
+) -> None:
+    """Main image blue, EXIF thumbnail red: a small display thumbnail comes from the EXIF one
+    (turned upright the same way), what is sent from the main image."""
+    main = Image.new("RGB", (1600, 1200), (0, 0, 255))
+    red = Image.new("RGB", (160, 120), (255, 0, 0))
+    path = write_phone_jpeg_with_thumbnail(
+        images_dir / "IMG.JPG", main, thumbnail=red, orientation=6
+    )
+    small = thumbnail(path, 128)
+    assert small.size == (96, 128)  # upright
+    assert small.getpixel((10, 10))[0] > 200  # type: ignore[index]
+    sent = Image.open(io.BytesIO(prepare(path, "small").data))
+    assert sent.getpixel((10, 10))[2] > 200  # type: ignore[index]
+    larger = thumbnail(path, 256)  # larger than the EXIF thumbnail: the main image
+    assert larger.size == (192, 256) and larger.getpixel((10, 10))[2] > 200  # type: ignore[index]
+
+
+def test_an_exif_thumbnail_of_another_shape_is_not_used(images_dir: Path) -> None:
+    """A photo cropped by an editor that kept the old thumbnail: decoded in full instead."""
+    main = Image.new("RGB", (1600, 900), (0, 0, 255))
+    red = Image.new("RGB", (160, 120), (255, 0, 0))
+    path = write_phone_jpeg_with_thumbnail(images_dir / "crop.jpg", main, thumbnail=red)
+    small = thumbnail(path, 128)
+    assert small.size == (128, 72) and small.getpixel((10, 10))[2] > 200  # type: ignore[index]

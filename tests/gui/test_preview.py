@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
-from tests.gui.conftest import TIMEOUT_MS, add_photos
+from maxupload.sandbox import SandboxServer
+from tests.gui.conftest import TIMEOUT_MS, add_photos, confirm_patient, states
 
 
 def test_preset_change_updates_the_estimates(qtbot: Any, make_app: Any, tmp_path: Path) -> None:
@@ -51,3 +53,34 @@ def test_preset_change_updates_the_estimates(qtbot: Any, make_app: Any, tmp_path
     qtbot.waitUntil(lambda: "custom:800:60" in preview.estimates(), timeout=TIMEOUT_MS)
     assert preview.estimates()["custom:800:60"] < estimates["small"]
     qtbot.waitUntil(lambda: "600 x 800 px" in preview.info.text(), timeout=TIMEOUT_MS)
+
+
+def test_a_photo_is_prepared_once_and_its_stored_copy_downloaded_once(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The preview's prepared copy is the one sent (not prepared again), and the stored copy
+    the preview shows is the one verification downloaded (not downloaded again)."""
+    ctx = make_app()
+    window = ctx.window
+    add_photos(qtbot, window, tmp_path / "cam", 1, size=(2400, 1800))
+    preview = window.preview
+    window.select_row(0)
+    qtbot.waitUntil(lambda: preview.local.has_image(), timeout=TIMEOUT_MS)
+    assert len(list(ctx.engine.copies.folder.glob("copy-*.bin"))) == 1  # made for the preview
+    shown_copy = next(ctx.engine.copies.folder.glob("copy-*.bin")).read_bytes()
+
+    confirm_patient(qtbot, window, sandbox.demo.open_note_id)
+    with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
+        window.upload_action.trigger()
+    qtbot.waitUntil(lambda: states(window) == ["verified"], timeout=60_000)
+    (upload,) = sandbox.uploads()
+    assert upload["sha256"] == hashlib.sha256(shown_copy).hexdigest()  # the copy previewed
+    assert not list(ctx.engine.copies.folder.glob("copy-*"))  # deleted once verified
+
+    downloads = [e for e in sandbox.request_log() if e["path"].startswith("/_s3/")]
+    assert len(downloads) == 1  # verification
+    window.select_row(0)
+    with qtbot.waitSignal(preview.stored_shown, timeout=TIMEOUT_MS):
+        pass
+    assert preview.stored.has_image() and preview.signed_url() is not None
+    assert [e for e in sandbox.request_log() if e["path"].startswith("/_s3/")] == downloads

@@ -421,6 +421,48 @@ def write_text_as_jpg(path: Path) -> Path:
     return path
 
 
+def exif_with_thumbnail(thumbnail: Image.Image, *, orientation: int | None = None) -> bytes:
+    """EXIF as phones write it for a JPEG: IFD0 (the orientation) and IFD1 holding a small
+    JPEG thumbnail (``thumbnail`` in stored orientation, like the main image)."""
+    buf = io.BytesIO()
+    thumbnail.convert("RGB").save(buf, "JPEG", quality=80)
+    thumb = buf.getvalue()
+    ifd0 = [(ORIENTATION, 3, orientation or 1)]
+    ifd0_size = 2 + 12 * len(ifd0) + 4
+    ifd1_at = 8 + ifd0_size
+    ifd1_size = 2 + 12 * 3 + 4
+    data_at = ifd1_at + ifd1_size
+    ifd1 = [(0x0103, 3, 6), (0x0201, 4, data_at), (0x0202, 4, len(thumb))]
+
+    def entries(rows: list[tuple[int, int, int]], next_at: int) -> bytes:
+        out = struct.pack("<H", len(rows))
+        for tag, kind, value in rows:
+            packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+            out += struct.pack("<HHI", tag, kind, 1) + packed
+        return out + struct.pack("<I", next_at)
+
+    tiff = b"II*\x00" + struct.pack("<I", 8) + entries(ifd0, ifd1_at) + entries(ifd1, 0) + thumb
+    return b"Exif\x00\x00" + tiff
+
+
+def write_phone_jpeg_with_thumbnail(
+    path: Path,
+    im: Image.Image,
+    *,
+    thumbnail: Image.Image | None = None,
+    orientation: int | None = None,
+    quality: int = 92,
+) -> Path:
+    """A JPEG with an EXIF thumbnail (by default ``im`` scaled to 160 px, as phones store)."""
+    if thumbnail is None:
+        thumbnail = im.copy()
+        thumbnail.thumbnail((160, 160))
+    im.save(
+        path, "JPEG", quality=quality, exif=exif_with_thumbnail(thumbnail, orientation=orientation)
+    )
+    return path
+
+
 def write_realistic_photo(
     path: Path,
     size: tuple[int, int] = (4000, 3000),
