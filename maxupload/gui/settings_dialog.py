@@ -158,6 +158,7 @@ class SettingsDialog(QDialog):
         form.addRow("Default size", self.preset)
         form.addRow("Photos sent at once", self.concurrency)
         self.retention = retention_box(settings.history_retention_days)
+        name_spin_box_text(self.retention)
         form.addRow("Keep upload history", self.retention)
         if managed is not None:
             locked = {"base_url": [self.environment, self.base_url], "org_id": [self.org]}
