@@ -1,7 +1,8 @@
 """The patient banner: who the photos go to, always in view, with the confirmation box.
 
 Uploads are enabled only while the box is ticked for the exact note shown; choosing another
-note clears it. A signed note is shown as locked and cannot be confirmed.
+note or patient clears it. A patient picked without a note shows "Pick the visit note". A signed
+note is shown as locked and cannot be confirmed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maxupload.core.models import Note, Provider
+from maxupload.core.models import Note, Patient, Provider
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
@@ -44,6 +45,7 @@ class PatientBanner(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName("Patient banner")
         self._note: Note | None = None
+        self._patient: Patient | None = None
         self._provider: Provider | None = None
 
         self.name_label = QLabel("No patient chosen")
@@ -58,6 +60,11 @@ class PatientBanner(QFrame):
         self.details_label.setObjectName(names.BANNER_DETAILS)
         self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_label.setWordWrap(True)
+
+        self.prompt_label = QLabel("Pick the visit note")
+        self.prompt_label.setObjectName(names.BANNER_PROMPT)
+        self.prompt_label.setStyleSheet(f"color: {ACCENTS[Tone.WARNING]}; font-weight: 600;")
+        self.prompt_label.hide()
 
         self.locked_label = QLabel()
         self.locked_label.setObjectName(names.BANNER_LOCKED)
@@ -78,6 +85,7 @@ class PatientBanner(QFrame):
         text.setSpacing(4)
         text.addWidget(self.name_label)
         text.addWidget(self.details_label)
+        text.addWidget(self.prompt_label)
         text.addWidget(self.locked_label)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 14)
@@ -107,18 +115,35 @@ class PatientBanner(QFrame):
     def is_confirmed(self) -> bool:
         return self._note is not None and not self._note.is_locked and self.confirm_box.isChecked()
 
+    @property
+    def patient(self) -> Patient | None:
+        """The patient shown: the note's, or the one picked while no note is."""
+        return self._note.patient if self._note is not None else self._patient
+
+    def set_patient(self, patient: Patient | None) -> None:
+        """The user picked a patient (or none): no note is shown until one is picked."""
+        self._patient = patient
+        self.set_target(None, None)
+
     def set_target(self, note: Note | None, provider: Provider | None) -> None:
         """Show a note (or none). A different note clears the confirmation."""
         changed = (note.id if note else None) != (self._note.id if self._note else None)
         self._note = note
+        if note is not None:
+            self._patient = note.patient
         self._provider = provider
-        if changed:
-            self.confirm_box.blockSignals(True)
-            self.confirm_box.setChecked(False)
-            self.confirm_box.blockSignals(False)
+        if changed or note is None:
+            self.uncheck()
         self._refresh()
         if changed:
             self.confirmed_changed.emit(False)
+
+    def uncheck(self) -> None:
+        """Clear the box without telling anyone (the caller already knows why)."""
+        self.confirm_box.blockSignals(True)
+        self.confirm_box.setChecked(False)
+        self.confirm_box.blockSignals(False)
+        self._paint_accent()
 
     def set_provider(self, provider: Provider | None) -> None:
         self._provider = provider
@@ -130,9 +155,19 @@ class PatientBanner(QFrame):
 
     def _refresh(self) -> None:
         note = self._note
+        self.prompt_label.setVisible(note is None and self._patient is not None)
         if note is None:
-            self.name_label.setText("No patient chosen")
-            self.details_label.setText("Find the patient on the left, then pick the visit note.")
+            patient = self._patient
+            if patient is None:
+                self.name_label.setText("No patient chosen")
+                self.details_label.setText(
+                    "Find the patient on the left, then pick the visit note."
+                )
+            else:
+                self.name_label.setText(patient.display_name)
+                self.details_label.setText(
+                    f"DOB {patient.date_of_birth or 'unknown'}   ·   MRN {patient.mrn or 'none'}"
+                )
             self.locked_label.hide()
             self.confirm_box.setEnabled(False)
             self._paint_accent()

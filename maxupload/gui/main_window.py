@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.banner)
 
         self.target = TargetPanel(deps.io_pool, deps.client)
+        self.target.patient_chosen.connect(self.banner.set_patient)
         self.target.note_chosen.connect(self._note_chosen)
         self.target.provider_chosen.connect(self._provider_chosen)
         self.target.error.connect(self._show_exception)

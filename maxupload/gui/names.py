@@ -22,6 +22,7 @@ PATIENT_BANNER = "patientBanner"
 BANNER_NAME = "bannerName"
 BANNER_DETAILS = "bannerDetails"
 BANNER_LOCKED = "bannerLocked"
+BANNER_PROMPT = "bannerPrompt"
 CONFIRM_PATIENT = "confirmPatient"
 
 # Photos

@@ -1,0 +1,122 @@
+"""The target is only what the user picked: switching patients never retargets by itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QListWidget
+
+from maxupload.gui.target_panel import DATA_ROLE
+from maxupload.sandbox import SandboxServer
+from tests.gui.conftest import TIMEOUT_MS, add_photos, upload_requests
+
+
+def search_by_keys(qtbot: Any, window: Any, text: str) -> None:
+    """Type the search text as a person does (select all, type, Enter) and wait for results."""
+    search = window.target.search
+    search.setFocus()
+    qtbot.keyClick(search, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(search, text)
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    patients = window.target.patients
+
+    def listed() -> bool:
+        return patients.count() > 0 and all(
+            text.lower() in patients.item(i).text().lower() for i in range(patients.count())
+        )
+
+    qtbot.waitUntil(listed, timeout=TIMEOUT_MS)
+
+
+def click_row(qtbot: Any, widget: QListWidget, row: int) -> None:
+    """Click a list row with the mouse, at the middle of the row."""
+    item = widget.item(row)
+    widget.scrollToItem(item)
+    rect = widget.visualItemRect(item)
+    qtbot.mouseClick(widget.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def note_ids(widget: QListWidget) -> list[str]:
+    return [widget.item(i).data(DATA_ROLE).id for i in range(widget.count())]
+
+
+def notes_of(sandbox: SandboxServer, last_name: str) -> list[str]:
+    return [n["id"] for n in sandbox.demo.notes if n["patient"]["lastName"] == last_name]
+
+
+def pick_patient(qtbot: Any, window: Any, sandbox: SandboxServer, last_name: str) -> None:
+    """Search by keys, click the patient, wait until their notes are listed."""
+    search_by_keys(qtbot, window, last_name)
+    click_row(qtbot, window.target.patients, 0)
+    expected = set(notes_of(sandbox, last_name))
+    qtbot.waitUntil(lambda: set(note_ids(window.target.notes)) == expected, timeout=TIMEOUT_MS)
+
+
+def pick_note(qtbot: Any, window: Any, note_id: str) -> None:
+    notes = window.target.notes
+    click_row(qtbot, notes, note_ids(notes).index(note_id))
+    qtbot.waitUntil(
+        lambda: window.banner.note is not None and window.banner.note.id == note_id,
+        timeout=TIMEOUT_MS,
+    )
+
+
+def test_switching_patient_never_retargets(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Nguyen, a note, then Okafor: the banner asks for Okafor's note; nothing is picked."""
+    window = make_app().window
+    add_photos(qtbot, window, tmp_path / "cam", 2)
+    pick_patient(qtbot, window, sandbox, "Nguyen")
+    nguyen_notes = notes_of(sandbox, "Nguyen")
+    assert len(nguyen_notes) == 2
+    pick_note(qtbot, window, nguyen_notes[0])
+    qtbot.waitUntil(lambda: window.target.current_provider() is not None, timeout=TIMEOUT_MS)
+    window.banner.confirm_box.click()
+    assert window.banner.is_confirmed
+
+    pick_patient(qtbot, window, sandbox, "Okafor")
+    # Okafor is picked, no note is: the banner names him and asks for the note.
+    assert window.banner.note is None
+    assert "Okafor" in window.banner.name_label.text()
+    assert "Pick the visit note" in window.banner.prompt_label.text()
+    assert window.banner.prompt_label.isVisible()
+    assert not window.banner.is_confirmed
+    assert window.target.current_provider() is None
+    assert window.target.notes.currentItem() is None
+    assert not window.target.notes.selectedItems()
+    assert not window.status_panel.upload.isEnabled()
+    # Giving the note list the keyboard focus picks nothing either.
+    qtbot.keyClick(window.target.search, Qt.Key.Key_Tab)
+    window.target.notes.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.wait(1)  # let queued focus events run (no timing assertion)
+    assert window.banner.note is None
+
+    # Back to Nguyen by keys and click: still nothing picked until the user clicks a note.
+    pick_patient(qtbot, window, sandbox, "Nguyen")
+    assert window.banner.note is None
+    assert "Nguyen" in window.banner.name_label.text()
+    window.upload()
+    assert not upload_requests(sandbox)
+
+
+def test_opening_a_note_by_id_shows_its_patient_and_selects_nothing_else(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer
+) -> None:
+    window = make_app().window
+    pick_patient(qtbot, window, sandbox, "Nguyen")
+    okafor_note = notes_of(sandbox, "Okafor")[0]
+    note_id = window.target.note_id
+    note_id.setFocus()
+    qtbot.keyClicks(note_id, okafor_note)
+    qtbot.keyClick(note_id, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: window.banner.note is not None and window.banner.note.id == okafor_note,
+        timeout=TIMEOUT_MS,
+    )
+    assert "Okafor" in window.banner.name_label.text()
+    assert not window.target.patients.selectedItems()
+    assert window.target.notes.count() == 0  # Nguyen's notes are no longer offered
+    assert not window.banner.is_confirmed
