@@ -23,6 +23,9 @@ from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
 
+CHECK_HINT = "Check name, date of birth and MRN\nagainst the patient's chart."
+ADD_FIRST_HINT = "Add the photos first: the confirmation\ncovers the photos listed."
+
 
 def note_status_text(note: Note) -> str:
     if note.is_locked:
@@ -47,6 +50,7 @@ class PatientBanner(QFrame):
         self._note: Note | None = None
         self._patient: Patient | None = None
         self._provider: Provider | None = None
+        self._photos_listed = True
 
         self.name_label = QLabel("No patient chosen")
         self.name_label.setObjectName(names.BANNER_NAME)
@@ -95,9 +99,7 @@ class PatientBanner(QFrame):
         self._accent.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         layout.addWidget(self._accent)
         layout.addLayout(text, 1)
-        self.confirm_hint = QLabel(
-            "Check name, date of birth and MRN\nagainst the patient's chart."
-        )
+        self.confirm_hint = QLabel(CHECK_HINT)
         confirm = QVBoxLayout()
         confirm.setSpacing(2)
         confirm.addStretch(1)
@@ -144,6 +146,13 @@ class PatientBanner(QFrame):
         self.confirm_box.setChecked(False)
         self.confirm_box.blockSignals(False)
         self._paint_accent()
+
+    def set_photos_listed(self, listed: bool) -> None:
+        """Whether photos for this note are listed: the confirmation covers the photos listed
+        when it is given, so there must be some to confirm."""
+        if listed != self._photos_listed:
+            self._photos_listed = listed
+            self._refresh()
 
     def set_provider(self, provider: Provider | None) -> None:
         self._provider = provider
@@ -198,7 +207,8 @@ class PatientBanner(QFrame):
             self.confirm_box.setEnabled(False)
         else:
             self.locked_label.hide()
-            self.confirm_box.setEnabled(True)
+            self.confirm_box.setEnabled(self._photos_listed or self.confirm_box.isChecked())
+        self.confirm_hint.setText(CHECK_HINT if self._photos_listed else ADD_FIRST_HINT)
         self._paint_accent()
 
     def _paint_accent(self) -> None:

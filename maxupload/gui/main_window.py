@@ -32,12 +32,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from maxupload.core.confirmation import DEFAULT_IDLE_SECONDS, Expiry
 from maxupload.core.errors import NoteLocked
 from maxupload.core.intake import scan
 from maxupload.core.models import Note, Provider, Target
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import jobs, names
 from maxupload.gui.banner import PatientBanner
+from maxupload.gui.confirmation_guard import ConfirmationGuard
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
 from maxupload.gui.errors_text import (
@@ -80,6 +82,7 @@ class WindowDeps:
     demo_text: str = ""
     demo_hint: str = ""
     connection_text: Callable[[], str] = lambda: ""
+    confirm_idle_seconds: Callable[[], int] = lambda: DEFAULT_IDLE_SECONDS
     thumbnail_maker: Callable[[Path], QImage] = jobs.make_thumbnail
     on_closed: list[Callable[[], None]] = field(default_factory=list)
 
@@ -133,6 +136,12 @@ class MainWindow(QMainWindow):
         self.model = PhotoModel(self)
 
         self._build()
+        self.confirmation = ConfirmationGuard(
+            self.banner, self.model, self.listed_rows, deps.confirm_idle_seconds, self
+        )
+        self.confirmation.changed.connect(self._refresh_state)
+        self.confirmation.expired.connect(lambda text: self.show_notice(text, Tone.WARNING))
+        deps.bridge.batch_finished.connect(self.confirmation.batch_finished)
         self._build_actions()
         self.thumbnails = ThumbnailLoader(
             self.model, deps.image_pool, deps.thumbnail_maker, self.devicePixelRatioF(), self
@@ -392,7 +401,7 @@ class MainWindow(QMainWindow):
         """The confirmed target, or None while anything is missing or unconfirmed."""
         note = self.banner.note
         provider = self._provider
-        if note is None or provider is None or not self.banner.is_confirmed:
+        if note is None or provider is None or not self.confirmation.is_confirmed:
             return None
         base_url, org_id = self.deps.connection()
         label = note.patient.display_name if note.patient else "Unknown patient"
@@ -418,8 +427,19 @@ class MainWindow(QMainWindow):
             and r.item_id not in self._started
         ]
 
+    def listed_rows(self, note_id: str) -> list[PhotoRow]:
+        """The photos a confirmation for ``note_id`` would cover: added and not yet queued,
+        and queued for that note but not started."""
+        return self.model.staged_rows() + self.waiting_rows(note_id)
+
+    def covered_rows(self, note_id: str) -> list[PhotoRow]:
+        """The listed photos the live confirmation covers for ``note_id`` (what Upload sends)."""
+        return [r for r in self.listed_rows(note_id) if self.confirmation.covers(note_id, r)]
+
     def reset_target(self) -> None:
-        """Forget the chosen note (the organization or environment changed)."""
+        """Forget the chosen note and end the confirmation (the organization, environment or
+        key changed)."""
+        self.confirmation.end(Expiry.CONNECTION_CHANGED)
         self.target.clear()
 
     # ------------------------------------------------------------------ photos in
@@ -710,9 +730,12 @@ class MainWindow(QMainWindow):
             return "This note is signed: choose another note."
         if self._provider is None:
             return "Choose the provider to upload as."
-        if not self.banner.is_confirmed:
-            return "Tick 'I confirm this is the right patient' to enable Upload."
-        if not self.model.staged_rows() and not self.waiting_rows(note.id):
+        if not self.listed_rows(note.id):
+            return "Add photos to send."
+        if not self.confirmation.is_confirmed:
+            ended = self.confirmation.reason_text()
+            return ended or "Tick 'I confirm this is the right patient' to enable Upload."
+        if not self.covered_rows(note.id):
             return "Add photos to send."
         return ""
 
@@ -725,10 +748,11 @@ class MainWindow(QMainWindow):
         target = self.current_target()
         if target is None:
             return
-        staged = self.model.staged_rows()
-        files = [r.extra.get("accepted") or r.path for r in staged]
-        waiting_rows = self.waiting_rows(target.note_id)
+        covered = self.covered_rows(target.note_id)  # only what this confirmation covers
+        files = [r.extra.get("accepted") or r.path for r in covered if r.is_staged]
+        waiting_rows = [r for r in covered if not r.is_staged]
         waiting = [r.item_id for r in waiting_rows if r.item_id is not None]
+        self.confirmation.batch_sent(waiting)
         other_provider = [
             r for r in waiting_rows if r.extra.get("provider_id") not in (None, target.provider_id)
         ]
@@ -759,6 +783,7 @@ class MainWindow(QMainWindow):
                 self._apply_item(item)
             self._upload_pending = False
             ids = [i.id for i in items] + waiting
+            self.confirmation.batch_sent(ids)
             self._started.update(ids)
             self.uploads_queued.emit(ids)
             self._refresh_state()
@@ -768,8 +793,8 @@ class MainWindow(QMainWindow):
             self._upload_pending = False
             text = describe_error(exc)
             self.status_panel.show_error(text)
+            self.confirmation.end(Expiry.UPLOAD_REFUSED)
             if text.action == Action.CHOOSE_NOTE:
-                self.banner.clear_confirmation()
                 self.target.open_note(target.note_id)
             self._refresh_state()
 
@@ -906,15 +931,14 @@ class MainWindow(QMainWindow):
         self.status_panel.set_counts(counts)
         reason = self.upload_block_reason()
         note = self.banner.note
-        n_staged = len(self.model.staged_rows())
-        n_waiting = len(self.waiting_rows(note.id)) if note else 0
-        n = n_staged + n_waiting
-        name = note.patient.display_name if note and note.patient else ""
+        n = len(self.covered_rows(note.id)) if note else 0
+        self.banner.set_photos_listed(bool(note and self.listed_rows(note.id)))
+        name = note.patient.display_name if note and note.patient else "Unknown patient"
         if self._upload_pending:
             label, hint, enabled = "Sending…", "Checking the note and queueing the photos.", False
         elif not reason:
-            label = f"Upload {n} photo{'s' if n != 1 else ''}"
-            hint = f"to {name}" if name else ""
+            label = f"Upload {n} photo{'s' if n != 1 else ''} to {name}"
+            hint = "Only the photos listed when you confirmed are sent."
             enabled = True
         else:
             label, hint, enabled = "Upload", reason, False
@@ -936,6 +960,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ restore
     def restore_items(self, items: list[Any]) -> None:
         """Show items restored from the queue file; nothing is sent until re-confirmed."""
+        self.confirmation.end(Expiry.QUEUE_RESTORED)
         rows = [row_from_item(i) for i in items if not getattr(i, "hidden", False)]
         self.model.add_rows(rows)
         for row in rows:
