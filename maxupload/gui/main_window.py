@@ -49,6 +49,7 @@ from maxupload.gui.errors_text import (
 )
 from maxupload.gui.notify import Notifier
 from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
+from maxupload.gui.photo_groups import GroupHeights
 from maxupload.gui.photo_model import Column, PhotoModel, PhotoRow, row_from_item
 from maxupload.gui.preview_pane import PreviewPane
 from maxupload.gui.rejections import RejectionsPanel
@@ -224,6 +225,7 @@ class MainWindow(QMainWindow):
         hh.resizeSection(Column.STATUS, 190)
         hh.setHighlightSections(False)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.group_heights = GroupHeights(self.table, self.model)
 
         self.drop_zone = DropZone(self.table)
         self.drop_zone.paths_dropped.connect(self.add_paths)
@@ -380,6 +382,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _note_chosen(self, note: Note | None) -> None:
         self.banner.set_target(note, self._provider)
+        self.model.set_current_note(note.id if note else None)
         self._refresh_state()
 
     @Slot(object)

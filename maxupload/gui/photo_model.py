@@ -1,7 +1,9 @@
 """The photo list: one row per photo, staged (not queued yet) or in the upload queue.
 
 A ``QAbstractTableModel`` so the view stays virtual: only visible rows are painted, and only
-painted rows ask for a thumbnail.
+painted rows ask for a thumbnail. Rows are kept grouped by the note they are queued for (photos
+not queued yet form their own group); the first row of each group carries the group's header,
+and rows queued for another note than the banner's are marked as such.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ THUMBNAIL_CACHE = 500
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 TONE_ROLE = Qt.ItemDataRole.UserRole + 2
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3
+HEADER_ROLE = Qt.ItemDataRole.UserRole + 4  # the group header above this row ("" if none)
+OTHER_ROLE = Qt.ItemDataRole.UserRole + 5  # queued for another note than the banner's
 
 
 @dataclass
@@ -82,6 +86,16 @@ class PhotoRow:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def group(self) -> str:
+        """The note this photo is queued for ("" while it is not queued yet)."""
+        return "" if self.is_staged else (self.note_id or "?")
+
+    @property
+    def patient(self) -> str:
+        """The patient it is queued for, by name ("" while not queued)."""
+        return self.target_label.split(" (", 1)[0].split(", visit", 1)[0].strip()
 
     @property
     def key(self) -> str:
@@ -131,15 +145,18 @@ class PhotoModel(QAbstractTableModel):
         thumbnail_wanted(object): a ``Path`` whose thumbnail a visible row needs.
         estimate_wanted(object): a ``Path`` whose estimated sent size a visible row needs.
         counts_changed(): rows were added, removed or changed state.
+        groups_changed(): the grouping or the group headers may have changed.
     """
 
     thumbnail_wanted = Signal(object)
     estimate_wanted = Signal(object)
     counts_changed = Signal()
+    groups_changed = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[PhotoRow] = []
+        self._current_note: str | None = None
         self._by_item: dict[int, int] = {}
         self._thumbs: OrderedDict[Path, QPixmap] = OrderedDict()
         self._asked: set[Path] = set()
@@ -177,6 +194,10 @@ class PhotoModel(QAbstractTableModel):
             return row.status.tone
         if role == PROGRESS_ROLE:
             return row.fraction
+        if role == HEADER_ROLE:
+            return self.header_text(index.row())
+        if role == OTHER_ROLE:
+            return self.is_other(row)
         if role == Qt.ItemDataRole.DisplayRole:
             if col == Column.SIZE and row.is_staged and row.size_after is None:
                 self._want_estimate(row.path)
@@ -184,7 +205,8 @@ class PhotoModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, col)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{row.name}: {row.status.label}"
+            who = f" (for {row.patient})" if row.patient else ""
+            return f"{row.name}{who}: {row.status.label}"
         if role == Qt.ItemDataRole.DecorationRole and col == Column.PHOTO:
             return self.thumbnail_for(row.path)
         if role == Qt.ItemDataRole.ForegroundRole and col == Column.STATUS:
@@ -223,6 +245,54 @@ class PhotoModel(QAbstractTableModel):
         if row.trace_id:
             lines.append(f"trace_id {row.trace_id}")
         return "\n".join(x for x in lines if x)
+
+    # --- groups -------------------------------------------------------------------------
+    def set_current_note(self, note_id: str | None) -> None:
+        """The note in the banner: rows queued for any other note are marked as other."""
+        if note_id != self._current_note:
+            self._current_note = note_id
+            if self._rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 0))
+            self.groups_changed.emit()
+
+    def is_other(self, row: PhotoRow) -> bool:
+        """Queued for another note than the banner's: never sent under the banner."""
+        return not row.is_staged and row.note_id != self._current_note
+
+    def header_text(self, i: int) -> str:
+        """The header of the group that starts at row ``i`` ("" when no group starts there)."""
+        row = self._rows[i]
+        if i > 0 and self._rows[i - 1].group == row.group:
+            return ""
+        if row.is_staged:
+            return "New photos, not queued yet: they go to the patient you confirm"
+        label = row.target_label or f"note {row.note_id}"
+        if self.is_other(row):
+            return f"Queued for {label}: not the note in the banner, never sent under it"
+        return f"Queued for {label}"
+
+    def _regroup(self) -> None:
+        """Keep the rows of one group together (groups in order of first appearance); the
+        selection and other persistent indexes follow their rows."""
+        order: dict[str, int] = {}
+        for r in self._rows:
+            order.setdefault(r.group, len(order))
+        new = sorted(self._rows, key=lambda r: order[r.group])
+        if all(a is b for a, b in zip(new, self._rows, strict=True)):
+            self.groups_changed.emit()
+            return
+        self.layoutAboutToBeChanged.emit()
+        where = {id(r): i for i, r in enumerate(new)}
+        old_rows = self._rows
+        persistent = self.persistentIndexList()
+        self._rows = new
+        self._reindex()
+        self.changePersistentIndexList(
+            persistent,
+            [self.index(where[id(old_rows[p.row()])], p.column()) for p in persistent],
+        )
+        self.layoutChanged.emit()
+        self.groups_changed.emit()
 
     # --- thumbnails ---------------------------------------------------------------------
     def thumbnail_for(self, path: Path) -> QPixmap | None:
@@ -301,6 +371,7 @@ class PhotoModel(QAbstractTableModel):
         self._rows.extend(rows)
         self._reindex()
         self.endInsertRows()
+        self._regroup()
         self.counts_changed.emit()
 
     def remove_row_indexes(self, indexes: list[int]) -> list[PhotoRow]:
@@ -312,6 +383,7 @@ class PhotoModel(QAbstractTableModel):
                 self.endRemoveRows()
         self._reindex()
         if removed:
+            self.groups_changed.emit()
             self.counts_changed.emit()
         return removed
 
@@ -320,6 +392,8 @@ class PhotoModel(QAbstractTableModel):
         self._rows[i] = row
         self._reindex()
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
+        if old.group != row.group:
+            self._regroup()
         if old.state != row.state:
             self.counts_changed.emit()
 
@@ -344,6 +418,7 @@ class PhotoModel(QAbstractTableModel):
         self._rows.clear()
         self._by_item.clear()
         self.endResetModel()
+        self.groups_changed.emit()
         self.counts_changed.emit()
 
     def _reindex(self) -> None:

@@ -12,9 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from maxupload.core.confirmation import Expiry
-from maxupload.core.intake import hash_file
-from maxupload.core.models import Target
-from maxupload.core.queue_store import NewItem, QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import (
     TIMEOUT_MS,
@@ -25,6 +22,7 @@ from tests.gui.conftest import (
     ready_to_upload,
     states,
 )
+from tests.gui.picking import queued_earlier
 
 
 def press_upload_keys(qtbot: Any, window: Any) -> None:
@@ -118,17 +116,13 @@ def test_a_restored_queue_ends_the_confirmation(
 ) -> None:
     """Photos queued in an earlier session come back: a confirmation given meanwhile ends."""
     queue = tmp_path / "queue.sqlite3"
-    store = QueueStore(queue)
-    old = make_photos(tmp_path / "old", 2)
-    target = Target(
-        org_id=sandbox.demo.org_id,
-        note_id=sandbox.demo.open_note_id,
-        provider_id=sandbox.demo.provider_id,
-        patient_label="Rivera, Elena (MRN MM0000000101, DOB 1984-02-17)",
-        base_url=sandbox.base_url,
+    queued_earlier(
+        queue,
+        sandbox,
+        sandbox.demo.open_note_id,
+        make_photos(tmp_path / "old", 2),
+        "Rivera, Elena (MRN MM0000000101, DOB 1984-02-17)",
     )
-    store.add([NewItem(p, p.stat().st_size, hash_file(p)) for p in old], target, "standard")
-    store.close()
 
     ctx = make_app(queue_path=queue, start=False)
     window = ctx.window
