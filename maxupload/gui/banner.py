@@ -65,7 +65,7 @@ class PatientBanner(QFrame):
         self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_label.setWordWrap(True)
 
-        self.prompt_label = QLabel("Pick the visit note")
+        self.prompt_label = QLabel("Pick the visit note on the left")
         self.prompt_label.setObjectName(names.BANNER_PROMPT)
         self.prompt_label.setStyleSheet(f"color: {ACCENTS[Tone.WARNING]}; font-weight: 600;")
         self.prompt_label.hide()

@@ -236,6 +236,8 @@ class PhotoModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(row: PhotoRow, col: Column) -> str:
         lines = [str(row.path), row.status.hint]
+        if row.target_label:
+            lines.append(f"Queued for {row.target_label}")
         if row.duplicate_of is not None:
             lines.append(f"Same picture as {row.duplicate_of.name}.")
         if row.error:
@@ -268,7 +270,7 @@ class PhotoModel(QAbstractTableModel):
             return "New photos, not queued yet: they go to the patient you confirm"
         label = row.target_label or f"note {row.note_id}"
         if self.is_other(row):
-            return f"Queued for {label}: not the note in the banner, never sent under it"
+            return f"Not sent under this banner  ·  queued for {label}"
         return f"Queued for {label}"
 
     def _regroup(self) -> None:

@@ -45,8 +45,8 @@ def test_rows_of_another_patient_are_grouped_and_never_sent_under_the_banner(
     model = window.model
     assert groups(window) == [okafor_note] * 2 + [""] * 3
     headers = [model.index(i, 0).data(HEADER_ROLE) for i in range(5)]
-    assert headers[0].startswith("Queued for Okafor, Daniel")
-    assert "never sent under it" in headers[0]
+    assert headers[0].startswith("Not sent under this banner")
+    assert "queued for Okafor, Daniel (MRN MM0000000102" in headers[0]
     assert headers[2].startswith("New photos")
     assert headers[1] == headers[3] == headers[4] == ""
     assert [bool(model.index(i, 0).data(OTHER_ROLE)) for i in range(5)] == [True] * 2 + [False] * 3
