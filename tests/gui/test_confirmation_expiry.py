@@ -172,3 +172,23 @@ def test_a_new_key_or_organization_ends_the_confirmation(
         choose_note(qtbot, window, sandbox.demo.open_note_id)
         confirm_patient(qtbot, window, sandbox.demo.open_note_id)
         assert window.status_panel.upload.isEnabled()
+
+
+def test_idle_time_is_a_setting_in_minutes(qtbot: Any, make_app: Any) -> None:
+    ctx = make_app()
+    ctx.open_settings()
+    dialog = ctx.settings_dialog
+    qtbot.waitExposed(dialog)
+    assert dialog.confirm_idle.value() == 5  # the default: 5 minutes
+    assert dialog.confirm_idle.minimum() == 1  # 0 (never) cannot be chosen
+    spin = dialog.confirm_idle
+    spin.setFocus()
+    qtbot.keyClick(spin, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(spin, "2")
+    qtbot.keyClick(spin, Qt.Key.Key_Tab)
+    with qtbot.waitSignal(dialog.saved, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(
+            dialog.buttons.button(QDialogButtonBox.StandardButton.Save),
+            Qt.MouseButton.LeftButton,
+        )
+    assert ctx.connection.settings.confirm_idle_seconds == 120

@@ -72,4 +72,6 @@ def test_rows_of_another_patient_are_grouped_and_never_sent_under_the_banner(
     assert len(rivera_rows) == 3 and all(r.patient == "Rivera, Elena" for r in rivera_rows)
     assert groups(window) == [okafor_note] * 2 + [rivera_note] * 3
     assert model.index(2, 0).data(HEADER_ROLE).startswith("Queued for Rivera, Elena")
+    # The visit time in the header is the facility's (Los Angeles), with its abbreviation.
+    assert "visit 2026-03-20 11:30 PDT" in model.index(2, 0).data(HEADER_ROLE)
     assert not model.index(2, 0).data(OTHER_ROLE)
