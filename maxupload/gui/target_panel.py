@@ -62,7 +62,7 @@ def rebuild_list(widget: QListWidget, rows: list[tuple[str, str, Any]]) -> None:
                 item.setToolTip(tooltip)
             widget.addItem(item)
         widget.clearSelection()
-        widget.setCurrentItem(None)
+        widget.setCurrentRow(-1)
     finally:
         widget.blockSignals(False)
 
@@ -269,7 +269,7 @@ class TargetPanel(QWidget):
             # by mistake next to it.
             self.patients.blockSignals(True)
             self.patients.clearSelection()
-            self.patients.setCurrentItem(None)
+            self.patients.setCurrentRow(-1)
             self.patients.blockSignals(False)
             rebuild_list(self.notes, [])
             self.set_note(note)
