@@ -61,8 +61,13 @@ def _no_leftover_threads() -> Iterator[None]:
     yield
     deadline = time.monotonic() + 5.0
     while True:
+        # Daemon threads count too: the engine's workers and the sandbox's server are daemons,
+        # and one left running outlives its test just the same. Threads that Qt started
+        # (its pools) show up as dummy threads that never end; the GUI fixtures wait for them.
         extra = [
-            t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
+            t
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not isinstance(t, threading._DummyThread)
         ]
         if not extra or time.monotonic() > deadline:
             break

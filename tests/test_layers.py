@@ -5,8 +5,11 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import maxupload.core
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_core_imports_without_qt() -> None:
@@ -26,3 +29,31 @@ def test_version_command() -> None:
         [sys.executable, "-m", "maxupload", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().startswith("MaxUpload ")
+
+
+def _lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
+    tool = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run(
+        [str(tool), "--no-cache", *args], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+
+
+def test_import_contracts_hold() -> None:
+    """pyproject's import-linter contracts: core alone, gui and commands apart, sandbox apart."""
+    result = _lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_import_contracts_see_the_real_graph(tmp_path: Path) -> None:
+    """A contract the tree breaks on purpose is reported broken: the check is not vacuous."""
+    config = tmp_path / "contracts.toml"
+    config.write_text(
+        '[tool.importlinter]\nroot_packages = ["maxupload"]\n\n'
+        "[[tool.importlinter.contracts]]\n"
+        'name = "gui without core (false on purpose)"\ntype = "forbidden"\n'
+        'source_modules = ["maxupload.gui"]\nforbidden_modules = ["maxupload.core"]\n'
+    )
+    result = _lint_imports("--config", str(config))
+    assert result.returncode != 0
+    assert "BROKEN" in result.stdout

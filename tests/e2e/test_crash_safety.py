@@ -21,7 +21,7 @@ import pytest
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import photo, write_jpeg
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
 
@@ -121,6 +121,8 @@ class Uploader:
             return []  # killed before the queue file was created
         conn = sqlite3.connect(path)
         try:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'items'").fetchone():
+                return []  # killed after creating the file, before its first migration
             cur = conn.execute(
                 "SELECT id, state, file_name, sha256_sent, image_id, error_code, "
                 "error_message, next_step FROM items ORDER BY id"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 START_WAIT_S = 60.0
 STOP_WAIT_S = 30.0
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from maxupload.sandbox import SandboxServer
-from tests.test_crash_safety import Uploader, make_photos
+from tests.e2e.test_crash_safety import Uploader, make_photos
 
 pytestmark = [
     pytest.mark.slow,

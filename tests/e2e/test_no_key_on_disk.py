@@ -5,7 +5,7 @@ without its prefix).
 
 Every command runs as its own process, as a user would run it, in the private D-Bus session
 with gnome-keyring that ``scripts/test.sh`` starts:
-``bash scripts/test.sh tests/test_no_key_on_disk.py``
+``bash scripts/test.sh tests/e2e/test_no_key_on_disk.py``
 """
 
 from __future__ import annotations

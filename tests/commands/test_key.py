@@ -1,7 +1,7 @@
 """``maxupload key set|status|delete|test``: in-process with an in-memory keyring backend, and
 as a separate process with no secure store, against the sandbox on loopback.
 
-The same commands against the real Secret Service are in ``test_key_cli_keyring.py``.
+The same commands against the real Secret Service are in ``test_key_keyring.py``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from maxupload.core.queue_store import ItemState, NewItem, QueueItem, QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import photo, write_jpeg
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

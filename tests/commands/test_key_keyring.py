@@ -1,7 +1,7 @@
 """``maxupload key ...`` as a separate process against the real Secret Service (gnome-keyring in
 the test D-Bus session), checked from outside with ``secret-tool``.
 
-Run: ``bash scripts/test.sh tests/core/test_key_cli_keyring.py``
+Run: ``bash scripts/test.sh tests/core/test_key_keyring.py``
 """
 
 from __future__ import annotations
