@@ -85,6 +85,7 @@ class ConfirmationGuard(QObject):
             name = note.patient.display_name if note.patient else "Unknown patient"
             rows = self._listed(note.id)
             self.rules.give(note.id, name, [r.key for r in rows], self._idle_seconds())
+            self._model.set_confirmed_for(name)
             self._arm_timer()
             self.changed.emit()
             return
@@ -102,6 +103,7 @@ class ConfirmationGuard(QObject):
             self._banner.uncheck()
         if not ended:
             return
+        self._model.set_confirmed_for("")
         self._timer.stop()
         if reason in NOTIFIED:
             self.expired.emit(expiry_text(reason, self._idle_seconds()))

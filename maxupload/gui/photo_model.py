@@ -157,6 +157,7 @@ class PhotoModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[PhotoRow] = []
         self._current_note: str | None = None
+        self._confirmed_for = ""  # the patient the new photos are confirmed for, if any
         self._by_item: dict[int, int] = {}
         self._thumbs: OrderedDict[Path, QPixmap] = OrderedDict()
         self._asked: set[Path] = set()
@@ -257,6 +258,14 @@ class PhotoModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 0))
             self.groups_changed.emit()
 
+    def set_confirmed_for(self, patient: str) -> None:
+        """The patient the new photos are confirmed for ("" when not confirmed)."""
+        if patient != self._confirmed_for:
+            self._confirmed_for = patient
+            first = next((i for i, r in enumerate(self._rows) if r.is_staged), None)
+            if first is not None:
+                self.dataChanged.emit(self.index(first, 0), self.index(first, len(Column) - 1))
+
     def is_other(self, row: PhotoRow) -> bool:
         """Queued for another note than the banner's: never sent under the banner."""
         return not row.is_staged and row.note_id != self._current_note
@@ -267,6 +276,8 @@ class PhotoModel(QAbstractTableModel):
         if i > 0 and self._rows[i - 1].group == row.group:
             return ""
         if row.is_staged:
+            if self._confirmed_for:
+                return f"New photos, confirmed for {self._confirmed_for}: sent when you upload"
             return "New photos, not queued yet: they go to the patient you confirm"
         label = row.target_label or f"note {row.note_id}"
         if self.is_other(row):

@@ -64,6 +64,9 @@ def test_comes_back_after_a_finished_batch(
     add_photos(qtbot, window, tmp_path / "next", 3)
     assert not window.status_panel.upload.isEnabled()
     assert "batch is done" in window.status_panel.upload_hint.text()
+    first_new = next(i for i, r in enumerate(window.model.rows()) if r.is_staged)
+    header = window.model.header_text(first_new)
+    assert header.startswith("New photos, not queued yet"), header
     press_upload_keys(qtbot, window)
     click_upload(qtbot, window)
     window.upload()

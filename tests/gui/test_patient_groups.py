@@ -59,6 +59,7 @@ def test_rows_of_another_patient_are_grouped_and_never_sent_under_the_banner(
     # Confirming Rivera covers Rivera's photos only; Okafor's rows stay where they are.
     window.banner.confirm_box.click()
     assert window.status_panel.upload.text() == "Upload 3 photos to Rivera, Elena"
+    assert model.index(2, 0).data(HEADER_ROLE).startswith("New photos, confirmed for Rivera")
     with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
         qtbot.mouseClick(window.status_panel.upload, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: states(window).count("verified") == 3, timeout=60_000)
