@@ -144,8 +144,8 @@ def test_a_restored_queue_ends_the_confirmation(
     assert not sandbox.uploads()
 
 
-@pytest.mark.parametrize("field", ["key", "org"])
-def test_a_new_key_or_organization_ends_the_confirmation(
+@pytest.mark.parametrize("field", ["key", "org", "env"])
+def test_a_new_key_organization_or_environment_ends_the_confirmation(
     qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path, field: str
 ) -> None:
     ctx = make_app()
@@ -154,13 +154,16 @@ def test_a_new_key_or_organization_ends_the_confirmation(
     ctx.open_settings()
     dialog = ctx.settings_dialog
     qtbot.waitExposed(dialog)
-    edit = dialog.key if field == "key" else dialog.org
+    edit = {"key": dialog.key, "org": dialog.org, "env": dialog.base_url}[field]
+    if field == "env":  # another address: a second sandbox on this computer
+        dialog.environment.setCurrentIndex(dialog.environment.findData("custom"))
     edit.setFocus()
-    if field == "org":
-        qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
-        qtbot.keyClicks(edit, sandbox.demo.other_org_id)
-    else:
+    if field == "key":
         qtbot.keyClicks(edit, sandbox.demo.api_key)
+    else:
+        qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        other = sandbox.demo.other_org_id if field == "org" else "http://127.0.0.1:9/v3"
+        qtbot.keyClicks(edit, other)
     with qtbot.waitSignal(dialog.saved, timeout=TIMEOUT_MS):
         qtbot.mouseClick(
             dialog.buttons.button(QDialogButtonBox.StandardButton.Save),
