@@ -207,7 +207,10 @@ class PhotoModel(QAbstractTableModel):
             return self._tooltip(row, col)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = f" (for {row.patient})" if row.patient else ""
-            return f"{row.name}{who}: {row.status.label}"
+            other = (
+                "; another note than the banner's, not sent under it" if self.is_other(row) else ""
+            )
+            return f"{row.name}{who}: {row.status.label}{other}"
         if role == Qt.ItemDataRole.DecorationRole and col == Column.PHOTO:
             return self.thumbnail_for(row.path)
         if role == Qt.ItemDataRole.ForegroundRole and col == Column.STATUS:
