@@ -159,11 +159,13 @@ class AppContext:
 
         from maxupload.core.engine import UploadEngine
         from maxupload.core.queue_store import QueueStore
+        from maxupload.core.uploads import UploadService
         from maxupload.gui import jobs
         from maxupload.gui.engine_bridge import EngineBridge, EngineListenerAdapter
         from maxupload.gui.main_window import MainWindow, WindowDeps
         from maxupload.gui.notify import Notifier
         from maxupload.gui.tasks import TaskPool
+        from maxupload.gui.upload_controller import UploadController
 
         jobs.warm_up()
         import maxupload.gui.settings_dialog  # noqa: F401  (imported now, not on first open)
@@ -193,6 +195,12 @@ class AppContext:
             cache_dir=self.cache_dir / "prepared",
         )
         self.connection.set_gate(self.engine.gate)
+        self.uploads = UploadController(
+            UploadService(self.store, self.engine),
+            self.io_pool,
+            self.image_pool,
+            self.connection.client,
+        )
         icon_file = _icon_path()
         self.icon = QIcon(str(icon_file)) if icon_file else QIcon()
         self.notifier = Notifier(self.icon)
@@ -202,6 +210,7 @@ class AppContext:
             image_pool=self.image_pool,
             bridge=self.bridge,
             engine=self.engine,
+            uploads=self.uploads,
             client=self.connection.client,
             connection=self.connection.current,
             notifier=self.notifier,
@@ -239,10 +248,10 @@ class AppContext:
             return list(store.items())
 
         def failed(exc: BaseException) -> None:
-            from maxupload.gui.errors_text import describe_error
+            from maxupload.core.outcomes import describe_error
 
-            text = describe_error(exc)
-            self.window.show_notice(f"{text.summary} {text.next_step}")
+            outcome = describe_error(exc)
+            self.window.show_notice(f"{outcome.message} {outcome.next_step}")
 
         self.io_pool.submit(restore, self.window.restore_items, failed)
         if not self.connection.settings.org_id:

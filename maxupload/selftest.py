@@ -2,8 +2,9 @@
 
 Installers and CI run it on the built app, headless: it starts Qt offscreen, builds the
 window's object graph without showing it, finds a secure keyring backend, decodes JPEG, PNG,
-HEIC and WebP, and loads the TLS certificates. It prints one line per check and exits 0 when
-all pass, 1 with the reasons otherwise. It talks only to its own sandbox, over loopback.
+HEIC and WebP, reads a generated patient label (zxing-cpp), and loads the TLS certificates.
+It prints one line per check and exits 0 when all pass, 1 with the reasons otherwise. It talks
+only to its own sandbox, over loopback.
 """
 
 from __future__ import annotations
@@ -314,6 +315,41 @@ def check_images() -> CheckResult:
     return _ok("Images", detail + (f"; {prepared}" if prepared else ""))
 
 
+def check_labels() -> CheckResult:
+    """zxing-cpp draws a demo wristband label and the label check reads it back as its patient."""
+    import importlib.metadata
+
+    try:
+        import zxingcpp  # noqa: F401  (the bundle must carry it; read_facts uses it below)
+    except ImportError as exc:
+        return _fail("Labels", f"zxing-cpp missing ({exc})", "rebuild the bundle with zxing-cpp")
+    from maxupload.core.checks import CheckCode, evaluate, read_facts
+    from maxupload.core.models import Note, Patient
+    from maxupload.sandbox.labels import render_label
+
+    mrn, patient_id = "ST0000000001", "pat_selftest0001"
+    label = render_label(name="Test, Label", date_of_birth="2000-01-01", mrn=mrn,
+                         patient_id=patient_id)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="maxupload-selftest-") as folder:
+        path = Path(folder) / "label.jpg"
+        label.save(path, "JPEG", quality=90)
+        facts = read_facts(path)
+    chart = Note(id="nte_selftest", patient=Patient(patient_id, "Label", "Test", mrn=mrn))
+    codes = [f.code for f in evaluate(facts, chart)]
+    has_qr = any(patient_id in code for code in facts.codes if code.startswith("{"))
+    if mrn not in facts.codes or not has_qr or CheckCode.LABEL_MATCH not in codes:
+        return _fail(
+            "Labels",
+            f"a generated label did not read back (codes {list(facts.codes)}, findings {codes})",
+            "rebuild the bundle with zxing-cpp's library",
+        )
+    try:
+        version = " " + importlib.metadata.version("zxing-cpp")
+    except importlib.metadata.PackageNotFoundError:  # a bundle without the wheel's metadata
+        version = ""
+    return _ok("Labels", f"zxing-cpp{version} reads a generated label: Code128 and QR, MRN {mrn}")
+
+
 def _close(a: Any, b: Any, tolerance: int = 24) -> bool:
     return all(abs(int(x) - int(y)) <= tolerance for x, y in zip(a, b, strict=True))
 
@@ -413,6 +449,7 @@ def run_self_test() -> int:
         ("Window", check_window),
         ("Keyring", check_keyring),
         ("Images", check_images),
+        ("Labels", check_labels),
         ("TLS", check_tls),
         ("Resources", check_resources),
     ]

@@ -5,7 +5,9 @@
 It picks a demo patient (the banner asks for the visit note), drops a folder of generated
 photos, confirms the patient, uploads them, waits until each is verified, selects one so its
 stored copy shows, then picks another patient and drops their photos (the earlier rows are
-grouped apart), and saves PNGs of what the window shows.
+grouped apart), and saves PNGs of what the window shows; then, in a fresh demo window, a batch
+with the patient's own wristband label (the banner's badge) and another patient's label (not
+sent).
 """
 
 from __future__ import annotations
@@ -130,6 +132,80 @@ def save(widget: QWidget, path: Path) -> None:
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
+def label_photo(path: Path, patient: dict[str, object], seed: int) -> Path:
+    """A made-up close-up with the patient's printed wristband label lying on it."""
+    from maxupload.sandbox.labels import label_for
+
+    clinical_photo(path, seed=seed)
+    with Image.open(path) as base:
+        photo = base.convert("RGB")
+    label = label_for(patient)
+    width = int(photo.width * 0.6)
+    label = label.resize((width, width * label.height // label.width), Image.Resampling.LANCZOS)
+    mask = Image.new("L", label.size, 255).rotate(4, expand=True)
+    photo.paste(label.rotate(4, expand=True), (photo.width // 3, photo.height // 6), mask)
+    photo.save(path, "JPEG", quality=90)
+    return path
+
+
+def label_shots(app: QApplication, out: Path, tmp: Path) -> None:
+    """06: Rivera's own wristband in her batch (badge); 07: Okafor's label in it (not sent)."""
+    from maxupload.app import build_demo
+    from maxupload.gui.target_panel import DATA_ROLE
+
+    os.environ["MAXUPLOAD_HOME"] = str(tmp / "home-labels")
+    ctx = build_demo()
+    window = ctx.window
+    try:
+        if not hasattr(window.banner, "show_label_match"):
+            print("skipped 06/07: this window does not run the photo checks yet")
+            return
+        ctx.start()
+        window.resize(*SIZE)
+        demo = ctx.demo_server.demo
+        rivera, okafor = demo.patients[0], demo.patients[1]
+        folder = tmp / "Labels"
+        folder.mkdir()
+        first = [label_photo(folder / "IMG_5001.JPG", rivera, seed=31)]
+        first += [clinical_photo(folder / f"IMG_{5002 + i}.JPG", seed=40 + i) for i in range(2)]
+        drop_files(window, first)
+        wait_until(app, lambda: window.model.rowCount() == len(first))
+        target = window.target
+        target.search.setText("Rivera")
+        target.run_search()
+        wait_until(app, lambda: target.patients.count() > 0)
+        target.patients.setCurrentRow(0)
+        wait_until(app, lambda: target.notes.count() > 0)
+        for i in range(target.notes.count()):
+            if target.notes.item(i).data(DATA_ROLE).id == demo.open_note_id:
+                target.notes.setCurrentRow(i)
+        wait_until(app, lambda: target.current_provider() is not None)
+        wait_until(app, lambda: window.banner.label_match.isVisible(), 120)
+        window.select_row(0)
+        wait_until(app, lambda: window.preview.local.has_image())
+        settle(app, 1.0)
+        save(window, out / "06-label-match.png")
+
+        other = label_photo(folder / "IMG_5004.JPG", okafor, seed=33)
+        drop_files(window, [other])
+        wait_until(app, lambda: any(r.check_stop for r in window.model.rows()), 120)
+        last = window.model.rowCount() - 1
+        window.select_row(last)
+        wait_until(app, lambda: window.preview.local.has_image())
+        settle(app, 1.0)
+        save(window, out / "07-label-mismatch.png")
+    finally:
+        window._force_close = True
+        window.close()
+        ctx.shutdown()
+
+
+def drop_files(window: QWidget, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    window.drop_zone.handle_mime(mime)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
@@ -165,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             target.patients.setCurrentRow(0)
             wait_until(app, lambda: target.notes.count() > 0)
             settle(app)
-            save(window, args.out / "06-pick-the-note.png")
+            save(window, args.out / "08-pick-the-note.png")
             for i in range(target.notes.count()):
                 note = target.notes.item(i).data(DATA_ROLE)
                 if note.id == demo.open_note_id:
@@ -242,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             window.table.scrollToTop()
             wait_until(app, lambda: window.preview.local.has_image())
             settle(app, 1.0)
-            save(window, args.out / "07-grouped-rows.png")
+            save(window, args.out / "09-grouped-rows.png")
             window.resize(*SIZE)
 
             ctx.open_settings()
@@ -253,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             settle(app, 0.5)
             save(dialog, args.out / "04-settings.png")
             dialog.close()
+            label_shots(app, args.out, Path(tmp))
         finally:
             window._force_close = True
             window.close()

@@ -127,9 +127,12 @@ def _with_store(
 def _resting_engine(store: QueueStore) -> Iterator[UploadEngine]:
     """An engine that sends nothing, for one user action: it holds the queue lock (QueueBusy
     when another MaxUpload is sending) and has recovered what a crash left mid-way."""
-    from maxupload.core.engine import UploadEngine
+    from maxupload.core.engine import UploadClient, UploadEngine
 
-    engine = UploadEngine(store, lambda _t: None)
+    def no_client(_target: Target) -> UploadClient:
+        raise RuntimeError("this engine sends nothing")
+
+    engine = UploadEngine(store, no_client)
     try:
         engine.recover()
         yield engine
@@ -187,9 +190,15 @@ def _row(item: QueueItem) -> list[str]:
         verified = " (verified)"
     elif item.state in UPLOADED_STATES:
         verified = " (not verified yet)"
+    if item.state == ItemState.STAGED:
+        where = "       added, not sent yet: pick the note in the window to send it"
+    else:
+        where = (
+            f"       patient: {item.patient_label}  note: {item.note_id}  image: {image}{verified}"
+        )
     return [
         f"{item.id:>5}  {item.state.value:<14} {item.file_name}",
-        f"       patient: {item.patient_label}  note: {item.note_id}  image: {image}{verified}",
+        where,
         *problem_lines(item, "       "),
     ]
 

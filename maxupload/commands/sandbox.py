@@ -8,9 +8,11 @@ import shlex
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from maxupload.core.settings import is_loopback_host
 from maxupload.sandbox import Faults, SandboxConfig, SandboxServer
+from maxupload.sandbox.labels import write_demo_labels
 
 #: Start-up fault options: flag, Faults field (also the argparse dest), metavar, help.
 _FAULT_OPTIONS = (
@@ -61,6 +63,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="largest file accepted (20 MB)",
     )
+    p.add_argument(
+        "--write-labels",
+        metavar="DIR",
+        help="write a printable wristband label (PNG) for each demo patient into DIR and exit",
+    )
     faults = p.add_argument_group("faults (each hits the next N uploads; -1 = every one)")
     for flag, field, metavar, text in _FAULT_OPTIONS:
         faults.add_argument(flag, dest=field, type=int, default=0, metavar=metavar, help=text)
@@ -104,13 +111,34 @@ def banner(srv: SandboxServer) -> str:
         "Upload a photo to the demo note:",
         f"  {upload}",
         "",
+        "Printable wristband labels of the demo patients (for the label check):",
+        "  maxupload sandbox --write-labels DIR",
+        "",
         "These keys are made fresh for this run and work only with this sandbox.",
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
 
 
+def write_labels(folder: str) -> int:
+    """``--write-labels DIR``: one label PNG per demo patient, for photographing or dropping."""
+    try:
+        written = write_demo_labels(Path(folder))
+    except OSError as exc:
+        print(f"maxupload sandbox: cannot write the labels into {folder}: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    print(
+        f"Wrote {len(written)} demo patient labels. Photograph one (or drop the PNG) with a "
+        "batch for another patient and MaxUpload blocks it."
+    )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.write_labels:
+        return write_labels(args.write_labels)
     if not is_loopback_host(args.host) and not args.allow_remote:
         print(
             f"maxupload sandbox: refusing to listen on {args.host}: other computers could reach "

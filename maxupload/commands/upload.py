@@ -1,9 +1,12 @@
 """``maxupload upload``: check the note, queue the photos and send them through the engine.
 
-The same path as the window: intake (rejected files are named with a reason and a next step,
-the rest go on), the note is read first (a signed note is refused before anything is sent and
-the patient is shown for confirmation), then the durable queue and the upload engine prepare,
-send and verify each photo. One line per file (or one JSON object per file with ``--json``).
+The same path as the window (``maxupload.core.uploads``); this module parses and prints.
+Intake names rejected files with a reason and a next step, the rest go on; the note is read
+first (a signed note is refused before anything is sent, the patient is shown for
+confirmation); the photo checks hold photos taken on another day (unless
+``--allow-other-dates``) and refuse photos of another patient's label; then the durable queue
+and the upload engine prepare, send and verify each photo. One line per file (or one JSON
+object per file with ``--json``, with ``capturedAt`` and the checks' findings).
 
 Exit codes: 0 every photo reached the server; 1 at least one did not (rejected, failed, waiting
 for a decision, not confirmed); 2 nothing was sent because of a setup problem (no key, key
@@ -18,13 +21,25 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from maxupload.commands.upload_report import (
+    check_fields,
+    not_queued_record,
+    print_stand_in,
+    print_stopped,
+)
+from maxupload.core.checks import CheckCode
 from maxupload.core.environments import resolve_base_url
-from maxupload.core.errors import MaxUploadError
+from maxupload.core.errors import MaxUploadError, NoteLocked
 from maxupload.core.models import Note, Target
 from maxupload.core.queue_store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
 from maxupload.core.visit_time import visit_text
+
+if TYPE_CHECKING:
+    from maxupload.core.api_client import ApiClient
+    from maxupload.core.engine import UploadEngine
+    from maxupload.core.ratelimit import RateGate
 
 EXIT_OK = 0
 EXIT_NOT_ALL_SENT = 1
@@ -61,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="size preset: original, high, standard, small or custom:<long_edge>:<quality>",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per file")
+    parser.add_argument(
+        "--allow-other-dates",
+        action="store_true",
+        help="send photos taken on another day than the visit (they are held otherwise)",
+    )
     parser.add_argument(
         "--yes", "-y", action="store_true", help="do not ask for confirmation on a terminal"
     )
@@ -112,6 +132,7 @@ def item_record(item: QueueItem) -> dict[str, Any]:
         "nextStep": item.next_step,
         "patient": item.patient_label,
         "noteId": item.note_id,
+        **check_fields(item),
     }
 
 
@@ -168,19 +189,7 @@ class Printer:
         """A file that never became a queue item, with why and what to do."""
         with self._lock:
             if self.as_json:
-                record = {
-                    "file": str(path),
-                    "itemId": None,
-                    "status": status,
-                    "state": status,
-                    "imageId": None,
-                    "sizeKb": None,
-                    "verified": False,
-                    "traceId": None,
-                    "errorCode": code,
-                    "message": reason,
-                    "nextStep": next_step,
-                }
+                record = not_queued_record(str(path), status, code, reason, next_step)
                 print(json.dumps(record), file=self.out, flush=True)
                 return
             print(f"{path}  {status}", file=self.out)
@@ -255,7 +264,7 @@ def no_key_message(base_url: str, org_id: str) -> tuple[str, str]:
     )
 
 
-def make_client(base_url: str, api_key: str, org_id: str, gate: Any) -> Any:
+def make_client(base_url: str, api_key: str, org_id: str, gate: RateGate) -> ApiClient:
     from maxupload.core.api_client import ApiClient
 
     return ApiClient(base_url, api_key, org_id, gate=gate)
@@ -274,19 +283,6 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def patient_label(note: Note) -> str:
-    patient = note.patient
-    if patient is None:
-        return f"note {note.id}"
-    parts = []
-    if patient.date_of_birth:
-        parts.append(f"DOB {patient.date_of_birth}")
-    if patient.mrn:
-        parts.append(f"MRN {patient.mrn}")
-    suffix = f" ({', '.join(parts)})" if parts else ""
-    return f"{patient.display_name}{suffix}"
-
-
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -298,7 +294,7 @@ def run_queue(
     as_json: bool,
     workers: int,
     printer: Printer | None = None,
-    before_start: Callable[[Any], Sequence[int]] | None = None,
+    before_start: Callable[[UploadEngine], Sequence[int]] | None = None,
 ) -> tuple[int, list[QueueItem]]:
     """Run the engine over ``only`` (or every runnable item) until it is idle.
 
@@ -310,7 +306,7 @@ def run_queue(
 
     gate = RateGate()
 
-    def factory(target: Target) -> Any:
+    def factory(target: Target) -> ApiClient:
         return make_client(target.base_url, key_for(target), target.org_id, gate)
 
     printer = printer or Printer(as_json)
@@ -364,52 +360,13 @@ def run_queue(
     return (EXIT_OK if ok else EXIT_NOT_ALL_SENT), final
 
 
-def adopt_unsent_twins(store: QueueStore, items: Sequence[QueueItem]) -> list[int]:
-    """Ids to run for freshly queued items. A photo the guard held only because an earlier,
-    never-sent item (e.g. left by a crash) waits for the same note is not a duplicate: the
-    earlier item is sent in this run instead, and the new one is withdrawn. Only when the
-    earlier item goes in as the same provider with the same preset, as this run announced;
-    otherwise the new one stays held for the user to decide."""
-    unsent = {ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER}
-    ids: list[int] = []
-    for item in items:
-        earlier = None
-        if item.error_code == "duplicate" and item.duplicate_of is not None:
-            earlier = store.get(item.duplicate_of)
-        if (
-            earlier is None
-            or earlier.state not in unsent
-            or earlier.id in ids
-            or (earlier.provider_id, earlier.preset) != (item.provider_id, item.preset)
-        ):
-            ids.append(item.id)
-            continue
-        store.update(
-            item.id,
-            ItemState.CANCELLED,
-            message=f"the same photo is already queued as item {earlier.id}; that one is sent",
-            error_kind="cancelled",
-            error_code="queued_earlier",
-            error_message=f"Already queued as item {earlier.id}, which is sent instead.",
-            next_step=None,
-            hidden=True,
-        )
-        if earlier.state == ItemState.RETRY_LATER:
-            store.update(
-                earlier.id,
-                message="the same photo was added again: trying now",
-                next_attempt_at=0.0,
-                retry_count=0,
-            )
-        ids.append(earlier.id)
-    return ids
-
-
-def summary(items: Sequence[QueueItem], rejected: int = 0) -> str:
+def summary(items: Sequence[QueueItem], rejected: int = 0, stopped: int = 0) -> str:
+    """One line for the run: what the server really has, then what waits for whom. ``items``
+    holds one item per photo (for a photo not queued again, the earlier item standing for it)."""
     reached = sum(1 for i in items if reached_server(i))
     verified = sum(1 for i in items if i.state == ItemState.VERIFIED)
     decision = sum(1 for i in items if i.state == ItemState.NEEDS_DECISION)
-    total = len(items) + rejected
+    total = len(items) + rejected + stopped
     text = f"{reached} of {total} photos reached the server ({verified} verified)"
     extra = []
     if decision:
@@ -420,6 +377,8 @@ def summary(items: Sequence[QueueItem], rejected: int = 0) -> str:
     later = sum(1 for i in items if i.state == ItemState.RETRY_LATER)
     if later:
         extra.append(f"{later} to retry later ('maxupload queue resume')")
+    if stopped:
+        extra.append(f"{stopped} stopped by the photo checks")
     if rejected:
         extra.append(f"{rejected} rejected")
     return text + ("; " + ", ".join(extra) if extra else "") + "."
@@ -475,26 +434,23 @@ def run(args: argparse.Namespace) -> int:
 
     # Read the note before anything is queued: wrong org, wrong note or a signed note stop here.
     from maxupload.core.ratelimit import RateGate
+    from maxupload.core.uploads import UploadService, patient_label, target_label
 
     try:
         with make_client(base_url, api_key, org_id, RateGate()) as client:
-            note: Note = client.get_note(args.note)
+            note: Note = UploadService.open_note(client, args.note)
+    except NoteLocked as exc:
+        error(str(exc.message), "Ask the provider to add an addendum, or choose another note.")
+        return EXIT_SETUP
     except MaxUploadError as exc:
         from maxupload.core.outcomes import classify
 
         outcome = classify(exc, "prepare", 0)
         error(f"Cannot use note {args.note}: {outcome.message}", exc.next_step)
         return EXIT_SETUP
-    label = patient_label(note)
-    if note.is_locked:
-        error(
-            f"Note {note.id} for {label} is signed and takes no more images; nothing was sent.",
-            "Ask the provider to add an addendum, or choose another note.",
-        )
-        return EXIT_SETUP
     photos = plural(len(to_send), "photo")
     info(as_json, f"Note {note.id} ({note.status or 'status unknown'}), visit {visit_text(note)}")
-    info(as_json, f"Patient: {label}")
+    info(as_json, f"Patient: {patient_label(note)}")
     assigned = [p.id for p in note.assigned_providers]
     if assigned and provider_id not in assigned:
         info(
@@ -503,36 +459,55 @@ def run(args: argparse.Namespace) -> int:
             f"(assigned: {', '.join(assigned)}).",
         )
     info(as_json, f"Sending {photos} as provider {provider_id} (preset {preset}).")
-    question = f"Upload {photos} to {label}, visit {visit_text(note)}? [y/N] "
+    question = f"Upload {photos} to {target_label(note)}? [y/N] "
     if interactive() and not args.yes and not confirm(question):
         info(as_json, "Nothing was sent.")
         return EXIT_NOT_ALL_SENT
-    target = Target(
-        org_id=org_id,
-        note_id=note.id,
-        provider_id=provider_id,
-        patient_label=label,
-        base_url=base_url,
-    )
+    acknowledged = frozenset({CheckCode.OTHER_DAY}) if args.allow_other_dates else frozenset()
+    results: list[int] = []
+    stopped: list[int] = []
 
-    def add(engine: Any) -> list[int]:
-        return adopt_unsent_twins(store, engine.add(to_send, target, preset))
+    def submit(engine: UploadEngine) -> list[int]:
+        """Stage, check and queue the photos through the service both front ends use."""
+        service = UploadService(store, engine)
+        staged = service.stage_accepted(to_send)
+        result = service.submit(
+            [s.id for s in staged],
+            note,
+            provider_id=provider_id,
+            preset=preset,
+            base_url=base_url,
+            org_id=org_id,
+            acknowledged=acknowledged,
+        )
+        for snap in result.stopped:
+            print_stopped(snap, as_json, printer.out)
+            service.remove(snap.id)  # nothing waits: run again with the flag, or other photos
+            stopped.append(snap.id)
+        for staged_id, earlier in result.stand_ins.items():
+            if store.get(staged_id).error_code != "queued_earlier":
+                printer.printed.add(earlier.id)
+                print_stand_in(store.get(staged_id), earlier, as_json, printer.out)
+            results.append(earlier.id)
+        results.extend(s.id for s in result.queued)
+        return result.run
 
     store = QueueStore()
     try:
-        code, items = run_queue(
+        code, _items = run_queue(
             store,
             lambda _t: api_key,
             only=[],
             as_json=as_json,
             workers=int(workers),
             printer=printer,
-            before_start=add,
+            before_start=submit,
         )
+        items = store.items(ids=results, include_hidden=True) if results else []
     finally:
         store.close()
-    if items:
-        info(as_json, summary(items, rejected=len(intake.rejected)))
-    if code == EXIT_OK and intake.rejected:
+    if items or stopped:
+        info(as_json, summary(items, rejected=len(intake.rejected), stopped=len(stopped)))
+    if code == EXIT_OK and (intake.rejected or stopped):
         code = EXIT_NOT_ALL_SENT
     return code

@@ -48,7 +48,7 @@ from maxupload.core.errors import (
     ScopeError,
 )
 from maxupload.core.intake import hash_file
-from maxupload.core.models import Target
+from maxupload.core.models import Target, UploadedImage
 from maxupload.core.outcomes import Outcome, Phase, classify
 from maxupload.core.paths import app_paths, write_private
 from maxupload.core.queue_store import (
@@ -62,7 +62,7 @@ from maxupload.core.queue_store import (
 )
 from maxupload.core.ratelimit import RateGate
 from maxupload.core.runlock import QueueBusy, RunLock
-from maxupload.core.verify import verify_stored_copy
+from maxupload.core.verify import VerifyClient, verify_stored_copy
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,26 @@ class DuplicateNotConfirmed(MaxUploadError):
     )
 
 
-ClientFactory = Callable[[Target], Any]
+class UploadClient(VerifyClient, Protocol):
+    """What the engine needs of an API client: send a photo, verify it, close."""
+
+    def upload_image(
+        self,
+        note_id: str,
+        provider_id: str,
+        data: bytes,
+        file_name: str,
+        mime_type: str,
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> UploadedImage: ...
+
+    def close(self) -> None: ...
+
+
+#: Builds the client for one target's server and organization (one per worker and target).
+ClientFactory = Callable[[Target], UploadClient]
 
 
 @dataclass
@@ -502,7 +521,7 @@ class UploadEngine:
         return min(max(wake - time.time(), 0.01), 1.0)
 
     def _worker(self) -> None:
-        clients: dict[tuple[str, str], Any] = {}
+        clients: dict[tuple[str, str], UploadClient] = {}
         try:
             while True:
                 taken = self._take()
@@ -522,14 +541,16 @@ class UploadEngine:
                 with contextlib.suppress(Exception):
                     client.close()
 
-    def _client(self, item: QueueItem, clients: dict[tuple[str, str], Any]) -> Any:
+    def _client(
+        self, item: QueueItem, clients: dict[tuple[str, str], UploadClient]
+    ) -> UploadClient:
         key = (item.base_url, item.org_id)
         if key not in clients:
             clients[key] = self.client_factory(item.target)
         return clients[key]
 
     def _forget_client_if_refused(
-        self, item: QueueItem, exc: BaseException, clients: dict[tuple[str, str], Any]
+        self, item: QueueItem, exc: BaseException, clients: dict[tuple[str, str], UploadClient]
     ) -> None:
         """After a rejected key or scope, the next item builds a new client: the user may have
         saved another key before choosing 'Retry'."""
@@ -539,7 +560,9 @@ class UploadEngine:
                 with contextlib.suppress(Exception):
                     client.close()
 
-    def _process(self, item: QueueItem, job: _Job, clients: dict[tuple[str, str], Any]) -> None:
+    def _process(
+        self, item: QueueItem, job: _Job, clients: dict[tuple[str, str], UploadClient]
+    ) -> None:
         if item.state in UPLOADED_STATES:
             self._verify(item, job, clients)
             return
@@ -632,8 +655,8 @@ class UploadEngine:
         item: QueueItem,
         data: bytes,
         job: _Job,
-        client: Any,
-        clients: dict[tuple[str, str], Any],
+        client: UploadClient,
+        clients: dict[tuple[str, str], UploadClient],
     ) -> QueueItem | None:
         assert item.mime_type
         mime = item.mime_type
@@ -689,7 +712,9 @@ class UploadEngine:
             uploaded_at=time.time(),
         )
 
-    def _verify(self, item: QueueItem, job: _Job, clients: dict[tuple[str, str], Any]) -> None:
+    def _verify(
+        self, item: QueueItem, job: _Job, clients: dict[tuple[str, str], UploadClient]
+    ) -> None:
         assert item.image_id
         job.phase = "verify"
         try:

@@ -1,14 +1,17 @@
-"""What a failure means for a queued photo: its next state, a plain message and the next step.
+"""What happened to a photo, or to a request: one ``Outcome`` (kind, code, message, next step,
+suggested action), worked out here once.
 
 One table for the engine, the window and the command line, so the same error always reads the
-same way. The rule that matters most: anything that may have left a copy on the server
-(502, an answer lost after sending, a server failure while handling the upload) needs the
-user's decision; only failures that certainly stored nothing are retried by themselves.
+same way; the window only picks a colour per kind and a button per action. The rule that
+matters most: anything that may have left a copy on the server (502, an answer lost after
+sending, a server failure while handling the upload) needs the user's decision; only failures
+that certainly stored nothing are retried by themselves.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, field
 from typing import Literal
 
 from maxupload.core.errors import (
@@ -32,29 +35,102 @@ from maxupload.core.queue_store import ItemState, send_again_step
 from maxupload.core.verify import CopyMismatch
 
 Phase = Literal["prepare", "upload", "verify"]
-Kind = Literal["retry_later", "needs_decision", "failed", "cancelled"]
+
+
+class OutcomeKind(enum.StrEnum):
+    """What an outcome means for the user; the window picks a colour per kind."""
+
+    OK = "ok"  # on the server (and verified, or verification under way)
+    WORKING = "working"  # queued or on its way; nothing for the user to do
+    STAGED = "staged"  # added, not sent yet
+    HELD = "held"  # a photo check holds it until the user acknowledges
+    BLOCKED = "blocked"  # a photo check refuses it for this target
+    RETRY_LATER = "retry_later"
+    NEEDS_DECISION = "needs_decision"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+Kind = OutcomeKind
+
+
+class Action(enum.StrEnum):
+    """What a front end offers next to an outcome."""
+
+    NONE = "none"
+    SETTINGS = "settings"  # fix the key or organization
+    CHOOSE_NOTE = "choose_note"  # pick another note
+    SEND_AGAIN = "send_again"  # a copy may exist: re-send only after checking
+    RETRY = "retry"  # safe to try again
+    ACKNOWLEDGE = "acknowledge"  # confirm a held photo is meant for this note
+    REMOVE = "remove"  # the photo cannot go to this note
+
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.SETTINGS: "Open Settings…",
+    Action.CHOOSE_NOTE: "Choose another note",
+    Action.SEND_AGAIN: "Send again…",
+    Action.RETRY: "Retry",
+}
 
 _STATE_OF_KIND: dict[str, ItemState] = {
-    "retry_later": ItemState.RETRY_LATER,
-    "needs_decision": ItemState.NEEDS_DECISION,
-    "failed": ItemState.FAILED,
-    "cancelled": ItemState.CANCELLED,
+    OutcomeKind.RETRY_LATER: ItemState.RETRY_LATER,
+    OutcomeKind.NEEDS_DECISION: ItemState.NEEDS_DECISION,
+    OutcomeKind.FAILED: ItemState.FAILED,
+    OutcomeKind.CANCELLED: ItemState.CANCELLED,
+}
+
+#: Error codes whose suggested action does not follow from the outcome's kind.
+_CODE_ACTIONS: dict[str, Action] = {
+    "unauthorized": Action.SETTINGS,
+    "forbidden": Action.SETTINGS,
+    "conflict": Action.CHOOSE_NOTE,
+    "not_found": Action.CHOOSE_NOTE,
+    "settings": Action.SETTINGS,
+    "other_day": Action.ACKNOWLEDGE,
+    "label_mismatch": Action.REMOVE,
+}
+_KIND_ACTIONS: dict[str, Action] = {
+    OutcomeKind.NEEDS_DECISION: Action.SEND_AGAIN,
+    OutcomeKind.FAILED: Action.RETRY,
+    OutcomeKind.CANCELLED: Action.RETRY,
 }
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """A classified failure."""
+    """What happened, in the user's words: kind, code, message, next step, suggested action."""
 
-    kind: Kind
+    kind: OutcomeKind
     code: str
     message: str
     next_step: str
     trace_id: str | None = None
+    action: Action = field(default=Action.NONE)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", OutcomeKind(self.kind))
+        if self.action is Action.NONE:
+            action = _CODE_ACTIONS.get(self.code) or _KIND_ACTIONS.get(self.kind, Action.NONE)
+            object.__setattr__(self, "action", action)
 
     @property
     def state(self) -> ItemState:
         return _STATE_OF_KIND[self.kind]
+
+    @property
+    def summary(self) -> str:
+        """The message (the name the status panel uses)."""
+        return self.message
+
+    def details(self, file_name: str = "") -> str:
+        """A text block for the clipboard (support asks for the trace id)."""
+        lines = [f"File: {file_name}"] if file_name else []
+        lines.append(f"Problem: {self.message}")
+        lines.append(f"Next step: {self.next_step}")
+        if self.trace_id:
+            lines.append(f"trace_id: {self.trace_id}")
+        return "\n".join(lines)
 
 
 #: Answers that refuse the photo for good, in the user's words (``{}``: the server's message).
@@ -76,15 +152,17 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
     if isinstance(exc, Cancelled):
         if getattr(exc, "request_sent", False):
             return Outcome(
-                "needs_decision",
+                OutcomeKind.NEEDS_DECISION,
                 "cancelled_after_send",
                 "Cancelled after the photo was sent; a copy may be stored in Max AI.",
                 send_again_step(item_id),
             )
-        return Outcome("cancelled", "cancelled", "Cancelled; nothing was sent.", exc.next_step)
+        return Outcome(
+            OutcomeKind.CANCELLED, "cancelled", "Cancelled; nothing was sent.", exc.next_step
+        )
     if isinstance(exc, RateLimited):
         return Outcome(
-            "retry_later",
+            OutcomeKind.RETRY_LATER,
             exc.code,
             "The server kept answering 'too many requests'; nothing was stored.",
             "MaxUpload tries again by itself after a pause.",
@@ -92,7 +170,7 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
         )
     if isinstance(exc, EhrSyncFailed):
         return Outcome(
-            "needs_decision",
+            OutcomeKind.NEEDS_DECISION,
             exc.code,
             "EHR sync failed: the photo may be stored in Max AI but did not reach the EHR "
             f"({exc.message}).",
@@ -102,13 +180,13 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
     if isinstance(exc, NetworkError):
         if exc.request_sent and phase == "upload":
             return Outcome(
-                "needs_decision",
+                OutcomeKind.NEEDS_DECISION,
                 "no_answer",
                 "The photo was sent but no answer came back; a copy may be stored in Max AI.",
                 send_again_step(item_id),
             )
         return Outcome(
-            "retry_later",
+            OutcomeKind.RETRY_LATER,
             "network",
             f"Could not reach the server; nothing was stored ({exc}).",
             "Check the network connection; MaxUpload tries again by itself.",
@@ -117,7 +195,7 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
         scope = exc.required_scope
         what = f"the '{scope}' permission" if scope else "a permission"
         return Outcome(
-            "failed",
+            OutcomeKind.FAILED,
             exc.code,
             f"The API key lacks {what} ({exc.message}).",
             exc.next_step,
@@ -125,11 +203,13 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
         )
     for refusal, text in _REFUSALS:
         if isinstance(exc, refusal):
-            return Outcome("failed", exc.code, text.format(exc.message), exc.next_step, trace)
+            return Outcome(
+                OutcomeKind.FAILED, exc.code, text.format(exc.message), exc.next_step, trace
+            )
     if isinstance(exc, ApiError):
         if phase == "upload" and (isinstance(exc, ServerError) or exc.status >= 500):
             return Outcome(
-                "needs_decision",
+                OutcomeKind.NEEDS_DECISION,
                 exc.code,
                 f"The server failed while handling the photo (HTTP {exc.status}: "
                 f"{exc.message}); a copy may be stored.",
@@ -138,7 +218,7 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
             )
         if exc.status >= 500:
             return Outcome(
-                "retry_later",
+                OutcomeKind.RETRY_LATER,
                 exc.code,
                 f"The server had a problem (HTTP {exc.status}: {exc.message}).",
                 "MaxUpload tries again by itself; if it keeps happening, contact support "
@@ -146,39 +226,96 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
                 trace,
             )
         return Outcome(
-            "failed",
+            OutcomeKind.FAILED,
             exc.code,
             f"The server refused the photo (HTTP {exc.status}: {exc.message}).",
             retry_step(item_id),
             trace,
         )
     if isinstance(exc, CopyMismatch):
-        return Outcome("needs_decision", "verify_mismatch", str(exc), exc.next_step)
+        return Outcome(OutcomeKind.NEEDS_DECISION, "verify_mismatch", str(exc), exc.next_step)
     if isinstance(exc, VerificationError):
-        return Outcome("retry_later", "verify_unavailable", str(exc), exc.next_step)
+        return Outcome(OutcomeKind.RETRY_LATER, "verify_unavailable", str(exc), exc.next_step)
     if isinstance(exc, InsecureUrlError):
-        return Outcome("failed", "insecure_url", str(exc), exc.next_step)
+        return Outcome(OutcomeKind.FAILED, "insecure_url", str(exc), exc.next_step)
     if isinstance(exc, ImageRejected):
-        return Outcome("failed", "unusable_file", f"The file cannot be used: {exc}", exc.next_step)
+        return Outcome(
+            OutcomeKind.FAILED, "unusable_file", f"The file cannot be used: {exc}", exc.next_step
+        )
     if isinstance(exc, MaxUploadError):
-        return Outcome("failed", getattr(exc, "code", None) or "error", str(exc), exc.next_step)
+        return Outcome(
+            OutcomeKind.FAILED, getattr(exc, "code", None) or "error", str(exc), exc.next_step
+        )
     if isinstance(exc, OSError):
         return Outcome(
-            "failed",
+            OutcomeKind.FAILED,
             "file_unreadable",
             f"The file can no longer be read ({exc.strerror or exc}).",
             "Put the file back where it was, or add it again from where it is now.",
         )
     if phase == "upload":
         return Outcome(
-            "needs_decision",
+            OutcomeKind.NEEDS_DECISION,
             "internal_error",
             f"Unexpected problem while sending ({type(exc).__name__}); a copy may be stored.",
             send_again_step(item_id),
         )
     return Outcome(
-        "failed",
+        OutcomeKind.FAILED,
         "internal_error",
         f"Unexpected problem ({type(exc).__name__}: {exc}).",
         retry_step(item_id) + " If it keeps happening, contact support with the log file.",
+    )
+
+
+def describe_error(exc: BaseException) -> Outcome:
+    """A failed request that is not about one queued photo (a search, a note, the key check),
+    in the user's words; never includes request headers or the key."""
+    trace = getattr(exc, "trace_id", None)
+    step = getattr(exc, "next_step", "") or "Try again; if it keeps happening, contact support."
+    failed = OutcomeKind.FAILED
+    if getattr(exc, "window_action", None) == Action.SETTINGS:
+        return Outcome(failed, "settings", str(exc), step, None, Action.SETTINGS)
+    if isinstance(exc, AuthError):
+        return Outcome(failed, exc.code, "Max AI did not accept the API key.", step, trace)
+    if isinstance(exc, ScopeError):
+        text = f"The API key is missing a permission: {exc.message}"
+        return Outcome(failed, exc.code, text, step, trace, Action.SETTINGS)
+    if isinstance(exc, NoteLocked):
+        text = "The note is signed and takes no more photos."
+        return Outcome(failed, exc.code, text, step, trace, Action.CHOOSE_NOTE)
+    if isinstance(exc, NotFound):
+        text = "The note was not found in this organization."
+        return Outcome(failed, exc.code, text, step, trace, Action.CHOOSE_NOTE)
+    if isinstance(exc, RateLimited):
+        text = "Max AI asked MaxUpload to slow down."
+        return Outcome(OutcomeKind.RETRY_LATER, exc.code, text, step, trace, Action.NONE)
+    if isinstance(exc, EhrSyncFailed):
+        text = "EHR push failed; a copy may be stored in Max AI."
+        return Outcome(OutcomeKind.NEEDS_DECISION, exc.code, text, step, trace)
+    if isinstance(exc, ApiError):
+        return Outcome(failed, exc.code, exc.message, step, trace, Action.RETRY)
+    if isinstance(exc, NetworkError):
+        if exc.request_sent:
+            return Outcome(OutcomeKind.NEEDS_DECISION, "no_answer", str(exc), step)
+        return Outcome(failed, "network", str(exc), step, None, Action.RETRY)
+    if isinstance(exc, MaxUploadError):
+        code = getattr(exc, "code", None) or "error"
+        return Outcome(failed, code, str(exc), step, trace, Action.RETRY)
+    if isinstance(exc, OSError):
+        return Outcome(
+            failed,
+            "file_unreadable",
+            f"Could not read or write a file: {exc.strerror or exc}",
+            "Check that the file still exists and that MaxUpload may read it.",
+            None,
+            Action.RETRY,
+        )
+    return Outcome(
+        failed,
+        "internal_error",
+        f"Unexpected problem ({type(exc).__name__}).",
+        "Try again; if it keeps happening, send the log to support.",
+        trace,
+        Action.RETRY,
     )

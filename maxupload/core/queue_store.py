@@ -67,6 +67,7 @@ from maxupload.core.runlock import RunLock
 class ItemState(enum.StrEnum):
     """Where one photo is on its way to the note."""
 
+    STAGED = "staged"  # added and checked, not bound to a note yet (kept across restarts)
     QUEUED = "queued"
     PREPARING = "preparing"
     READY = "ready"
@@ -89,6 +90,12 @@ ACTIVE_STATES = frozenset({ItemState.PREPARING, ItemState.UPLOADING})
 FINAL_STATES = frozenset(
     {ItemState.VERIFIED, ItemState.NEEDS_DECISION, ItemState.FAILED, ItemState.CANCELLED}
 )
+#: Queued for a note and waiting to be sent (nothing is on its way yet).
+WAITING_STATES = frozenset({ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER})
+#: Bound for a note and not settled: waiting or being worked on.
+ON_ITS_WAY_STATES = WAITING_STATES | ACTIVE_STATES
+#: The server holds a copy (a signed link to it can be asked for).
+STORED_STATES = UPLOADED_STATES | {ItemState.VERIFIED}
 #: Items that no longer count for the duplicate guard, unless they may have stored a copy.
 GUARD_EXCLUDED_STATES = frozenset({ItemState.FAILED, ItemState.CANCELLED})
 
@@ -134,6 +141,10 @@ MUTABLE_FIELDS = frozenset(
         "duplicate_of",
         "duplicate_ok",
         "hidden",
+        "findings",
+        "captured_at",
+        "label_codes",
+        "facts_read",
     }
 )
 
@@ -206,6 +217,10 @@ class QueueItem:
     duplicate_of: int | None = None
     duplicate_ok: bool = False
     hidden: bool = False
+    captured_at: str | None = None  # ISO 8601 capture time read when staged, if any
+    label_codes: str | None = None  # JSON list of barcode/QR texts read when staged
+    findings: str | None = None  # JSON list of the photo checks' findings for its target
+    facts_read: bool = False  # the photo checks have read captured_at and label_codes
 
     @property
     def target(self) -> Target:
@@ -246,6 +261,18 @@ class NewItem:
     source_path: Path
     size: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class StagedEntry:
+    """What ``stage`` saves about one photo: the file and what the photo checks read."""
+
+    source_path: Path
+    size: int
+    sha256: str
+    captured_at: str | None = None  # ISO 8601
+    label_codes: str | None = None  # JSON list of texts
+    facts_read: bool = False  # False: the photo checks read the file later
 
 
 @dataclass(frozen=True)
@@ -332,8 +359,29 @@ BEGIN
 END;
 """
 
+# Version 3: staged photos are rows too (state 'staged', target not bound yet), with what the
+# photo checks read from them once; the binding is written once, when a staged row is queued.
+_V3 = """
+ALTER TABLE items ADD COLUMN captured_at TEXT;
+ALTER TABLE items ADD COLUMN label_codes TEXT;
+ALTER TABLE items ADD COLUMN findings TEXT;
+ALTER TABLE items ADD COLUMN facts_read INTEGER NOT NULL DEFAULT 0;
+DROP TRIGGER items_binding_immutable;
+CREATE TRIGGER items_binding_immutable BEFORE UPDATE ON items
+WHEN OLD.state != 'staged' AND (
+  NEW.source_path IS NOT OLD.source_path OR NEW.file_name IS NOT OLD.file_name
+  OR NEW.size_original IS NOT OLD.size_original OR NEW.sha256_original IS NOT OLD.sha256_original
+  OR NEW.org_id IS NOT OLD.org_id OR NEW.note_id IS NOT OLD.note_id
+  OR NEW.provider_id IS NOT OLD.provider_id OR NEW.patient_label IS NOT OLD.patient_label
+  OR NEW.base_url IS NOT OLD.base_url OR NEW.preset IS NOT OLD.preset
+  OR NEW.created_at IS NOT OLD.created_at)
+BEGIN
+    SELECT RAISE(ABORT, 'a queued photo keeps its note, provider and organization');
+END;
+"""
+
 #: Schema migrations in order; migration N brings the file to version N.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 Listener = Callable[[QueueItem], None]
@@ -603,41 +651,104 @@ class QueueStore:
         """Queue photos for one target. The same photo already sent (or perhaps sent, or in the
         queue) to the same note goes to ``needs_decision`` at once: it needs a "send again".
         """
-        if not (target.org_id and target.note_id and target.provider_id and target.base_url):
-            raise ValueError("a queue item needs organization, note, provider and base URL")
+        _check_target(target)
         added: list[int] = []
         with self._transaction() as conn:
             for entry in entries:
-                now = _now()
-                cur = conn.execute(
-                    "INSERT INTO items (source_path, file_name, size_original, sha256_original, "
-                    "org_id, note_id, provider_id, patient_label, base_url, preset, state, "
-                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(entry.source_path),
-                        entry.source_path.name,
-                        int(entry.size),
-                        entry.sha256,
-                        target.org_id,
-                        target.note_id,
-                        target.provider_id,
-                        target.patient_label,
-                        target.base_url,
-                        preset,
-                        ItemState.QUEUED.value,
-                        now,
-                        now,
-                    ),
-                )
-                item_id = int(cur.lastrowid or 0)
+                staged = StagedEntry(entry.source_path, entry.size, entry.sha256)
+                item_id = self._insert(conn, staged, target, preset)
                 added.append(item_id)
                 self._event(conn, item_id, ItemState.QUEUED, f"queued for note {target.note_id}")
-                item = self._row(item_id)
-                earlier = self.duplicates_of(item)
-                if earlier:
-                    self._mark_duplicate(conn, item, earlier[0], "sha256_original")
+                self._hold_if_twin(conn, item_id)
             result = [self._row(i) for i in added]
         self._notify(result)
+        return result
+
+    def stage(self, entries: Sequence[StagedEntry]) -> list[QueueItem]:
+        """Save photos that were added but not sent yet (state ``staged``, no target), with
+        what the photo checks read from them, so they survive a crash or a restart."""
+        added: list[int] = []
+        with self._transaction() as conn:
+            for entry in entries:
+                item_id = self._insert(conn, entry, None, "")
+                added.append(item_id)
+                self._event(conn, item_id, ItemState.STAGED, "added, not sent yet")
+            result = [self._row(i) for i in added]
+        self._notify(result)
+        return result
+
+    def _insert(
+        self, conn: sqlite3.Connection, entry: StagedEntry, target: Target | None, preset: str
+    ) -> int:
+        """One new row: queued for ``target``, or staged when there is none yet."""
+        now = _now()
+        bound = target or Target("", "", "", "", "")
+        cur = conn.execute(
+            "INSERT INTO items (source_path, file_name, size_original, sha256_original, "
+            "org_id, note_id, provider_id, patient_label, base_url, preset, state, "
+            "created_at, updated_at, captured_at, label_codes, facts_read) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(entry.source_path),
+                entry.source_path.name,
+                int(entry.size),
+                entry.sha256,
+                bound.org_id,
+                bound.note_id,
+                bound.provider_id,
+                bound.patient_label,
+                bound.base_url,
+                preset,
+                (ItemState.QUEUED if target else ItemState.STAGED).value,
+                now,
+                now,
+                entry.captured_at,
+                entry.label_codes,
+                int(entry.facts_read),
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def _hold_if_twin(self, conn: sqlite3.Connection, item_id: int) -> None:
+        """Hold a just-queued item when the same photo was sent (or perhaps sent, or is
+        queued) for its note: it needs a "send again"."""
+        item = self._row(item_id)
+        earlier = self.duplicates_of(item)
+        if earlier:
+            self._mark_duplicate(conn, item, earlier[0], "sha256_original")
+
+    def bind(self, item_id: int, target: Target, preset: str) -> QueueItem:
+        """Queue a staged photo for ``target``: its binding is written once, here. The same
+        photo already sent (or perhaps sent, or queued) to that note is held at once, as in
+        ``add``."""
+        _check_target(target)
+        with self._transaction() as conn:
+            current = self._row(item_id)
+            if current.state != ItemState.STAGED:
+                raise InvalidTransition(
+                    f"Queue item {item_id} is {current.state}; only a photo not sent yet can be "
+                    "queued for a note."
+                )
+            conn.execute(
+                "UPDATE items SET org_id = ?, note_id = ?, provider_id = ?, patient_label = ?, "
+                "base_url = ?, preset = ?, state = ?, updated_at = ?, "
+                "revision = revision + 1 WHERE id = ?",
+                (
+                    target.org_id,
+                    target.note_id,
+                    target.provider_id,
+                    target.patient_label,
+                    target.base_url,
+                    preset,
+                    ItemState.QUEUED.value,
+                    _now(),
+                    item_id,
+                ),
+            )
+            self._event(conn, item_id, ItemState.QUEUED, f"queued for note {target.note_id}")
+            self._hold_if_twin(conn, item_id)
+            result = self._row(item_id)
+        self._notify([result])
         return result
 
     def _mark_duplicate(
@@ -894,9 +1005,15 @@ def duplicate_message(earlier: QueueItem, item_id: int) -> tuple[str, str]:
     )
 
 
+def _check_target(target: Target) -> None:
+    if not (target.org_id and target.note_id and target.provider_id and target.base_url):
+        raise ValueError("a queue item needs organization, note, provider and base URL")
+
+
 def _item(row: Sequence[Any]) -> QueueItem:
     values = dict(zip(_ITEM_COLUMNS, row, strict=True))
     values["state"] = ItemState(values["state"])
     values["duplicate_ok"] = bool(values["duplicate_ok"])
     values["hidden"] = bool(values["hidden"])
+    values["facts_read"] = bool(values["facts_read"])
     return QueueItem(**values)

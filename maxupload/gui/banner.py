@@ -91,6 +91,7 @@ class PatientBanner(QFrame):
         text.addWidget(self.details_label)
         text.addWidget(self.prompt_label)
         text.addWidget(self.locked_label)
+        self._text_column = text
         layout = QHBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 14)
         layout.setSpacing(18)
@@ -157,6 +158,20 @@ class PatientBanner(QFrame):
     def set_provider(self, provider: Provider | None) -> None:
         self._provider = provider
         self._refresh()
+
+    def show_label_match(self, text: str) -> None:
+        """A badge such as "Label matches MRN 1234" (empty text hides it)."""
+        if not hasattr(self, "label_match"):
+            self.label_match = QLabel()
+            self.label_match.setObjectName("labelMatchBadge")
+            color = ACCENTS[Tone.SUCCESS]
+            self.label_match.setStyleSheet(
+                f"#labelMatchBadge {{ border: 1px solid {color}; border-radius: 4px; "
+                "padding: 2px 6px; font-weight: 600; }"
+            )
+            self._text_column.addWidget(self.label_match, 0, Qt.AlignmentFlag.AlignLeft)
+        self.label_match.setText(text)
+        self.label_match.setVisible(bool(text))
 
     def clear_confirmation(self) -> None:
         if self.confirm_box.isChecked():

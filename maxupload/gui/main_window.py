@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
@@ -32,21 +32,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from maxupload.core.checks import CheckCode
 from maxupload.core.confirmation import DEFAULT_IDLE_SECONDS, Expiry
-from maxupload.core.errors import NoteLocked
-from maxupload.core.intake import scan
-from maxupload.core.models import Note, Provider, Target
-from maxupload.core.visit_time import visit_text
+from maxupload.core.models import Note, Provider
+from maxupload.core.outcomes import Action, OutcomeKind, describe_error
+from maxupload.core.queue_store import WAITING_STATES, ItemState
+from maxupload.core.uploads import PhotoSnapshot
 from maxupload.gui import jobs, names
 from maxupload.gui.banner import PatientBanner
+from maxupload.gui.check_ack import HeldPhotosAck
 from maxupload.gui.confirmation_guard import ConfirmationGuard
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
-from maxupload.gui.errors_text import (
-    Action,
-    describe_error,
-    describe_item_error,
-)
 from maxupload.gui.notify import Notifier
 from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
 from maxupload.gui.photo_groups import GroupHeights
@@ -54,16 +51,23 @@ from maxupload.gui.photo_model import Column, PhotoModel, PhotoRow, row_from_ite
 from maxupload.gui.preview_pane import PreviewPane
 from maxupload.gui.rejections import RejectionsPanel
 from maxupload.gui.status_panel import StatusPanel
-from maxupload.gui.status_text import ACCENTS, ACTIVE_STATES, Tone
+from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.target_panel import TargetPanel
 from maxupload.gui.tasks import TaskPool
 from maxupload.gui.thumbnails import ThumbnailLoader
+from maxupload.gui.upload_controller import SubmitRequest, UploadController
 
 log = logging.getLogger(__name__)
 
 IMAGE_FILTER = (
     "Photos (*.jpg *.jpeg *.png *.heic *.heif *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
 )
+
+
+class RateLimitClock(Protocol):
+    """The one thing the window asks the engine itself: how long the server's pause lasts."""
+
+    def rate_limit_pause_remaining(self) -> float: ...
 
 
 @dataclass
@@ -73,7 +77,8 @@ class WindowDeps:
     io_pool: TaskPool  # API calls, queue changes, key store
     image_pool: TaskPool  # intake scans, thumbnails, previews, estimates
     bridge: EngineBridge
-    engine: Any  # UploadEngine
+    engine: RateLimitClock  # the upload engine, for the rate-limit countdown
+    uploads: UploadController  # every upload step goes through the core's service
     client: Callable[[], Any]  # the API client of the current settings
     connection: Callable[[], tuple[str, str]]  # (base_url, org_id) of the current settings
     notifier: Notifier
@@ -99,6 +104,12 @@ def _accent_frame(tone: Tone, text: str, object_name: str) -> QLabel:
         "border-radius: 6px; padding: 8px 12px; font-weight: 600; }"
     )
     return label
+
+
+#: Photos the user may send again with "Retry" (nothing of them is stored).
+_RETRYABLE = frozenset({ItemState.FAILED, ItemState.CANCELLED, ItemState.RETRY_LATER})
+#: Photos that wait for the user (their error is shown in the status panel).
+_NEEDS_USER = frozenset({ItemState.FAILED, ItemState.NEEDS_DECISION})
 
 
 def _photos(count: int, verb_one: str, verb_many: str) -> str:
@@ -132,6 +143,7 @@ class MainWindow(QMainWindow):
         self._question: QMessageBox | None = None
         self._latest_error_item: int | None = None
         self._started: set[int] = set()
+        self._removed: set[int] = set()  # taken off the list: a late snapshot never re-adds it
         self._upload_pending = False
         self._pasted_dir = deps.cache_dir / "pasted"
         self.model = PhotoModel(self)
@@ -150,6 +162,14 @@ class MainWindow(QMainWindow):
         deps.bridge.item_changed.connect(self._item_changed)
         deps.bridge.progress.connect(self._progress)
         deps.bridge.batch_finished.connect(self._batch_finished)
+        self.uploads = deps.uploads
+        self.uploads.staged.connect(self._staged)
+        self.uploads.facts_read.connect(self._facts_read)
+        self.uploads.checked.connect(self._checked)
+        self.uploads.submitted.connect(self._submitted)
+        self.uploads.submit_failed.connect(self._submit_failed)
+        self.uploads.changed.connect(self._apply_items)
+        self.uploads.failed.connect(self._show_exception)
         deps.notifier.shown.connect(self._notice_from_notifier)
         self.model.counts_changed.connect(self._refresh_state)
         self.model.estimate_wanted.connect(self._estimate_wanted)
@@ -280,6 +300,9 @@ class MainWindow(QMainWindow):
         mid.addLayout(tools)
         mid.addWidget(self.drop_zone, 1)
         mid.addWidget(self.rejections)
+        self.held_ack = HeldPhotosAck()
+        self.held_ack.changed.connect(lambda _on: self._refresh_state())
+        mid.addWidget(self.held_ack)
 
         self.preview = PreviewPane(deps.image_pool, deps.client)
         self.preview.preset_changed.connect(self._preset_changed)
@@ -383,7 +406,40 @@ class MainWindow(QMainWindow):
     def _note_chosen(self, note: Note | None) -> None:
         self.banner.set_target(note, self._provider)
         self.model.set_current_note(note.id if note else None)
+        self._check_staged()
         self._refresh_state()
+
+    def _check_staged(self) -> None:
+        """Show the photo checks' findings of the staged photos for the chosen note."""
+        note = self.banner.note
+        staged = [r.item_id for r in self.model.staged_rows() if r.item_id is not None]
+        if staged:
+            self.uploads.check(staged, note)  # no note: findings of the last one go
+        self._show_checks()
+
+    @Slot(object)
+    def _facts_read(self, snap: PhotoSnapshot) -> None:
+        """The checks read one photo: show it, and judge it against the chosen note."""
+        self._apply_item(snap)
+        note = self.banner.note
+        if note is not None and snap.state == ItemState.STAGED:
+            self.uploads.check([snap.id], note)
+
+    @Slot(list)
+    def _checked(self, snapshots: list[PhotoSnapshot]) -> None:
+        self._apply_items(snapshots)
+        self._show_checks()
+        self._selection_changed()  # the selected photo's finding shows in the status panel
+
+    def _show_checks(self) -> None:
+        """The acknowledgement box while photos are held, and the label badge on the banner."""
+        staged = self.model.staged_rows()
+        held = [r for r in staged if r.check_stop and r.check_stop.kind is OutcomeKind.HELD]
+        self.held_ack.set_held(len(held))
+        matches = [
+            f for r in staged for f in r.findings if f.code is CheckCode.LABEL_MATCH and f.label
+        ]
+        self.banner.show_label_match(f"Label matches MRN {matches[0].label}" if matches else "")
 
     @Slot(object)
     def _provider_chosen(self, provider: Provider | None) -> None:
@@ -400,24 +456,14 @@ class MainWindow(QMainWindow):
         """A failed lookup or pool job: its plain message and next step in the status panel."""
         self.status_panel.show_error(describe_error(exc))
 
-    def current_target(self) -> Target | None:
-        """The confirmed target, or None while anything is missing or unconfirmed."""
-        note = self.banner.note
-        provider = self._provider
-        if note is None or provider is None or not self.confirmation.is_confirmed:
-            return None
-        base_url, org_id = self.deps.connection()
-        label = note.patient.display_name if note.patient else "Unknown patient"
-        if note.patient is not None:
-            label += f" (MRN {note.patient.mrn or 'none'}, DOB {note.patient.date_of_birth or '?'})"
-        label += f", visit {visit_text(note)}"
-        return Target(
-            org_id=org_id,
-            note_id=note.id,
-            provider_id=provider.id,
-            patient_label=label,
-            base_url=base_url,
-        )
+    def sendable_rows(self) -> list[PhotoRow]:
+        """Staged photos the checks let go now (held ones once acknowledged for this batch)."""
+        acknowledged = bool(self.held_ack.acknowledged())
+        return [
+            r
+            for r in self.model.staged_rows()
+            if r.check_stop is None or (r.check_stop.kind is OutcomeKind.HELD and acknowledged)
+        ]
 
     def waiting_rows(self, note_id: str | None = None) -> list[PhotoRow]:
         """Queued rows not yet started (restored or held), optionally for one note."""
@@ -425,7 +471,7 @@ class MainWindow(QMainWindow):
             r
             for r in self.model.rows()
             if not r.is_staged
-            and r.state in ("queued", "ready", "retry_later")
+            and r.state in WAITING_STATES
             and (note_id is None or r.note_id == note_id)
             and r.item_id not in self._started
         ]
@@ -438,6 +484,11 @@ class MainWindow(QMainWindow):
     def covered_rows(self, note_id: str) -> list[PhotoRow]:
         """The listed photos the live confirmation covers for ``note_id`` (what Upload sends)."""
         return [r for r in self.listed_rows(note_id) if self.confirmation.covers(note_id, r)]
+
+    def upload_rows(self, note_id: str) -> list[PhotoRow]:
+        """The covered photos the photo checks let go now (the count on the Upload button)."""
+        let_go = {r.key for r in self.sendable_rows()}
+        return [r for r in self.covered_rows(note_id) if not r.is_staged or r.key in let_go]
 
     def reset_target(self) -> None:
         """Forget the chosen note and end the confirmation (the organization, environment or
@@ -497,39 +548,35 @@ class MainWindow(QMainWindow):
             return
         wanted = [Path(p) for p in paths]
         self.statusBar().showMessage(f"Checking {len(wanted)} item(s)…")
-        self.deps.image_pool.submit(
-            lambda: scan(wanted),
-            self._intake_finished,
-            self._show_exception,
-        )
+        self.uploads.stage(wanted)
 
-    def _intake_finished(self, result: Any) -> None:
+    @Slot(object)
+    def _staged(self, result: Any) -> None:
+        """Photos saved as staged: new rows (a file added twice keeps its one row)."""
         rows: list[PhotoRow] = []
-        known = {r.path for r in self.model.staged_rows()}
-        for accepted in result.accepted:
-            if accepted.path in known:
-                continue
-            known.add(accepted.path)
-            row = PhotoRow(
-                path=accepted.path,
-                size_before=accepted.size,
-                sha256=accepted.sha256,
-                duplicate_of=accepted.duplicate_of,
+        for snap in result.photos:
+            if self.model.find_item(snap.id) is None:
+                rows.append(row_from_item(snap))
+        for twin in result.intake.duplicates:
+            self.rejections.add(
+                twin.path.name,
+                f"The same photo as {Path(twin.duplicate_of).name}; it is sent once.",
+                "Nothing to do.",
+                str(twin.path),
             )
-            row.extra["accepted"] = accepted
-            rows.append(row)
-        for rejection in result.rejected:
+        for rejection in result.intake.rejected:
             self.rejections.add(
                 rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)
             )
         self.model.add_rows(rows)
-        n_ok, n_bad = len(rows), len(result.rejected)
+        n_ok, n_bad = len(result.added), len(result.intake.rejected)
         text = f"Added {n_ok} photo{'s' if n_ok != 1 else ''}"
         if n_bad:
             text += f"; {n_bad} file{'s' if n_bad != 1 else ''} not added (see the list below)"
         self.statusBar().showMessage(text + ".", 8000)
         if rows and not self.table.selectionModel().hasSelection():
             self.table.selectRow(self.model.rowCount() - len(rows))
+        self._check_staged()
         self.intake_done.emit(n_ok, n_bad)
 
     @Slot(object)
@@ -566,7 +613,7 @@ class MainWindow(QMainWindow):
     def _selection_changed(self) -> None:
         rows = self.selected_rows()
         self.preview.show_row(rows[0] if len(rows) == 1 else (rows[0] if rows else None))
-        if rows and (rows[0].error or rows[0].state in ("failed", "needs_decision")):
+        if rows and (rows[0].error or rows[0].state in _NEEDS_USER or rows[0].check_stop):
             self._show_row_error(rows[0])
         self._refresh_state()
 
@@ -600,16 +647,16 @@ class MainWindow(QMainWindow):
     @Slot()
     def remove_selected(self) -> None:
         indexes = self.selected_indexes()
-        staged = [i for i in indexes if self.model.row_at(i).is_staged]
-        queued = [self.model.row_at(i) for i in indexes if not self.model.row_at(i).is_staged]
-        busy = [r for r in queued if r.state in ("uploading", "preparing")]
-        for row in self.model.remove_row_indexes(staged):
+        rows = [self.model.row_at(i) for i in indexes]
+        busy = [r for r in rows if r.state in (ItemState.UPLOADING, ItemState.PREPARING)]
+        ids = [r.item_id for r in rows if r.item_id is not None and r not in busy]
+        self._removed.update(r.item_id for r in rows if r.is_staged and r.item_id is not None)
+        self.uploads.remove(ids)
+        # Photos not sent yet leave the list at once; the queue forgets them on the pool.
+        for row in self.model.remove_row_indexes(
+            [i for i in indexes if self.model.row_at(i).is_staged]
+        ):
             self._drop_pasted(row.path)
-        engine = self.deps.engine
-        for row in queued:
-            if row in busy:
-                continue
-            self._remove_item(engine, row.item_id)
         if busy:
             self.show_notice(
                 f"{_photos(len(busy), 'is', 'are')} being sent right now and not removed; "
@@ -618,51 +665,36 @@ class MainWindow(QMainWindow):
         if not self.model.rowCount():
             self.preview.show_row(None)
 
-    def _remove_item(self, engine: Any, item_id: int | None) -> None:
-        if item_id is None:
-            return
-        self.deps.io_pool.submit(
-            lambda: engine.remove(item_id),
-            self._apply_item,
-            self._show_exception,
-        )
-
     def _apply_items(self, items: list[Any]) -> None:
         for item in items:
             self._apply_item(item)
 
     @Slot()
     def retry_selected(self) -> None:
-        rows = [
-            r
-            for r in self.selected_rows()
-            if r.item_id is not None and r.state in ("failed", "cancelled", "retry_later")
-        ]
+        rows = [r for r in self.selected_rows() if r.item_id is not None and r.state in _RETRYABLE]
         if not rows:
             self.show_notice("Select photos that failed or were cancelled to retry them.")
             return
-        engine = self.deps.engine
-        self._restart([r.item_id for r in rows if r.item_id is not None], engine.retry)
+        ids = [r.item_id for r in rows if r.item_id is not None]
+        self._started.update(ids)
+        self.uploads.retry(ids)
 
     @Slot()
     def cancel_selected(self) -> None:
         """Stop photos that are on their way (one already sent then waits for a decision)."""
         rows = [r for r in self.selected_rows() if r.item_id is not None and r.is_active]
-        engine = self.deps.engine
         ids = [r.item_id for r in rows if r.item_id is not None]
         if not ids:
             self.show_notice("Select photos that are waiting or being sent to cancel them.")
             return
-
-        def job() -> list[bool]:
-            return [bool(engine.cancel(i)) for i in ids]
-
-        self.deps.io_pool.submit(job, None, self._show_exception)
+        self.uploads.cancel(ids)
 
     @Slot()
     def send_again_selected(self) -> None:
         rows = [
-            r for r in self.selected_rows() if r.item_id is not None and r.state == "needs_decision"
+            r
+            for r in self.selected_rows()
+            if r.item_id is not None and r.state == ItemState.NEEDS_DECISION
         ]
         if not rows:
             self.show_notice(
@@ -696,21 +728,8 @@ class MainWindow(QMainWindow):
         self._ask(box)
 
     def _send_again(self, ids: list[int]) -> None:
-        engine = self.deps.engine
-        self._restart(ids, lambda i: engine.send_again(i, confirm_duplicate=True))
-
-    def _restart(self, ids: list[int], action: Callable[[int], Any]) -> None:
-        """Apply ``action`` (retry, send again) to each item off the GUI thread, start them,
-        and show the snapshots it returns."""
-        engine = self.deps.engine
-
-        def job() -> list[Any]:
-            out = [action(i) for i in ids]
-            engine.start(only=ids)
-            return out
-
         self._started.update(ids)
-        self.deps.io_pool.submit(job, self._apply_items, self._show_exception)
+        self.uploads.send_again(ids)
 
     def _ask(self, box: QMessageBox) -> None:
         box.setWindowModality(Qt.WindowModality.WindowModal)
@@ -738,26 +757,26 @@ class MainWindow(QMainWindow):
         if not self.confirmation.is_confirmed:
             ended = self.confirmation.reason_text()
             return ended or "Tick 'I confirm this is the right patient' to enable Upload."
-        if not self.covered_rows(note.id):
+        if not self.upload_rows(note.id):
+            if any(r.is_staged for r in self.covered_rows(note.id)):
+                return "The photos in the list are held back by the photo checks (see each row)."
             return "Add photos to send."
         return ""
 
     @Slot()
     def upload(self) -> None:
+        """Hand the staged photos (and those waiting for this note) to the upload service."""
         reason = self.upload_block_reason()
         if reason:
             self.show_notice(reason)
             return
-        target = self.current_target()
-        if target is None:
+        note, provider = self.banner.note, self._provider
+        if note is None or provider is None:
             return
-        covered = self.covered_rows(target.note_id)  # only what this confirmation covers
-        files = [r.extra.get("accepted") or r.path for r in covered if r.is_staged]
+        covered = self.covered_rows(note.id)  # only what this confirmation covers
         waiting_rows = [r for r in covered if not r.is_staged]
-        waiting = [r.item_id for r in waiting_rows if r.item_id is not None]
-        self.confirmation.batch_sent(waiting)
         other_provider = [
-            r for r in waiting_rows if r.extra.get("provider_id") not in (None, target.provider_id)
+            r for r in waiting_rows if r.extra.get("provider_id") not in (None, provider.id)
         ]
         if other_provider:
             self.show_notice(
@@ -765,81 +784,95 @@ class MainWindow(QMainWindow):
                 "queued; to send as another provider, remove and add again.",
                 Tone.WARNING,
             )
-        preset = self.preview.preset_spec()
-        engine, client = self.deps.engine, self.deps.client
-
-        def job() -> list[Any]:
-            note = client().get_note(target.note_id)  # the server's word on the lock, right now
-            if note.is_locked:
-                raise NoteLocked(
-                    "The note was signed since it was chosen; nothing was sent.",
-                    status=409,
-                    code="conflict",
-                )
-            items = engine.add(files, target, preset) if files else []
-            ids = [i.id for i in items] + waiting
-            engine.start(only=ids)
-            return items
-
-        def done(items: list[Any]) -> None:
-            for item in items:
-                self._apply_item(item)
-            self._upload_pending = False
-            ids = [i.id for i in items] + waiting
-            self.confirmation.batch_sent(ids)
-            self._started.update(ids)
-            self.uploads_queued.emit(ids)
-            self._refresh_state()
-            self._selection_changed()
-
-        def failed(exc: BaseException) -> None:
-            self._upload_pending = False
-            text = describe_error(exc)
-            self.status_panel.show_error(text)
-            self.confirmation.end(Expiry.UPLOAD_REFUSED)
-            if text.action == Action.CHOOSE_NOTE:
-                self.target.open_note(target.note_id)
-            self._refresh_state()
-
+        base_url, org_id = self.deps.connection()
+        staged = [r.item_id for r in covered if r.is_staged and r.item_id is not None]
+        waiting = [r.item_id for r in waiting_rows if r.item_id is not None]
+        request = SubmitRequest(
+            staged=staged,
+            waiting=waiting,
+            note_id=note.id,
+            provider_id=provider.id,
+            preset=self.preview.preset_spec(),
+            base_url=base_url,
+            org_id=org_id,
+            acknowledged=self.held_ack.acknowledged(),
+        )
+        self.confirmation.batch_sent(staged + waiting)
         self._upload_pending = True
         self._refresh_state()
-        self.deps.io_pool.submit(job, done, failed)
+        self.uploads.submit(request)
+
+    @Slot(object)
+    def _submitted(self, result: Any) -> None:
+        """The service queued what passed the checks; show every photo's new snapshot."""
+        self._upload_pending = False
+        self._apply_items([*result.queued, *result.stopped, *result.stand_ins.values()])
+        for staged_id in result.stand_ins:
+            self._removed.add(staged_id)
+            i = self.model.find_item(staged_id)
+            if i is not None:  # an earlier item stands for it: one row per photo
+                self.model.remove_row_indexes([i])
+        self._started.update(result.run)
+        self.confirmation.batch_sent(list(result.run))
+        self.held_ack.reset()  # an acknowledgement covers one batch
+        self._show_checks()
+        blocked = [s for s in result.stopped if s.outcome.kind is OutcomeKind.BLOCKED]
+        held = [s for s in result.stopped if s.outcome.kind is OutcomeKind.HELD]
+        if blocked or held:
+            parts = []
+            if blocked:
+                parts.append(
+                    f"{_photos(len(blocked), 'was', 'were')} not sent: {blocked[0].outcome.message}"
+                )
+            if held:
+                why = held[0].outcome.message
+                parts.append(f"{_photos(len(held), 'is', 'are')} held back: {why}")
+            self.show_notice(" ".join(parts), Tone.ERROR if blocked else Tone.WARNING)
+        self.uploads_queued.emit(list(result.run))
+        self._refresh_state()
+        self._selection_changed()
+
+    @Slot(object)
+    def _submit_failed(self, exc: BaseException) -> None:
+        self._upload_pending = False
+        outcome = describe_error(exc)
+        self.status_panel.show_error(outcome)
+        self.confirmation.end(Expiry.UPLOAD_REFUSED)
+        note = self.banner.note
+        if outcome.action == Action.CHOOSE_NOTE and note is not None:
+            self.target.open_note(note.id)
+        self._refresh_state()
 
     # ------------------------------------------------------------------ engine events
     @Slot(object)
     def _item_changed(self, item: Any) -> None:
         self._apply_item(item)
 
-    def _apply_item(self, item: Any) -> None:
-        """Show a queue item snapshot; older snapshots than the one shown are ignored."""
-        if self._closed or item is None:
+    def _apply_item(self, snap: Any) -> None:
+        """Show a photo's snapshot (``PhotoSnapshot`` or queue item); older ones are ignored."""
+        if self._closed or snap is None:
             return
+        item = snap.item if isinstance(snap, PhotoSnapshot) else snap
         i = self.model.find_item(int(item.id))
-        if getattr(item, "hidden", False):
+        if item.hidden or item.id in self._removed:
             if i is not None:
                 self.model.remove_row_indexes([i])
             self._drop_pasted(Path(item.source_path))
             return
         if i is None:
-            # A new item: it takes the place of the staged row of the same file, if any.
-            for j, row in enumerate(self.model.rows()):
-                if row.is_staged and str(row.path) == item.source_path and self._upload_pending:
-                    self.model.replace_row(j, row_from_item(item, row))
-                    break
-            else:
-                self.model.add_rows([row_from_item(item)])
+            self.model.add_rows([row_from_item(snap)])
             i = self.model.find_item(int(item.id))
             if i is None:
                 return
         else:
             old = self.model.row_at(i)
-            if old.revision > int(getattr(item, "revision", 0)):
+            if old.revision > int(item.revision):
                 return
-            self.model.replace_row(i, row_from_item(item, old))
+            self.model.replace_row(i, row_from_item(snap, old))
         row = self.model.row_at(i)
-        if row.state == "verified":
+        if row.state == ItemState.VERIFIED:
             self._drop_pasted(row.path)
-        if row.state in ("failed", "needs_decision") and row.error:
+        if row.state in _NEEDS_USER and row.error:
             self._latest_error_item = row.item_id
             self._show_row_error(row)
         current = self.preview.current_row()
@@ -852,7 +885,7 @@ class MainWindow(QMainWindow):
         needs."""
         if path.parent != self._pasted_dir:
             return
-        if any(r.path == path and r.state != "verified" for r in self.model.rows()):
+        if any(r.path == path and r.state != ItemState.VERIFIED for r in self.model.rows()):
             return
         self.deps.io_pool.submit(
             lambda: path.unlink(missing_ok=True),
@@ -861,10 +894,8 @@ class MainWindow(QMainWindow):
         )
 
     def _show_row_error(self, row: PhotoRow) -> None:
-        text = describe_item_error(
-            row.state, row.error_kind, row.error, row.next_step, row.trace_id
-        )
-        self.status_panel.show_error(text, row.name)
+        if row.outcome is not None:
+            self.status_panel.show_error(row.outcome, row.name)
 
     @Slot(object)
     def _progress(self, progress: dict[int, tuple[int, int]]) -> None:
@@ -873,9 +904,9 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _batch_finished(self, _counts: dict[str, int]) -> None:
         counts = self.model.counts()
-        ok = counts.get("verified", 0) + counts.get("synced", 0)
-        need = counts.get("needs_decision", 0) + counts.get("failed", 0)
-        unconfirmed = counts.get("pending_upload", 0)
+        ok = counts.get(ItemState.VERIFIED, 0) + counts.get(ItemState.SYNCED, 0)
+        need = counts.get(ItemState.NEEDS_DECISION, 0) + counts.get(ItemState.FAILED, 0)
+        unconfirmed = counts.get(ItemState.PENDING_UPLOAD, 0)
         if need:
             self.deps.notifier.notify(
                 "MaxUpload needs you",
@@ -886,6 +917,9 @@ class MainWindow(QMainWindow):
             text = f"{_photos(ok, 'is', 'are')} in the EHR."
             if unconfirmed:
                 text += f" {unconfirmed} saved to Max AI, not confirmed in the EHR."
+            stopped = sum(1 for r in self.model.staged_rows() if r.check_stop)
+            if stopped:
+                text += f" {_photos(stopped, 'was', 'were')} held back by the photo checks."
             self.deps.notifier.notify("Upload finished", text)
 
     @Slot(str, str)
@@ -934,7 +968,7 @@ class MainWindow(QMainWindow):
         self.status_panel.set_counts(counts)
         reason = self.upload_block_reason()
         note = self.banner.note
-        n = len(self.covered_rows(note.id)) if note else 0
+        n = len(self.upload_rows(note.id)) if note else 0
         self.banner.set_photos_listed(bool(note and self.listed_rows(note.id)))
         name = note.patient.display_name if note and note.patient else "Unknown patient"
         if self._upload_pending:
@@ -949,34 +983,43 @@ class MainWindow(QMainWindow):
         self.upload_action.setEnabled(enabled)
         rows = self.selected_rows()
         self.remove_button.setEnabled(bool(rows))
-        self.retry_button.setEnabled(
-            any(r.state in ("failed", "cancelled", "retry_later") and r.item_id for r in rows)
-        )
-        self.send_again_button.setEnabled(any(r.state == "needs_decision" for r in rows))
+        self.retry_button.setEnabled(any(r.state in _RETRYABLE and r.item_id for r in rows))
+        self.send_again_button.setEnabled(any(r.state == ItemState.NEEDS_DECISION for r in rows))
         self.cancel_action.setEnabled(any(r.is_active and r.item_id for r in rows))
 
     def has_pending_work(self) -> tuple[int, int]:
         """(photos still on their way, photos added but never sent)."""
-        active = sum(1 for r in self.model.rows() if not r.is_staged and r.state in ACTIVE_STATES)
+        active = sum(1 for r in self.model.rows() if r.is_active)
         return active, len(self.model.staged_rows())
 
     # ------------------------------------------------------------------ restore
     def restore_items(self, items: list[Any]) -> None:
         """Show items restored from the queue file; nothing is sent until re-confirmed."""
         self.confirmation.end(Expiry.QUEUE_RESTORED)
-        rows = [row_from_item(i) for i in items if not getattr(i, "hidden", False)]
+        rows = [
+            row_from_item(i)
+            for i in items
+            if not i.hidden and self.model.find_item(i.id) is None  # not added meanwhile
+        ]
         self.model.add_rows(rows)
         for row in rows:
-            if row.state == "verified":
+            if row.state == ItemState.VERIFIED:
                 self._drop_pasted(row.path)
-        keep = {r.path for r in rows if r.state != "verified"}
+        keep = {r.path for r in rows if r.state != ItemState.VERIFIED}
         folder = self._pasted_dir
         self.deps.io_pool.submit(
             lambda: jobs.sweep_pasted(folder, keep),
             None,
             lambda exc: log.warning("Could not sweep old pasted images: %s", exc),
         )
-        waiting = [r for r in rows if r.state in ("queued", "ready", "retry_later")]
+        waiting = [r for r in rows if r.state in WAITING_STATES]
+        staged = [r for r in rows if r.is_staged]
+        self.uploads.read_facts([r.item_id for r in staged if r.item_id and not r.facts_read])
+        if staged and not waiting:
+            self.show_notice(
+                f"{_photos(len(staged), 'added last time was', 'added last time were')} not "
+                "sent yet. Choose the patient's note and confirm to send them."
+            )
         if waiting:
             labels = sorted({r.target_label for r in waiting})
             note_ids = sorted({r.note_id for r in waiting if r.note_id})
@@ -1009,8 +1052,8 @@ class MainWindow(QMainWindow):
                 )
             if staged:
                 parts.append(
-                    f"{staged} added photo{'s were' if staged != 1 else ' was'} never sent and "
-                    "will not be remembered."
+                    f"{staged} added photo{'s were' if staged != 1 else ' was'} not sent yet. "
+                    f"{'They stay' if staged != 1 else 'It stays'} in the list for next time."
                 )
             box = QMessageBox(
                 QMessageBox.Icon.Question,

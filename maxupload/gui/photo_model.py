@@ -25,13 +25,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QPixmap
 
-from maxupload.gui.status_text import (
-    ACCENTS,
-    ACTIVE_STATES,
-    STORED_STATES,
-    StatusText,
-    status_text,
-)
+from maxupload.core.checks import Finding
+from maxupload.core.outcomes import Outcome, OutcomeKind
+from maxupload.core.queue_store import ON_ITS_WAY_STATES, STORED_STATES, ItemState
+from maxupload.core.uploads import PhotoSnapshot, snapshot
+from maxupload.gui.status_text import ACCENTS, KIND_TONES, StatusText, Tone, status_text
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -65,8 +63,8 @@ class PhotoRow:
     path: Path
     size_before: int
     sha256: str = ""
-    item_id: int | None = None  # None while staged (not in the queue yet)
-    state: str = "staged"
+    item_id: int | None = None  # the queue row (staged photos are rows too)
+    state: ItemState = ItemState.STAGED
     server_status: str | None = None
     size_after: int | None = None
     size_after_is_estimate: bool = True
@@ -82,6 +80,9 @@ class PhotoRow:
     duplicate_of: Path | None = None
     revision: int = -1  # the queue row's revision this snapshot shows
     extra: dict[str, Any] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()  # the photo checks' findings for the chosen note
+    outcome: Outcome | None = None  # the core's outcome for this photo
+    facts_read: bool = False  # the photo checks have read this photo
 
     @property
     def name(self) -> str:
@@ -103,15 +104,34 @@ class PhotoRow:
 
     @property
     def status(self) -> StatusText:
+        stop = self.check_stop
+        if stop is not None:
+            head = "Held" if stop.kind is OutcomeKind.HELD else "Not sent to this patient"
+            return StatusText(f"{head}: {stop.message}", stop.next_step, KIND_TONES[stop.kind])
         return status_text(self.state, self.server_status)
 
     @property
+    def check_stop(self) -> Outcome | None:
+        """The outcome when a photo check holds or blocks this staged photo."""
+        if self.outcome is not None and self.outcome.kind in (
+            OutcomeKind.HELD,
+            OutcomeKind.BLOCKED,
+        ):
+            return self.outcome
+        return None
+
+    @property
+    def tone(self) -> Tone:
+        return self.status.tone
+
+    @property
     def is_staged(self) -> bool:
-        return self.item_id is None
+        return self.state == ItemState.STAGED
 
     @property
     def is_active(self) -> bool:
-        return self.state in ACTIVE_STATES
+        """Bound for a note and on its way (waiting, being prepared or sent)."""
+        return self.state in ON_ITS_WAY_STATES
 
     @property
     def is_stored(self) -> bool:
@@ -121,7 +141,7 @@ class PhotoRow:
     def fraction(self) -> float:
         if self.state in STORED_STATES:
             return 1.0
-        if self.state == "uploading" and self.total > 0:
+        if self.state == ItemState.UPLOADING and self.total > 0:
             return min(1.0, self.sent / self.total)
         return 0.0
 
@@ -232,14 +252,14 @@ class PhotoModel(QAbstractTableModel):
             prefix = "≈ " if row.size_after_is_estimate and row.size_after is not None else ""
             return f"{human_size(row.size_before)} → {prefix}{after}"
         if col == Column.STATUS:
-            if row.state == "uploading" and row.total:
+            if row.state == ItemState.UPLOADING and row.total:
                 return f"{row.status.label} {round(100 * row.fraction)}%"
             return row.status.label
         return ""
 
     @staticmethod
     def _tooltip(row: PhotoRow, col: Column) -> str:
-        lines = [str(row.path), row.status.hint]
+        lines = [str(row.path), row.status.hint, *(f.message for f in row.findings)]
         if row.target_label:
             lines.append(f"Queued for {row.target_label}")
         if row.duplicate_of is not None:
@@ -449,13 +469,16 @@ class PhotoModel(QAbstractTableModel):
 
 
 def row_from_item(item: Any, previous: PhotoRow | None = None) -> PhotoRow:
-    """A list row for a ``QueueItem`` snapshot (keeps live progress of the previous row)."""
+    """A list row for a ``PhotoSnapshot`` or ``QueueItem`` (keeps live progress of the previous
+    row)."""
+    snap = item if isinstance(item, PhotoSnapshot) else snapshot(item)
+    item = snap.item
     row = PhotoRow(
         path=Path(item.source_path),
         size_before=int(item.size_original),
         sha256=item.sha256_original,
         item_id=int(item.id),
-        state=str(item.state),
+        state=item.state,
         server_status=item.server_status,
         size_after=item.size_sent if item.size_sent is not None else None,
         size_after_is_estimate=item.size_sent is None,
@@ -468,11 +491,14 @@ def row_from_item(item: Any, previous: PhotoRow | None = None) -> PhotoRow:
         target_label=item.patient_label,
         revision=int(getattr(item, "revision", 0)),
         extra={"preset": item.preset, "provider_id": item.provider_id},
+        findings=snap.findings,
+        outcome=snap.outcome,
+        facts_read=item.facts_read,
     )
     if previous is not None:
         if row.size_after is None:
             row.size_after = previous.size_after
-        row.duplicate_of = previous.duplicate_of if row.state == "staged" else None
-        if row.state == "uploading":
+        row.duplicate_of = previous.duplicate_of if row.is_staged else None
+        if row.state == ItemState.UPLOADING:
             row.sent, row.total = previous.sent, previous.total
     return row

@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.models import SignedUrl
+from maxupload.core.outcomes import describe_error
 from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
+from maxupload.core.queue_store import ItemState
 from maxupload.gui import jobs, names
-from maxupload.gui.errors_text import describe_error
 from maxupload.gui.headings import heading
 from maxupload.gui.image_view import ImageView
 from maxupload.gui.photo_model import PhotoRow, human_size
@@ -319,7 +320,7 @@ class PreviewPane(QWidget):
         if not row.is_stored or row.note_id is None or row.image_id is None:
             self._clear_stored(
                 "The stored copy appears here after the upload."
-                if row.state not in ("failed", "needs_decision")
+                if row.state not in (ItemState.FAILED, ItemState.NEEDS_DECISION)
                 else "Nothing confirmed as stored for this photo."
             )
             return

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from maxupload.core.confirmation import MAX_IDLE_SECONDS
 from maxupload.core.environments import ENVIRONMENTS, environment_name, resolve_base_url
+from maxupload.core.outcomes import describe_error
 from maxupload.core.presets import PRESETS
 from maxupload.core.secrets import check_connection, check_key_prefix, mask_key
 from maxupload.core.settings import (
@@ -36,7 +37,6 @@ from maxupload.core.settings import (
     validate,
 )
 from maxupload.gui import names
-from maxupload.gui.errors_text import describe_error
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tasks import TaskPool
 

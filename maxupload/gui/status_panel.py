@@ -16,19 +16,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from maxupload.core.outcomes import ACTION_LABELS, Outcome
+from maxupload.core.queue_store import (
+    FINAL_STATES,
+    ON_ITS_WAY_STATES,
+    UPLOADED_STATES,
+    ItemState,
+)
 from maxupload.gui import names
-from maxupload.gui.errors_text import ACTION_LABELS, ErrorText
 from maxupload.gui.status_text import ACCENTS, Tone
 
-_COUNT_GROUPS: list[tuple[str, frozenset[str]]] = [
-    ("in EHR", frozenset({"synced", "verified"})),
-    ("saved, not confirmed in EHR", frozenset({"pending_upload"})),
-    ("sending", frozenset({"queued", "preparing", "ready", "uploading", "retry_later"})),
-    ("need you", frozenset({"needs_decision"})),
-    ("failed", frozenset({"failed"})),
-    ("archived", frozenset({"archived"})),
-    ("cancelled", frozenset({"cancelled"})),
-    ("not sent yet", frozenset({"staged"})),
+_COUNT_GROUPS: list[tuple[str, frozenset[ItemState]]] = [
+    ("in EHR", frozenset({ItemState.SYNCED, ItemState.VERIFIED})),
+    ("saved, not confirmed in EHR", frozenset({ItemState.PENDING_UPLOAD})),
+    ("sending", ON_ITS_WAY_STATES),
+    ("need you", frozenset({ItemState.NEEDS_DECISION})),
+    ("failed", frozenset({ItemState.FAILED})),
+    ("archived", frozenset({ItemState.ARCHIVED})),
+    ("cancelled", frozenset({ItemState.CANCELLED})),
+    ("not sent yet", frozenset({ItemState.STAGED})),
 ]
 
 
@@ -63,7 +69,7 @@ class StatusPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(names.STATUS_PANEL)
-        self._error: ErrorText | None = None
+        self._error: Outcome | None = None
         self._error_file = ""
 
         self.progress = QProgressBar()
@@ -148,21 +154,8 @@ class StatusPanel(QFrame):
 
     def set_counts(self, counts: dict[str, int]) -> None:
         self.counts.setText(counts_text(counts))
-        queued = sum(v for k, v in counts.items() if k != "staged")
-        settled = sum(
-            v
-            for k, v in counts.items()
-            if k
-            in {
-                "synced",
-                "verified",
-                "pending_upload",
-                "archived",
-                "needs_decision",
-                "failed",
-                "cancelled",
-            }
-        )
+        queued = sum(v for k, v in counts.items() if k != ItemState.STAGED)
+        settled = sum(v for k, v in counts.items() if k in FINAL_STATES | UPLOADED_STATES)
         self.progress.setRange(0, max(1, queued))
         self.progress.setValue(settled)
         self.progress.setFormat("%v of %m done" if queued else "Nothing sent yet")
@@ -179,7 +172,7 @@ class StatusPanel(QFrame):
         self.upload.setText(label)
         self.upload_hint.setText(hint)
 
-    def show_error(self, text: ErrorText | None, file_name: str = "") -> None:
+    def show_error(self, text: Outcome | None, file_name: str = "") -> None:
         self._error = text
         self._error_file = file_name
         if text is None:
@@ -197,7 +190,7 @@ class StatusPanel(QFrame):
             self.error_action.setAccessibleName(label)
         self.error_panel.show()
 
-    def current_error(self) -> ErrorText | None:
+    def current_error(self) -> Outcome | None:
         return self._error if self.error_panel.isVisible() or self._error else None
 
     @Slot()

@@ -9,6 +9,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from maxupload.core.outcomes import OutcomeKind
+from maxupload.core.queue_store import ItemState
+
 
 class Tone(enum.StrEnum):
     """The kind of state, which decides the accent colour."""
@@ -32,6 +35,20 @@ ACCENTS: dict[Tone, str] = {
 }
 
 
+#: The colour of each kind of outcome (the meaning itself comes from the core).
+KIND_TONES: dict[OutcomeKind, Tone] = {
+    OutcomeKind.OK: Tone.SUCCESS,
+    OutcomeKind.WORKING: Tone.BUSY,
+    OutcomeKind.STAGED: Tone.NEUTRAL,
+    OutcomeKind.HELD: Tone.WARNING,
+    OutcomeKind.BLOCKED: Tone.ERROR,
+    OutcomeKind.RETRY_LATER: Tone.BUSY,
+    OutcomeKind.NEEDS_DECISION: Tone.ERROR,
+    OutcomeKind.FAILED: Tone.ERROR,
+    OutcomeKind.CANCELLED: Tone.MUTED,
+}
+
+
 @dataclass(frozen=True)
 class StatusText:
     """What the photo list shows for one state: a short label, a longer hint, a tone."""
@@ -41,60 +58,55 @@ class StatusText:
     tone: Tone
 
 
-_BY_STATE: dict[str, StatusText] = {
-    "staged": StatusText("Not sent yet", "Confirm the patient, then press Upload.", Tone.NEUTRAL),
-    "queued": StatusText("Waiting to send", "In the queue; it is sent in turn.", Tone.NEUTRAL),
-    "preparing": StatusText("Preparing", "Resizing and removing location data.", Tone.BUSY),
-    "ready": StatusText("Ready to send", "Prepared; it is sent in turn.", Tone.BUSY),
-    "uploading": StatusText("Sending", "Sending to Max AI.", Tone.BUSY),
-    "pending_upload": StatusText(
+_BY_STATE: dict[ItemState, StatusText] = {
+    ItemState.STAGED: StatusText(
+        "Not sent yet", "Confirm the patient, then press Upload.", Tone.NEUTRAL
+    ),
+    ItemState.QUEUED: StatusText(
+        "Waiting to send", "In the queue; it is sent in turn.", Tone.NEUTRAL
+    ),
+    ItemState.PREPARING: StatusText("Preparing", "Resizing and removing location data.", Tone.BUSY),
+    ItemState.READY: StatusText("Ready to send", "Prepared; it is sent in turn.", Tone.BUSY),
+    ItemState.UPLOADING: StatusText("Sending", "Sending to Max AI.", Tone.BUSY),
+    ItemState.PENDING_UPLOAD: StatusText(
         "Saved to Max AI, not confirmed in the EHR",
         "Max AI stored the photo but has not confirmed it in the EHR: check the note in the EHR. "
         "MaxUpload does not send it again by itself.",
         Tone.WARNING,
     ),
-    "synced": StatusText("In EHR", "Stored and pushed to the EHR.", Tone.SUCCESS),
-    "verified": StatusText(
+    ItemState.SYNCED: StatusText("In EHR", "Stored and pushed to the EHR.", Tone.SUCCESS),
+    ItemState.VERIFIED: StatusText(
         "In EHR, verified", "Stored, pushed to the EHR, and the stored copy matches.", Tone.SUCCESS
     ),
-    "archived": StatusText(
+    ItemState.ARCHIVED: StatusText(
         "Archived", "Max AI reports this photo as archived; it is not sent again.", Tone.MUTED
     ),
-    "retry_later": StatusText(
+    ItemState.RETRY_LATER: StatusText(
         "Will retry", "Not sent yet because of a temporary problem; MaxUpload retries.", Tone.BUSY
     ),
-    "needs_decision": StatusText(
+    ItemState.NEEDS_DECISION: StatusText(
         "EHR push failed; a copy may be stored in Max AI",
         "Check the note in the EHR before choosing 'Send again'.",
         Tone.ERROR,
     ),
-    "failed": StatusText("Failed", "Not sent. See the details below.", Tone.ERROR),
-    "cancelled": StatusText("Cancelled", "Not sent. Use Retry to send it.", Tone.MUTED),
+    ItemState.FAILED: StatusText("Failed", "Not sent. See the details below.", Tone.ERROR),
+    ItemState.CANCELLED: StatusText("Cancelled", "Not sent. Use Retry to send it.", Tone.MUTED),
 }
-
-#: States after which nothing more happens to a photo without the user.
-FINAL_STATES = frozenset(
-    {"pending_upload", "synced", "verified", "archived", "needs_decision", "failed", "cancelled"}
-)
-#: States in which the photo is still on its way.
-ACTIVE_STATES = frozenset({"queued", "preparing", "ready", "uploading", "retry_later"})
-#: States in which the server holds a copy (a signed URL can be asked for).
-STORED_STATES = frozenset({"pending_upload", "synced", "verified", "archived"})
 
 
 def status_text(state: str, server_status: str | None = None) -> StatusText:
     """The words for a photo in ``state``; an unknown server status is shown as it came."""
-    if state == "verified" and server_status and server_status != "synced":
-        if server_status == "pending_upload":
+    if state == ItemState.VERIFIED and server_status and server_status != ItemState.SYNCED:
+        if server_status == ItemState.PENDING_UPLOAD:
             return StatusText(
                 "Saved to Max AI, not confirmed in the EHR (copy verified)",
-                _BY_STATE["pending_upload"].hint,
+                _BY_STATE[ItemState.PENDING_UPLOAD].hint,
                 Tone.WARNING,
             )
-        if server_status == "archived":
-            return _BY_STATE["archived"]
+        if server_status == ItemState.ARCHIVED:
+            return _BY_STATE[ItemState.ARCHIVED]
         return _unknown(server_status)
-    known = _BY_STATE.get(state)
+    known = _BY_STATE.get(ItemState(state)) if state in _BY_STATE else None
     if known is not None:
         return known
     return _unknown(state)

@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.models import Note, Patient, Provider
+from maxupload.core.outcomes import describe_error
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
 from maxupload.gui.banner import note_status_text
-from maxupload.gui.errors_text import describe_error
 from maxupload.gui.headings import heading
 from maxupload.gui.tasks import TaskPool
 

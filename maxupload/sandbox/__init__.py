@@ -25,7 +25,9 @@ trace_id}`` with a fresh uuid4 ``trace_id`` each):
 * Control (never rate-limited, no key needed, not in the request log): ``GET
   /_sandbox/uploads``, ``GET /_sandbox/requests``, ``POST /_sandbox/reset``, ``GET|POST
   /_sandbox/faults`` (JSON fields of :class:`Faults`, merged into the current ones), ``POST
-  /_sandbox/clock`` (``{"advance_s": N}``), ``GET /_sandbox/demo`` (IDs, no keys).
+  /_sandbox/clock`` (``{"advance_s": N}``), ``GET /_sandbox/demo`` (IDs, no keys), ``GET
+  /_sandbox/labels`` (the demo patients' wristband labels) and ``GET
+  /_sandbox/labels/<patientId>.png`` (one label, drawn on request).
 """
 
 from maxupload.sandbox.config import Faults, SandboxConfig

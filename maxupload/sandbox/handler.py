@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from maxupload.sandbox.api import ApiRequest, too_large_message
+from maxupload.sandbox.labels import label_index, label_reply
 from maxupload.sandbox.ratelimit import RateDecision
 from maxupload.sandbox.replies import (
     ApiFailure,
@@ -341,6 +342,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(json_reply(400, {"error": "body must be JSON"}))
             return
         route = (self.command, path.rstrip("/"))
+        if self.command == "GET" and path.startswith("/_sandbox/labels/"):
+            self._send(label_reply(sandbox.demo, path.removeprefix("/_sandbox/labels/")))
+            return
         try:
             if route == ("GET", "/_sandbox/uploads"):
                 result: Any = {"uploads": sandbox.uploads()}
@@ -361,6 +365,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 result = {"now": iso_utc(sandbox.clock.now())}
             elif route == ("GET", "/_sandbox/demo"):
                 result = sandbox.demo.summary()
+            elif route == ("GET", "/_sandbox/labels"):
+                result = {"labels": label_index(sandbox.demo, sandbox.root_url)}
             else:
                 self._send(json_reply(404, {"error": f"no control endpoint {route[0]} {path}"}))
                 return

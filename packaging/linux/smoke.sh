@@ -40,6 +40,8 @@ if [ "${MAXUPLOAD_SMOKE_INNER:-}" = 1 ]; then
     || { echo "FAIL: self-test did not report the Secret Service backend" >&2; exit 1; }
   grep -E '^  \[ok  \] Images: .*HEIC' "$WORK/selftest.txt" >/dev/null \
     || { echo "FAIL: self-test did not report HEIC support" >&2; exit 1; }
+  grep -q '^  \[ok  \] Labels: zxing-cpp' "$WORK/selftest.txt" \
+    || { echo "FAIL: self-test did not read a patient label (zxing-cpp missing?)" >&2; exit 1; }
   grep -q 'frozen bundle' "$WORK/selftest.txt" \
     || { echo "FAIL: the self-test did not run from the frozen bundle" >&2; exit 1; }
 

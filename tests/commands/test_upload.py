@@ -269,11 +269,15 @@ def test_clear_done_and_the_guard_on_a_second_run(
     code, out, _err = run_cli(capsys, ["queue", "clear", "--done"])
     assert code == 0 and "Removed 1" in out
     assert "empty" in run_cli(capsys, ["queue"])[1]
-    # Cleared from the list, still remembered: the same photo again is held for a decision.
+    # Cleared from the list, still remembered: the same photo again is not sent again, and is
+    # counted as on the server (it is), without a new item waiting for a decision.
     code, out, _err = run_cli(capsys, upload_args(sandbox, photos[0]))
-    assert code == 1
-    assert "already sent to this note" in out
+    assert code == 0, out
+    assert "already sent to this note" in out and "not sent again" in out
+    assert "1 of 1 photos reached the server" in out
     assert len(sandbox.uploads()) == 1
+    with QueueStore() as store:
+        assert not store.items(states=[ItemState.NEEDS_DECISION], include_hidden=True)
 
 
 def test_resume_after_a_crash(

@@ -44,6 +44,8 @@ def test_self_test_passes_with_secret_service_and_heic(app_home: Path, real_keyr
     assert images.startswith("[ok  ]")
     for fmt in ("JPEG", "PNG", "HEIC", "WebP"):
         assert fmt in images
+    assert line(out, "Labels").startswith("[ok  ] Labels: zxing-cpp ")
+    assert "reads a generated label" in line(out, "Labels")
     assert line(out, "TLS").startswith("[ok  ] TLS:")
     assert line(out, "Platform") == "[ok  ] Platform: window-system plugins load: xcb, wayland"
     assert line(out, "Window").startswith("[ok  ] Window:")

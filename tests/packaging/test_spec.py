@@ -47,6 +47,7 @@ def test_every_system_bundles_what_the_frozen_app_needs(platform: str, tmp_path:
     assert {"maxupload.cli", "maxupload.commands.upload", "maxupload.commands.sandbox"} <= hidden
     assert "keyring.backends.SecretService" in hidden
     assert "pillow_heif" in hidden
+    assert "zxingcpp" in hidden  # the patient-label check and its self-test line
     targets = {Path(dest).as_posix() for _src, dest in analysis["datas"]}
     assert "resources" in targets
     assert "certifi" in targets

@@ -1,0 +1,498 @@
+"""The upload service: the one path from "photos added" to "photos on their way", used by the
+window and by ``maxupload upload`` alike (neither repeats a step or a rule).
+
+- ``stage``: intake (expand folders, sniff types, reject with reasons), read each photo's facts
+  for the photo checks once, and save it in the queue at once (state ``staged``), so an added
+  photo survives a crash or a restart.
+- ``open_note`` / ``submit``: the note is read and a signed one refused; crash recovery runs
+  before anything reads the queue; each photo is checked against the chart (a BLOCK finding
+  refuses it for this note, a HOLD finding keeps it until acknowledged for this batch); the
+  rest are bound to the note for good, twins are settled (an unsent twin left by an earlier run
+  is sent in place, a photo already on the note is not queued again) and the engine starts.
+- ``retry``, ``cancel``, ``send_again``, ``remove``: the user's actions on queued photos.
+
+Everything returns ``PhotoSnapshot`` values: a state enum, the checks' findings and one
+``Outcome`` worked out here. Qt-free; the window adapts it to signals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from maxupload.core import checks
+from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
+from maxupload.core.errors import NoteLocked
+from maxupload.core.intake import AcceptedFile, IntakeResult, scan
+from maxupload.core.models import Note, Target
+from maxupload.core.outcomes import Action, Outcome, OutcomeKind
+from maxupload.core.queue_store import (
+    STORED_STATES,
+    WAITING_STATES,
+    ItemState,
+    QueueItem,
+    QueueStore,
+    StagedEntry,
+    duplicate_message,
+)
+from maxupload.core.visit_time import visit_text
+
+
+class NoteReader(Protocol):
+    """The one call of the API client the service needs to check a note."""
+
+    def get_note(self, note_id: str) -> Note: ...
+
+
+class EnginePort(Protocol):
+    """What the service asks of the upload engine (``UploadEngine``)."""
+
+    def recover(self) -> list[QueueItem]: ...
+
+    def start(self, only: Iterable[int] | None = None) -> None: ...
+
+    def retry(self, item_id: int) -> QueueItem: ...
+
+    def cancel(self, item_id: int) -> bool: ...
+
+    def send_again(self, item_id: int, *, confirm_duplicate: bool = False) -> QueueItem: ...
+
+    def remove(self, item_id: int) -> QueueItem: ...
+
+
+FactsReader = Callable[[Path], PhotoFacts]
+Evaluator = Callable[[PhotoFacts, Note], list[Finding]]
+
+
+# --- labels -------------------------------------------------------------------------------
+
+
+def patient_label(note: Note) -> str:
+    """The patient as every front end names them: ``Rivera, Elena (MRN 1234, DOB 1980-02-03)``."""
+    patient = note.patient
+    if patient is None:
+        return f"note {note.id}"
+    return (
+        f"{patient.display_name} (MRN {patient.mrn or 'none'}, "
+        f"DOB {patient.date_of_birth or 'unknown'})"
+    )
+
+
+def target_label(note: Note) -> str:
+    """What a queued photo remembers of its target: the patient and the visit."""
+    return f"{patient_label(note)}, visit {visit_text(note)}"
+
+
+def ensure_open(note: Note) -> None:
+    """Refuse a signed note before anything is queued for it (NoteLocked)."""
+    if note.is_locked:
+        raise NoteLocked(
+            f"Note {note.id} for {patient_label(note)} is signed and takes no more images; "
+            "nothing was sent.",
+            status=409,
+            code="conflict",
+        )
+
+
+# --- snapshots ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoSnapshot:
+    """One photo as the front ends show it."""
+
+    item: QueueItem
+    outcome: Outcome
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def id(self) -> int:
+        return self.item.id
+
+    @property
+    def path(self) -> Path:
+        return Path(self.item.source_path)
+
+    @property
+    def state(self) -> ItemState:
+        return self.item.state
+
+    @property
+    def captured_at(self) -> datetime | None:
+        return _parse_time(self.item.captured_at)
+
+
+def facts_of(item: QueueItem) -> PhotoFacts:
+    """The facts read when the photo was staged."""
+    codes = tuple(json.loads(item.label_codes)) if item.label_codes else ()
+    return PhotoFacts(captured_at=_parse_time(item.captured_at), codes=codes)
+
+
+def findings_of(item: QueueItem) -> tuple[Finding, ...]:
+    """The findings last recorded for the item's target."""
+    if not item.findings:
+        return ()
+    return tuple(
+        Finding(
+            code=CheckCode(f["code"]),
+            severity=Severity(f["severity"]),
+            message=str(f["message"]),
+            captured_at=_parse_time(f.get("capturedAt")),
+            label=f.get("label"),
+        )
+        for f in json.loads(item.findings)
+    )
+
+
+def _findings_json(findings: Sequence[Finding]) -> str:
+    return json.dumps(
+        [
+            {
+                "code": f.code.value,
+                "severity": f.severity.value,
+                "message": f.message,
+                "capturedAt": f.captured_at.isoformat() if f.captured_at else None,
+                "label": f.label,
+            }
+            for f in findings
+        ]
+    )
+
+
+def _facts(facts: PhotoFacts) -> dict[str, Any]:
+    """The queue columns of a photo's facts."""
+    return {
+        "captured_at": facts.captured_at.isoformat() if facts.captured_at else None,
+        "label_codes": json.dumps(list(facts.codes)) if facts.codes else None,
+        "facts_read": True,
+    }
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def check_outcome(stops: Sequence[Finding]) -> Outcome:
+    """The outcome of a photo the checks stop: blocked beats held."""
+    blocked = [f for f in stops if f.severity is Severity.BLOCK]
+    first = (blocked or list(stops))[0]
+    if blocked:
+        return Outcome(
+            OutcomeKind.BLOCKED,
+            first.code.value,
+            first.message,
+            "This photo is not sent to this note: remove it, or choose the right patient's note.",
+            action=Action.REMOVE,
+        )
+    return Outcome(
+        OutcomeKind.HELD,
+        first.code.value,
+        first.message,
+        "Check the photo; to send it to this visit anyway, choose 'Send photos from another "
+        "day' (maxupload upload --allow-other-dates).",
+        action=Action.ACKNOWLEDGE,
+    )
+
+
+def item_outcome(item: QueueItem) -> Outcome:
+    """The one outcome of a queue item, from what the engine recorded on it."""
+    state = item.state
+    if state == ItemState.STAGED:
+        stops = checks.held_or_blocked(list(findings_of(item)))
+        if stops:
+            return check_outcome(stops)
+        step = "Confirm the patient, then Upload."
+        return Outcome(OutcomeKind.STAGED, "staged", "Added, not sent yet.", step)
+    if state in (
+        ItemState.NEEDS_DECISION,
+        ItemState.FAILED,
+        ItemState.CANCELLED,
+        ItemState.RETRY_LATER,
+    ):
+        return Outcome(
+            OutcomeKind(state.value),
+            item.error_code or state.value,
+            item.error_message or "Something went wrong with this photo.",
+            item.next_step
+            or "Try again; if it keeps happening, contact support with the trace id.",
+            item.trace_id,
+        )
+    if state in STORED_STATES:
+        verified = state == ItemState.VERIFIED
+        message = item.error_message or (
+            "On the note; the stored copy matches what was sent."
+            if verified
+            else "On the server; checking the stored copy."
+        )
+        return Outcome(OutcomeKind.OK, item.error_code or state.value, message, "", item.trace_id)
+    return Outcome(OutcomeKind.WORKING, state.value, "On its way.", "")
+
+
+def snapshot(item: QueueItem) -> PhotoSnapshot:
+    """A queue item as the front ends show it."""
+    return PhotoSnapshot(item, item_outcome(item), findings_of(item))
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What ``stage`` made of the files given."""
+
+    photos: list[PhotoSnapshot]
+    intake: IntakeResult
+    reused: frozenset[int] = frozenset()  # ids of photos that were already staged
+
+    @property
+    def added(self) -> list[PhotoSnapshot]:
+        """Photos staged by this call (not those given back because they were staged)."""
+        return [p for p in self.photos if p.id not in self.reused]
+
+
+@dataclass
+class SubmitResult:
+    """What ``submit`` did with each staged photo."""
+
+    note: Note
+    run: list[int] = field(default_factory=list)  # item ids the engine was started on
+    queued: list[PhotoSnapshot] = field(default_factory=list)  # bound to the note now
+    stopped: list[PhotoSnapshot] = field(default_factory=list)  # held or blocked by a check
+    #: Photos not queued again because an earlier item stands for them (already on the note,
+    #: waiting for a decision, or an unsent twin sent in their place): staged id -> that item.
+    stand_ins: dict[int, PhotoSnapshot] = field(default_factory=dict)
+
+
+# --- the service --------------------------------------------------------------------------
+
+
+class UploadService:
+    """The upload steps both front ends call. Thread-safe as far as the store and engine are;
+    call it off the GUI thread (it reads files and the queue)."""
+
+    def __init__(
+        self,
+        store: QueueStore,
+        engine: EnginePort,
+        *,
+        read_facts: FactsReader | None = None,
+        evaluate: Evaluator | None = None,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self._read_facts = read_facts
+        self._evaluate = evaluate
+
+    def read_facts(self, path: Path) -> PhotoFacts:
+        """The photo's facts (``maxupload.core.checks`` unless other checks were given)."""
+        return (self._read_facts or checks.read_facts)(path)
+
+    def evaluate(self, facts: PhotoFacts, note: Note) -> list[Finding]:
+        return (self._evaluate or checks.evaluate)(facts, note)
+
+    # --- staging --------------------------------------------------------------------------
+
+    def stage(
+        self, paths: Sequence[Path], *, reuse_staged: bool = False, read_now: bool = True
+    ) -> StageResult:
+        """Scan files and folders, save the photos, and read each photo's facts once
+        (``read_now=False``: later, one photo at a time, with ``read_facts_of``)."""
+        intake = scan([Path(p) for p in paths])
+        before = {i.id for i in self.store.items(states=[ItemState.STAGED])}
+        photos = self.stage_accepted(intake.unique, reuse_staged=reuse_staged, read_now=read_now)
+        return StageResult(photos, intake, frozenset(p.id for p in photos if p.id in before))
+
+    def stage_accepted(
+        self,
+        accepted: Sequence[AcceptedFile],
+        *,
+        reuse_staged: bool = False,
+        read_now: bool = True,
+    ) -> list[PhotoSnapshot]:
+        """Save photos intake accepted. ``reuse_staged``: a file already staged (added twice
+        to the same list) gives its staged row back instead of a second one."""
+        staged = {i.source_path: i for i in self.store.items(states=[ItemState.STAGED])}
+        known: set[str] = set()
+        reused: list[PhotoSnapshot] = []
+        entries: list[StagedEntry] = []
+        for photo in accepted:
+            if str(photo.path) in known:
+                continue
+            if reuse_staged and str(photo.path) in staged:
+                reused.append(snapshot(staged[str(photo.path)]))
+                continue
+            known.add(str(photo.path))
+            entry = StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256))
+            if read_now:
+                facts = self.read_facts(Path(photo.path))
+                entry = StagedEntry(entry.source_path, entry.size, entry.sha256, **_facts(facts))
+            entries.append(entry)
+        return reused + [snapshot(i) for i in self.store.stage(entries)]
+
+    # --- the note -------------------------------------------------------------------------
+
+    @staticmethod
+    def open_note(reader: NoteReader, note_id: str) -> Note:
+        """The server's word on the note right now; a signed note is refused (NoteLocked)."""
+        note = reader.get_note(note_id)
+        ensure_open(note)
+        return note
+
+    def read_facts_of(self, item_id: int) -> PhotoSnapshot:
+        """Read a staged photo's facts once (slow: a decode and a barcode scan) and save them."""
+        return snapshot(self._with_facts(self.store.get(int(item_id))))
+
+    def _with_facts(self, item: QueueItem) -> QueueItem:
+        if item.state != ItemState.STAGED or item.facts_read:
+            return item
+        facts = self.read_facts(Path(item.source_path))
+        return self.store.update(item.id, **_facts(facts))
+
+    def check(self, ids: Sequence[int], note: Note | None) -> list[PhotoSnapshot]:
+        """Record the checks' findings of staged photos for ``note`` (cheap: the facts were read
+        at staging), so a front end shows them before anything is sent; no note clears them."""
+        out: list[PhotoSnapshot] = []
+        for item_id in ids:
+            item = self.store.get(int(item_id))
+            if item.state != ItemState.STAGED:
+                continue
+            found = self.evaluate(facts_of(item), note) if note is not None else []
+            out.append(snapshot(self.store.update(item.id, findings=_findings_json(found))))
+        return out
+
+    # --- submit ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        ids: Sequence[int],
+        note: Note,
+        *,
+        provider_id: str,
+        preset: str,
+        base_url: str,
+        org_id: str,
+        acknowledged: frozenset[CheckCode] = frozenset(),
+        waiting: Sequence[int] = (),
+    ) -> SubmitResult:
+        """Check and queue staged photos ``ids`` for ``note`` and start them (with ``waiting``:
+        items already queued for this note, e.g. restored after a restart)."""
+        from maxupload.core.imaging import get_preset
+
+        get_preset(preset)  # ValueError with a clear message for an unknown preset
+        ensure_open(note)
+        self.engine.recover()  # before anything reads the queue: the guard sees true states
+        target = Target(
+            org_id=org_id,
+            note_id=note.id,
+            provider_id=provider_id,
+            patient_label=target_label(note),
+            base_url=base_url,
+        )
+        result = SubmitResult(note, run=[int(i) for i in waiting])
+        for item_id in ids:
+            item = self.store.get(item_id)
+            if item.state != ItemState.STAGED:
+                continue
+            item = self._with_facts(item)  # never sent unchecked, even if not read yet
+            found = self.evaluate(facts_of(item), note)
+            item = self.store.update(item.id, findings=_findings_json(found))
+            if checks.held_or_blocked(found, acknowledged):
+                result.stopped.append(snapshot(item))
+                continue
+            bound = self.store.bind(item_id, target, preset)
+            stand_in = self._settle_twin(bound, result.run)
+            if stand_in is None:
+                result.run.append(bound.id)
+                result.queued.append(snapshot(self.store.get(bound.id)))
+            else:
+                result.stand_ins[bound.id] = stand_in
+                if stand_in.id not in result.run:
+                    result.run.append(stand_in.id)
+        self.engine.start(only=result.run)
+        return result
+
+    def _settle_twin(self, item: QueueItem, run: list[int]) -> PhotoSnapshot | None:
+        """A photo the guard held because of an earlier item for the same note: when that item
+        was never sent (left by a crash, as the same provider and preset) it is sent in place;
+        when it is on the note or waits for the user's decision, it stands for this photo and
+        no second decision item is made. Returns the standing-in item, or None."""
+        if item.error_code != "duplicate" or item.duplicate_of is None:
+            return None
+        earlier = self.store.get(item.duplicate_of)
+        same_binding = (earlier.provider_id, earlier.preset) == (item.provider_id, item.preset)
+        if earlier.state in WAITING_STATES and same_binding and earlier.id not in run:
+            reason = f"Already queued as item {earlier.id}, which is sent instead."
+            code = "queued_earlier"
+            if earlier.state == ItemState.RETRY_LATER:
+                earlier = self.store.update(
+                    earlier.id,
+                    ItemState.QUEUED,
+                    expect={ItemState.RETRY_LATER},
+                    message="sent now: the same photo was added again",
+                    next_attempt_at=None,
+                    retry_count=0,
+                )
+        elif earlier.reached_server and earlier.state != ItemState.NEEDS_DECISION:
+            reason, code = duplicate_message(earlier, item.id)[0], "already_sent"
+        elif earlier.state == ItemState.NEEDS_DECISION and not earlier.hidden:
+            reason, code = (
+                f"Already waiting for your decision as item {earlier.id}.",
+                "already_waiting",
+            )
+        else:
+            return None
+        self.store.update(
+            item.id,
+            ItemState.CANCELLED,
+            message=f"not queued again: item {earlier.id} stands for this photo",
+            error_kind="cancelled",
+            error_code=code,
+            error_message=reason,
+            next_step=None,
+            hidden=True,
+        )
+        return snapshot(earlier)
+
+    # --- the user's actions on queued photos ---------------------------------------------
+
+    def retry(self, ids: Sequence[int]) -> list[PhotoSnapshot]:
+        """Queue again photos that stored nothing (or check a stored copy again), and start."""
+        return self._restart(ids, self.engine.retry)
+
+    def send_again(self, ids: Sequence[int]) -> list[PhotoSnapshot]:
+        """Send photos that wait for a decision, knowing a second copy may result."""
+        return self._restart(ids, lambda i: self.engine.send_again(i, confirm_duplicate=True))
+
+    def _restart(
+        self, ids: Sequence[int], action: Callable[[int], QueueItem]
+    ) -> list[PhotoSnapshot]:
+        out = [snapshot(action(int(i))) for i in ids]
+        self.engine.start(only=[int(i) for i in ids])
+        return out
+
+    def cancel(self, ids: Sequence[int]) -> list[bool]:
+        """Stop photos on their way (one already sent then waits for a decision)."""
+        return [bool(self.engine.cancel(int(i))) for i in ids]
+
+    def remove(self, item_id: int) -> PhotoSnapshot:
+        """Take a photo off the list; a staged one was never sent, so nothing is remembered."""
+        item = self.store.get(item_id)
+        if item.state == ItemState.STAGED:
+            return snapshot(
+                self.store.update(
+                    item_id,
+                    ItemState.CANCELLED,
+                    expect={ItemState.STAGED},
+                    message="removed before it was sent",
+                    hidden=True,
+                )
+            )
+        return snapshot(self.engine.remove(item_id))
+
+    def staged(self) -> list[PhotoSnapshot]:
+        """Photos added and not sent yet (kept across restarts)."""
+        return [snapshot(i) for i in self.store.items(states=[ItemState.STAGED])]

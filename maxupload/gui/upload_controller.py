@@ -1,0 +1,143 @@
+"""The window's side of the upload service: runs each service call on a worker pool and hands
+the results back as signals on the GUI thread (workers never touch widgets).
+
+The steps and rules themselves live in ``maxupload.core.uploads``; this only adapts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from maxupload.core.checks import CheckCode
+from maxupload.core.models import Note
+from maxupload.core.uploads import NoteReader, UploadService
+from maxupload.gui.tasks import TaskPool
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    """What the window asks to send: staged photo ids and queued ones for the chosen note."""
+
+    staged: list[int]
+    waiting: list[int]
+    note_id: str
+    provider_id: str
+    preset: str
+    base_url: str
+    org_id: str
+    acknowledged: frozenset[CheckCode] = frozenset()
+
+
+class UploadController(QObject):
+    """Adapts ``UploadService`` to Qt.
+
+    Signals:
+        staged(object): a ``StageResult`` (photos saved as staged, files rejected).
+        facts_read(object): a ``PhotoSnapshot`` once the checks have read that photo.
+        checked(list): ``PhotoSnapshot`` values with the checks' findings for a chosen note.
+        submitted(object): a ``SubmitResult``.
+        submit_failed(object): the exception that stopped a submit (e.g. the note was signed).
+        changed(list): ``PhotoSnapshot`` values after a user action (retry, send again, remove).
+        failed(object): the exception of any other failed call.
+    """
+
+    staged = Signal(object)
+    facts_read = Signal(object)
+    checked = Signal(list)
+    submitted = Signal(object)
+    submit_failed = Signal(object)
+    changed = Signal(list)
+    failed = Signal(object)
+
+    def __init__(
+        self,
+        service: UploadService,
+        io_pool: TaskPool,
+        image_pool: TaskPool,
+        reader: Callable[[], NoteReader],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.io_pool = io_pool
+        self.image_pool = image_pool
+        self.reader = reader
+
+    def stage(self, paths: Sequence[Path]) -> None:
+        """Scan and save the photos as staged at once (rows appear), then read each photo's
+        facts for the checks in its own job on the image pool (a decode and a barcode scan)."""
+        wanted = [Path(p) for p in paths]
+        self.image_pool.submit(
+            lambda: self.service.stage(wanted, reuse_staged=True, read_now=False),
+            self._staged,
+            self.failed.emit,
+        )
+
+    def _staged(self, result: Any) -> None:
+        self.staged.emit(result)
+        self.read_facts([p.id for p in result.photos if not p.item.facts_read])
+
+    def read_facts(self, ids: Sequence[int]) -> None:
+        """Read the facts of staged photos not read yet (e.g. restored after a crash)."""
+        for item_id in ids:
+            self.image_pool.submit(
+                self._fact_reader(item_id), self.facts_read.emit, self.failed.emit
+            )
+
+    def _fact_reader(self, item_id: int) -> Callable[[], Any]:
+        return lambda: self.service.read_facts_of(item_id)
+
+    def check(self, ids: Sequence[int], note: Note | None) -> None:
+        """Work out the checks' findings of staged photos for ``note`` (shown before Upload;
+        no note clears them)."""
+        wanted = list(ids)
+        if not wanted:
+            return
+        self.io_pool.submit(
+            lambda: self.service.check(wanted, note), self.checked.emit, self.failed.emit
+        )
+
+    def submit(self, request: SubmitRequest) -> None:
+        """Read the note (the server's word on the lock, now), check, queue and start."""
+        service, reader = self.service, self.reader
+
+        def job() -> Any:
+            note = service.open_note(reader(), request.note_id)
+            return service.submit(
+                request.staged,
+                note,
+                provider_id=request.provider_id,
+                preset=request.preset,
+                base_url=request.base_url,
+                org_id=request.org_id,
+                acknowledged=request.acknowledged,
+                waiting=request.waiting,
+            )
+
+        self.io_pool.submit(job, self.submitted.emit, self.submit_failed.emit)
+
+    def retry(self, ids: Sequence[int]) -> None:
+        self._run(lambda: self.service.retry(list(ids)))
+
+    def send_again(self, ids: Sequence[int]) -> None:
+        self._run(lambda: self.service.send_again(list(ids)))
+
+    def remove(self, ids: Sequence[int]) -> None:
+        """One job per photo: one that cannot be removed now does not keep the others."""
+        for item_id in list(ids):
+            self._run(self._remover(item_id))
+
+    def _remover(self, item_id: int) -> Callable[[], list[Any]]:
+        return lambda: [self.service.remove(item_id)]
+
+    def cancel(self, ids: Sequence[int]) -> None:
+        wanted = list(ids)
+        self.io_pool.submit(lambda: self.service.cancel(wanted), None, self.failed.emit)
+
+    def _run(self, fn: Callable[[], list[Any]]) -> None:
+        self.io_pool.submit(fn, self.changed.emit, self.failed.emit)
