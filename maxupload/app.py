@@ -254,7 +254,17 @@ class AppContext:
             self.window.show_notice(f"{outcome.message} {outcome.next_step}")
 
         self.io_pool.submit(restore, self.window.restore_items, failed)
-        if not self.connection.settings.org_id:
+        if self.connection.settings.damaged:
+            from maxupload.core.settings import SettingsDamaged, require_intact
+
+            try:
+                require_intact(self.connection.settings)
+            except SettingsDamaged as exc:  # never a silent fall back to production
+                self.window.show_notice(
+                    f"{exc} Open Settings (Ctrl+,) and check the server, organization and key "
+                    "before sending."
+                )
+        elif not self.connection.settings.org_id:
             self.window.show_notice(
                 "MaxUpload is not connected to a clinic yet: open Settings (Ctrl+,) and enter "
                 "the organization id and API key."

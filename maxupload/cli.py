@@ -52,10 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is not None:
+        from maxupload.commands.failures import report, run_command
         from maxupload.core.logsetup import setup_logging
 
-        setup_logging()
-        return int(func(args) or 0)
+        try:
+            setup_logging()
+        except OSError as exc:
+            report(
+                f"MaxUpload's log folder cannot be used ({exc.strerror or exc}); "
+                "going on without a log file.",
+                "Check MAXUPLOAD_HOME / your home folder: it must be a writable folder.",
+            )
+        return run_command(func, args)
     if args.self_test:
         from maxupload.selftest import run_self_test
 
@@ -67,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         parser.print_help()
         return 0
-    return run_gui(sandbox=args.sandbox)
+    from maxupload.commands.failures import run_command
+
+    # A queue file or data folder the window cannot use ends with a message too, not a traceback.
+    return run_command(lambda _args: run_gui(sandbox=_args.sandbox), args)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/setup-lib.sh
-APT_PACKAGES=("${QT_APT_PACKAGES[@]}")
+APT_PACKAGES=("${BASE_APT_PACKAGES[@]}" "${QT_APT_PACKAGES[@]}")
 HAS_SCREEN=""
 [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && HAS_SCREEN=1
-[ -z "$HAS_SCREEN" ] && APT_PACKAGES+=(xvfb xauth)
+[ -z "$HAS_SCREEN" ] && APT_PACKAGES+=(xvfb x11-utils)
 apt_install_missing "${APT_PACKAGES[@]}"
 venv_install ""
 
@@ -19,4 +19,4 @@ fi
 echo "No screen on this computer: MaxUpload's window runs on a virtual screen (Xvfb)."
 echo "Stop it with Ctrl+C. On a desktop the same command opens the window for you;"
 echo "'.venv/bin/maxupload sandbox' starts the demo API for the command line instead."
-exec xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/maxupload --sandbox "$@"
+exec bash scripts/headless.sh .venv/bin/maxupload --sandbox "$@"

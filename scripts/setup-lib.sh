@@ -1,6 +1,9 @@
 # Shared steps of the run, test and packaging scripts (sourced, not run). Call from the
 # repository root.
 
+# What creating the venv needs (Debian and Ubuntu ship venv separately from python3).
+BASE_APT_PACKAGES=(python3-venv)
+
 # The libraries Qt's window plugins need (offscreen and xcb, which the self-test loads).
 QT_APT_PACKAGES=(libegl1 libgl1 libopengl0 libfontconfig1 libdbus-1-3 libglib2.0-0 libxkbcommon0
                  libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0

@@ -16,6 +16,8 @@ pytest_plugins = [
     "tests.plugins.images",
     "tests.plugins.keyring_env",
     "tests.plugins.contract",
+    "tests.plugins.small_disk",
+    "tests.plugins.tls",
 ]
 
 _real_connect = socket.socket.connect

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from maxupload.core.filenames import shown
 from maxupload.core.imaging import ImageRejected, Prepared, get_preset, prepare
 from maxupload.core.intake import AcceptedFile, Rejection, scan
 from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, Preset
@@ -95,9 +96,9 @@ def _write_new(out_dir: Path, prepared: Prepared) -> Path:
 def _record_prepared(item: AcceptedFile, prepared: Prepared, output: Path) -> dict[str, Any]:
     r = prepared.receipt
     return {
-        "file": str(item.path),
+        "file": shown(item.path),
         "status": "prepared",
-        "output": str(output),
+        "output": shown(output),
         "mime_type": prepared.mime_type,
         "size_before": r.source_size,
         "size_after": prepared.size,
@@ -115,7 +116,7 @@ def _record_prepared(item: AcceptedFile, prepared: Prepared, output: Path) -> di
 
 
 def _record_rejected(path: Path, reason: str, next_step: str) -> dict[str, Any]:
-    return {"file": str(path), "status": "rejected", "reason": reason, "next_step": next_step}
+    return {"file": shown(path), "status": "rejected", "reason": reason, "next_step": next_step}
 
 
 def _line(record: dict[str, Any]) -> str:
@@ -143,9 +144,9 @@ def _process(entry: AcceptedFile | Rejection, preset: Preset, out_dir: Path) -> 
         return _record_rejected(entry.path, entry.reason, entry.next_step)
     if entry.duplicate_of is not None:
         return {
-            "file": str(entry.path),
+            "file": shown(entry.path),
             "status": "duplicate",
-            "duplicate_of": str(entry.duplicate_of),
+            "duplicate_of": shown(entry.duplicate_of),
         }
     try:
         prepared = prepare(entry.path, preset)

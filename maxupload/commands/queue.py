@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from maxupload.commands.argtypes import item_id, workers
 from maxupload.commands.upload import (
     EXIT_NOT_ALL_SENT,
     EXIT_OK,
@@ -36,6 +37,7 @@ from maxupload.commands.upload import (
     summary,
 )
 from maxupload.core.errors import MaxUploadError
+from maxupload.core.filenames import shown
 from maxupload.core.models import Target
 from maxupload.core.queue_store import (
     UPLOADED_STATES,
@@ -71,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     def add(name: str, help_text: str, func: Any, *, item: bool = True) -> argparse.ArgumentParser:
         sub = actions.add_parser(name, help=help_text, description=help_text)
         if item:
-            sub.add_argument("item_id", type=int, metavar="ID", help="queue item number")
+            sub.add_argument("item_id", type=item_id, metavar="ID", help="queue item number")
         sub.add_argument("--json", action="store_true", help="one JSON object per item")
         sub.set_defaults(func=func)
         return sub
@@ -82,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "resume", "continue sending after a crash or a closed window", run_resume, item=False
     )
     resume.add_argument(
-        "--workers", type=int, metavar="N", help="photos at once (default: saved setting)"
+        "--workers", type=workers, metavar="N", help="photos at once (default: saved setting)"
     )
     add("retry", "queue again a photo that stored nothing, and send it", run_retry)
     again = add(
@@ -244,7 +246,7 @@ def run_show(args: argparse.Namespace, store: QueueStore) -> int:
     for line in _row(item):
         print(line)
     kb = size_kb(item)
-    print(f"       file: {item.source_path}  status: {status_of(item)}")
+    print(f"       file: {shown(item.source_path)}  status: {status_of(item)}")
     print(
         f"       provider: {item.provider_id}  organization: {item.org_id}  "
         f"server: {item.base_url}  preset: {item.preset}"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shlex
+import shutil
 import signal
 import sys
 import threading
 from pathlib import Path
 
+from maxupload.commands.argtypes import port
 from maxupload.core.settings import is_loopback_host
 from maxupload.sandbox import Faults, SandboxConfig, SandboxServer
 from maxupload.sandbox.labels import write_demo_labels
@@ -35,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    p.add_argument("--port", type=port, default=0, help="port (default: any free port)")
     p.add_argument(
         "--allow-remote",
         action="store_true",
@@ -87,12 +89,28 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
     )
 
 
+def command_name() -> str:
+    """How to run this MaxUpload from this terminal: ``maxupload`` when it is on PATH,
+    else the path of the program that is running (e.g. ``.venv/bin/maxupload``)."""
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    on_path = shutil.which("maxupload")
+    if program is None or program.name != "maxupload" or not program.exists():
+        return "maxupload" if on_path else f"{shlex.quote(sys.executable)} -m maxupload"
+    if on_path and Path(on_path).resolve() == program.resolve():
+        return "maxupload"
+    try:
+        shown = program.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = program.resolve()
+    return shlex.quote(str(shown))
+
+
 def banner(srv: SandboxServer) -> str:
     """What to paste: base URL, demo key, IDs and a ready upload command."""
     d = srv.demo
     readonly_note = "no write:notes; uploads answer 403"
     upload = (
-        f"MAXUPLOAD_API_KEY={d.api_key} maxupload upload "
+        f"MAXUPLOAD_API_KEY={d.api_key} {command_name()} upload "
         f"--base-url {shlex.quote(srv.base_url)} --org {d.org_id} "
         f"--note {d.open_note_id} --provider {d.provider_id} photo.jpg"
     )

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from maxupload.commands.argtypes import api_id, workers
 from maxupload.commands.upload_report import (
     check_fields,
     not_queued_record,
@@ -31,7 +32,14 @@ from maxupload.commands.upload_report import (
 )
 from maxupload.core.checks import CheckCode
 from maxupload.core.environments import resolve_base_url
-from maxupload.core.errors import MaxUploadError, NoteLocked
+from maxupload.core.errors import (
+    MaxUploadError,
+    NetworkError,
+    NoteLocked,
+    RateLimited,
+    TlsNotVerified,
+)
+from maxupload.core.filenames import shown
 from maxupload.core.models import Note, Target
 from maxupload.core.queue_store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
 from maxupload.core.visit_time import visit_text
@@ -65,9 +73,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER", help="photos or folders")
-    parser.add_argument("--note", required=True, metavar="ID", help="visit note id (nte_...)")
     parser.add_argument(
-        "--provider", metavar="ID", help="provider id (prv_...; default: saved setting)"
+        "--note", required=True, type=api_id("note id"), metavar="ID", help="visit note id"
+    )
+    parser.add_argument(
+        "--provider",
+        type=api_id("provider id"),
+        metavar="ID",
+        help="provider id (prv_...; default: saved setting)",
     )
     add_target_options(parser)
     parser.add_argument(
@@ -84,12 +97,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--yes", "-y", action="store_true", help="do not ask for confirmation on a terminal"
     )
-    parser.add_argument("--workers", type=int, metavar="N", help="photos sent at once (1-4)")
+    parser.add_argument("--workers", type=workers, metavar="N", help="photos sent at once (1-4)")
     parser.set_defaults(func=run)
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--org", metavar="ID", help="organization id (default: saved setting)")
+    parser.add_argument(
+        "--org", type=api_id("organization id"), metavar="ID", help="organization id"
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--base-url", metavar="URL", help="API base URL, e.g. .../v3")
     where.add_argument(
@@ -119,7 +134,7 @@ def status_of(item: QueueItem) -> str:
 def item_record(item: QueueItem) -> dict[str, Any]:
     """The ``--json`` object for one photo."""
     return {
-        "file": item.source_path,
+        "file": shown(item.source_path),
         "itemId": item.id,
         "status": status_of(item),
         "state": item.state.value,
@@ -138,7 +153,7 @@ def item_record(item: QueueItem) -> dict[str, Any]:
 
 def item_lines(item: QueueItem) -> list[str]:
     """Human lines for one photo: ``file  synced  img_...  123 KB  verified`` or the problem."""
-    head = f"{item.source_path}  {status_of(item)}"
+    head = f"{shown(item.source_path)}  {status_of(item)}"
     if item.image_id:
         head += f"  {item.image_id}"
         kb = size_kb(item)
@@ -189,10 +204,10 @@ class Printer:
         """A file that never became a queue item, with why and what to do."""
         with self._lock:
             if self.as_json:
-                record = not_queued_record(str(path), status, code, reason, next_step)
+                record = not_queued_record(shown(path), status, code, reason, next_step)
                 print(json.dumps(record), file=self.out, flush=True)
                 return
-            print(f"{path}  {status}", file=self.out)
+            print(f"{shown(path)}  {status}", file=self.out)
             print(f"    {reason}", file=self.out)
             if next_step:
                 print(f"    Next: {next_step}", file=self.out)
@@ -244,9 +259,11 @@ def error(text: str, next_step: str | None = None) -> None:
 
 def resolve_target_settings(args: argparse.Namespace) -> tuple[str, str, Any]:
     """Base URL and organization from the options, else from the saved settings."""
-    from maxupload.core.settings import load_settings
+    from maxupload.core.settings import load_settings, require_intact
 
     settings = load_settings()
+    if not (args.base_url or args.env):
+        require_intact(settings)  # a damaged file never sends photos to production by default
     base = args.base_url or args.env or settings.base_url
     return resolve_base_url(base), (args.org or settings.org_id or "").strip(), settings
 
@@ -337,7 +354,9 @@ def run_queue(
         try:
             while not engine.wait_idle(timeout=0.5):
                 pass
-        except KeyboardInterrupt:
+            if engine.storage_problem is not None:
+                raise engine.storage_problem  # disk full etc.: one message, queue kept as is
+        except KeyboardInterrupt as stop:
             info(as_json, "Stopping: photos not yet sent stay in the queue.")
             stopped = engine.shutdown(wait=True, cancel_in_flight=True, timeout=STOP_WAIT_S)
             if not stopped:
@@ -350,7 +369,8 @@ def run_queue(
                 as_json,
                 "See the queue with 'maxupload queue'; go on with 'maxupload queue resume'.",
             )
-            return EXIT_INTERRUPTED, store.items(ids=ids) if ids is not None else []
+            code = 128 + getattr(stop, "signum", 2)  # 130 for Ctrl+C, 143 for SIGTERM
+            return code, store.items(ids=ids) if ids is not None else []
     finally:
         engine.shutdown(wait=True, timeout=STOP_WAIT_S)
     final = store.items(ids=ids, include_hidden=True) if ids is not None else []
@@ -443,10 +463,13 @@ def run(args: argparse.Namespace) -> int:
         error(str(exc.message), "Ask the provider to add an addendum, or choose another note.")
         return EXIT_SETUP
     except MaxUploadError as exc:
-        from maxupload.core.outcomes import classify
-
-        outcome = classify(exc, "prepare", 0)
-        error(f"Cannot use note {args.note}: {outcome.message}", exc.next_step)
+        # About the note, not a photo: nothing was queued, and this command does not retry.
+        step = exc.next_step
+        if isinstance(exc, RateLimited):
+            step = "Wait a minute, then run the command again."
+        elif isinstance(exc, NetworkError) and not isinstance(exc, TlsNotVerified):
+            step = "Check the connection and the server address, then run the command again."
+        error(f"Cannot read note {args.note}: {str(exc).rstrip('.')}; nothing was sent.", step)
         return EXIT_SETUP
     photos = plural(len(to_send), "photo")
     info(as_json, f"Note {note.id} ({note.status or 'status unknown'}), visit {visit_text(note)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from maxupload.core.filenames import shown
 from maxupload.core.queue_store import QueueItem
 from maxupload.core.uploads import PhotoSnapshot, findings_of
 
@@ -46,12 +47,12 @@ def print_stopped(snap: PhotoSnapshot, as_json: bool, out: TextIO) -> None:
     status = outcome.kind.value  # "held" or "blocked"
     if as_json:
         record = not_queued_record(
-            snap.item.source_path, status, outcome.code, outcome.message, outcome.next_step
+            shown(snap.item.source_path), status, outcome.code, outcome.message, outcome.next_step
         )
         record.update(check_fields(snap.item))
         print(json.dumps(record), file=out, flush=True)
         return
-    print(f"{snap.item.source_path}  {status}: not sent", file=out)
+    print(f"{shown(snap.item.source_path)}  {status}: not sent", file=out)
     for finding in snap.findings:
         print(f"    {finding.message}", file=out)
     print(f"    Next: {outcome.next_step}", file=out, flush=True)
@@ -63,7 +64,7 @@ def print_stand_in(staged: QueueItem, earlier: PhotoSnapshot, as_json: bool, out
     item = earlier.item
     if as_json:
         record = {
-            "file": staged.source_path,
+            "file": shown(staged.source_path),
             "itemId": item.id,
             "status": item.server_status or item.state.value,
             "state": item.state.value,
@@ -81,7 +82,10 @@ def print_stand_in(staged: QueueItem, earlier: PhotoSnapshot, as_json: bool, out
         print(json.dumps(record), file=out, flush=True)
         return
     where = f"  {item.image_id}" if item.image_id else ""
-    print(f"{staged.source_path}  not sent again (item {item.id}, {item.state}){where}", file=out)
+    print(
+        f"{shown(staged.source_path)}  not sent again (item {item.id}, {item.state}){where}",
+        file=out,
+    )
     if staged.error_message:
         print(f"    {staged.error_message}", file=out)
     if item.error_message:

@@ -53,6 +53,7 @@ from maxupload.core.errors import (
     RateLimitInfo,
     ServerError,
     SignedUrlRefused,
+    TlsNotVerified,
     UploadOutcomeUnknown,
     UploadServerError,
     VerificationError,
@@ -72,6 +73,7 @@ from maxupload.core.models import (
 )
 from maxupload.core.ratelimit import MAX_WAIT_S, RateGate
 from maxupload.core.settings import is_loopback_host
+from maxupload.core.transport import deadline, make_http_client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,6 +100,10 @@ if not any(isinstance(f, _HideQueryStrings) for f in _httpx_log.filters):
 
 #: Bytes handed to the transport per step of an upload (progress and cancel granularity).
 CHUNK_SIZE = 64 * 1024
+#: Every read request ends within this many seconds in total, however the server trickles.
+READ_DEADLINE_S = 30.0
+#: Uploads and downloads get this much more time per byte on top (a slow but moving link).
+MIN_BYTES_PER_S = 25_000
 #: ``download`` refuses a stored copy larger than this.
 MAX_DOWNLOAD_BYTES = 100_000_000
 #: An API answer (JSON) larger than this is refused as not plausible.
@@ -326,6 +332,7 @@ class ApiClient:
         event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
         verify: bool | str | ssl.SSLContext = True,
         retry_policy: RetryPolicy | None = None,
+        deadline: float = READ_DEADLINE_S,
     ) -> None:
         self._base_url = str(check_url(base_url.strip().rstrip("/"))).rstrip("/")
         self._api_key = _header_value(api_key, "API key")
@@ -336,11 +343,11 @@ class ApiClient:
         self._timeout = httpx.Timeout(timeout)
         self._upload_timeout = httpx.Timeout(timeout, read=upload_timeout, write=upload_timeout)
         self._last_rate_limit = RateLimitInfo()
-        self._http = httpx.Client(
+        self._deadline = deadline
+        self._http = make_http_client(
+            _tls_context(verify),
             headers={"User-Agent": USER_AGENT},
             timeout=self._timeout,
-            verify=_tls_context(verify),
-            follow_redirects=False,
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             event_hooks=dict(event_hooks) if event_hooks else None,
         )
@@ -670,15 +677,26 @@ class ApiClient:
             timeout=timeout,
             extensions={"trace": attempt.trace},
         )
-        try:
-            response = self._http.send(request, stream=True)
+        with deadline(self._deadline_for(call)) as limit:
             try:
-                body = _read_limited(response, call)
-            finally:
-                response.close()
-        except httpx.HTTPError as exc:
-            return exc
+                response = self._http.send(request, stream=True)
+                try:
+                    body = _read_limited(response, call)
+                finally:
+                    response.close()
+            except httpx.HTTPError as exc:
+                if limit is not None and limit.expired:
+                    return _TooSlow(f"no complete answer came back within {limit.seconds:g} s")
+                return exc
         return response, body
+
+    def _deadline_for(self, call: _Call) -> float:
+        """The whole request's time limit: fixed for reads, by size for uploads and downloads
+        (at least ``MIN_BYTES_PER_S`` on top of the read limit)."""
+        size = call.body.length if call.body is not None else 0
+        if call.kind == "download":
+            size = call.max_bytes // 10  # a stored copy is far smaller than the refusal limit
+        return self._deadline + size / MIN_BYTES_PER_S
 
     def _network_error(self, call: _Call, attempt: _Attempt, exc: httpx.HTTPError) -> NetworkError:
         host = _host(call.url)
@@ -690,6 +708,8 @@ class ApiClient:
             return UploadOutcomeUnknown(
                 f"The photo was sent to {host}, but {reason}; a copy may be stored."
             )
+        if _tls_verification_failed(exc):
+            return TlsNotVerified(f"No connection to {host}: {reason}.")
         return NetworkError(f"No answer from {host}: {reason}.", request_sent=False)
 
     def _wait_before_retry(
@@ -797,9 +817,16 @@ def _check_cancel(cancel: threading.Event | None) -> None:
         raise Cancelled("Cancelled before sending; nothing was stored.")
 
 
+class _TooSlow(httpx.TimeoutException):
+    """The request's total deadline passed (a server trickling its answer): not retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
 def _transient(exc: httpx.HTTPError) -> bool:
     """Failures that may pass on their own (not configuration problems)."""
-    if _tls_verification_failed(exc):
+    if _tls_verification_failed(exc) or isinstance(exc, _TooSlow):
         return False
     return isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
 
@@ -820,6 +847,8 @@ def _describe(
     waited = upload_timeout if call.kind == "upload" else timeout
     if _tls_verification_failed(exc):
         return "the server's TLS certificate could not be verified"
+    if isinstance(exc, _TooSlow):
+        return f"{exc}: the server (or a proxy) is answering far too slowly"
     if isinstance(exc, httpx.ConnectTimeout):
         return "connecting timed out"
     if isinstance(exc, httpx.PoolTimeout):

@@ -47,6 +47,7 @@ from maxupload.core.errors import (
     NotFound,
     ScopeError,
 )
+from maxupload.core.filenames import shown
 from maxupload.core.intake import hash_file
 from maxupload.core.models import Target, UploadedImage
 from maxupload.core.outcomes import Outcome, Phase, classify
@@ -62,6 +63,7 @@ from maxupload.core.queue_store import (
 )
 from maxupload.core.ratelimit import RateGate
 from maxupload.core.runlock import QueueBusy, RunLock
+from maxupload.core.storage import FULL_ERRNOS, StorageError, storage_error
 from maxupload.core.verify import VerifyClient, verify_stored_copy
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,11 @@ _MIME_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png"}
 
 
 class EngineListener(Protocol):
-    """What the engine reports. Called from worker threads, after the change is committed."""
+    """What the engine reports. Called from worker threads, after the change is committed.
+
+    A listener may also have ``storage_failed(exc)``: called once when MaxUpload's own storage
+    fails (disk full, damaged queue file) and the queue pauses; ``start`` or ``resume`` go on.
+    """
 
     def item_changed(self, item: QueueItem) -> None: ...
 
@@ -147,7 +153,7 @@ class UploadEngine:
         self.gate = gate or RateGate()
         self.retry_delays = tuple(retry_delays)
         self.verify_delays = tuple(verify_delays)
-        self._lock = RunLock(store.path.with_name(store.path.name + ".lock"))
+        self._lock = RunLock(store.path.with_name(store.path.name + ".lock"), guard_folder=True)
         self._cv = threading.Condition()
         self._active: dict[int, _Job] = {}
         self._threads: list[threading.Thread] = []
@@ -158,6 +164,8 @@ class UploadEngine:
         self._start_lock = threading.RLock()
         self._recovered = False
         self._shut_down = False
+        self._storage_problem: StorageError | None = None
+        self._stuck: set[int] = set()
         self._unsubscribe = store.subscribe(self._forward)
 
     # --- listener plumbing ----------------------------------------------------------------
@@ -207,6 +215,8 @@ class UploadEngine:
         with self._start_lock:
             if self._shut_down:
                 raise RuntimeError("this UploadEngine was shut down; create a new one")
+            if self._storage_problem is not None:
+                self.resume()  # the user starts again after freeing space (StorageError if not)
             with self._cv:
                 if self._threads:
                     if only is not None and self._only is not None:
@@ -304,9 +314,41 @@ class UploadEngine:
             self._paused = True
 
     def resume(self) -> None:
+        """Go on after ``pause`` or a storage failure (StorageError if it persists)."""
         with self._cv:
+            stuck = set(self._stuck)
+        if stuck:
+            self.store.recover(ids=stuck)  # items whose next step could not be saved
+        with self._cv:
+            self._stuck -= stuck
+            self._storage_problem = None
             self._paused = False
             self._cv.notify_all()
+
+    @property
+    def storage_problem(self) -> StorageError | None:
+        """Why the queue paused by itself (disk full, damaged queue file), until ``resume``."""
+        return self._storage_problem
+
+    def _pause_for_storage(self, exc: StorageError, item_id: int | None) -> None:
+        """MaxUpload's own storage failed: pause (never retry in a loop), keep the item as it
+        is on file, and say so once."""
+        with self._cv:
+            first = self._storage_problem is None
+            self._storage_problem = exc
+            self._paused = True
+            if item_id is not None:
+                self._stuck.add(item_id)
+            self._cv.notify_all()
+        if not first:
+            return
+        log.error("queue paused: %s", exc)
+        notify = getattr(self.listener, "storage_failed", None)
+        if notify is not None:
+            try:
+                notify(exc)
+            except Exception:
+                log.exception("storage_failed listener failed")
 
     def cancel(self, item_id: int) -> bool:
         """Cancel an item that has not reached the server. An upload in flight is aborted; if
@@ -515,7 +557,10 @@ class UploadEngine:
                     log.exception("batch_finished listener failed")
 
     def _sleep_for(self) -> float:
-        wake = self.store.next_wakeup(only=self._only)
+        try:
+            wake = self.store.next_wakeup(only=self._only)
+        except StorageError:
+            return 1.0
         if wake is None:
             return 1.0
         return min(max(wake - time.time(), 0.01), 1.0)
@@ -524,12 +569,18 @@ class UploadEngine:
         clients: dict[tuple[str, str], UploadClient] = {}
         try:
             while True:
-                taken = self._take()
+                try:
+                    taken = self._take()
+                except StorageError as exc:
+                    self._pause_for_storage(exc, None)
+                    continue
                 if taken is None:
                     return
                 item, job = taken
                 try:
                     self._process(item, job, clients)
+                except StorageError as exc:
+                    self._pause_for_storage(exc, item.id)
                 except Exception:  # never lose the worker; the row says what happened
                     log.exception("queue item %s: unexpected failure", item.id)
                 finally:
@@ -624,7 +675,9 @@ class UploadEngine:
                 message="the file changed after it was queued",
                 error_kind="failed",
                 error_code="file_changed",
-                error_message=f"{item.file_name} changed after it was queued; it was not sent.",
+                error_message=(
+                    f"{shown(item.file_name)} changed after it was queued; it was not sent."
+                ),
                 next_step="Add the photo again so you can check it before it is sent.",
             )
             self._drop_copy(self.store.get(item.id))
@@ -633,7 +686,10 @@ class UploadEngine:
         self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         suffix = _MIME_SUFFIX.get(prepared.mime_type, ".bin")
         path = self.cache_dir / f"item-{item.id}-{prepared.sha256_output[:12]}{suffix}"
-        write_private(path, data)
+        try:
+            write_private(path, data)
+        except OSError as exc:
+            raise (storage_error(exc, self.cache_dir) or exc) from exc
         if job.cancel.is_set():
             path.unlink(missing_ok=True)
             raise Cancelled("Cancelled before sending.")
@@ -660,6 +716,9 @@ class UploadEngine:
     ) -> QueueItem | None:
         assert item.mime_type
         mime = item.mime_type
+        # Sit out a rate-limit pause while still 'ready': stopped now, nothing is ambiguous.
+        while (remaining := self.gate.pause_remaining()) > 0 and not job.cancel.is_set():
+            job.cancel.wait(min(remaining, 1.0))
         if job.cancel.is_set():
             self._fail(item.id, Cancelled("Cancelled before sending."), "prepare", job)
             return None
@@ -778,6 +837,10 @@ class UploadEngine:
 
     def _fail(self, item_id: int, exc: BaseException, phase: Phase, job: _Job) -> None:
         """Record a failure with its class; never re-send something that may be stored."""
+        if isinstance(exc, StorageError):
+            raise exc  # MaxUpload's own disk, not the photo: the worker pauses the queue
+        if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+            raise storage_error(exc) or exc
         if isinstance(exc, Cancelled) and not job.user_cancelled and self._stopping:
             sent = bool(getattr(exc, "request_sent", False))
             if not sent:

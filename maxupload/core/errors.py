@@ -15,9 +15,13 @@ class MaxUploadError(Exception):
     #: What the user should do next, in one sentence (subclasses may compute it).
     default_next_step: str = "Try again; if it keeps happening, contact support."
 
+    def __init__(self, *args: object, next_step: str | None = None) -> None:
+        super().__init__(*args)
+        self._given_next_step = next_step
+
     @property
     def next_step(self) -> str:
-        return self.default_next_step
+        return getattr(self, "_given_next_step", None) or self.default_next_step
 
     @property
     def user_message(self) -> str:
@@ -204,6 +208,21 @@ class NetworkError(MaxUploadError):
                 "the note before choosing 'Send again'."
             )
         return "Could not reach the server: check the network connection; MaxUpload retries."
+
+
+class TlsNotVerified(NetworkError):
+    """The server's certificate could not be verified: nothing was sent, and retrying by
+    itself cannot help."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, request_sent=False)
+
+    @property
+    def next_step(self) -> str:
+        return (
+            "Check the computer's date and time; behind a clinic proxy that inspects TLS, ask IT "
+            "for its certificate (SSL_CERT_FILE). Then try again."
+        )
 
 
 class UploadOutcomeUnknown(NetworkError):

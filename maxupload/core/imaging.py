@@ -180,7 +180,12 @@ def target_size(width: int, height: int, long_edge: int | None) -> tuple[int, in
 
 
 def _frames_note(im: Image.Image, kind: str) -> str | None:
-    frames = int(getattr(im, "n_frames", 1) or 1)
+    try:  # counting seeks through every page: a damaged later page fails here
+        frames = int(getattr(im, "n_frames", 1) or 1)
+    except (OSError, SyntaxError, ValueError, TypeError, EOFError, IndexError) as exc:
+        raise ImageRejected(
+            "The image is damaged: one of its later pages or frames cannot be read.", NEXT_RECOPY
+        ) from exc
     if frames <= 1:
         return None
     if kind == "gif":

@@ -8,6 +8,7 @@ logging it. ``redact`` does the same for text the command line prints.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import logging
 import logging.handlers
@@ -124,7 +125,34 @@ class RedactingFilter(logging.Filter):
 
 
 class _OwnerOnlyRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """A rotating log whose files (current and rotated) are readable by their owner only."""
+    """A rotating log whose files (current and rotated) are readable by their owner only.
+
+    When the log cannot be written (disk full, folder gone) it says so once on stderr, in one
+    line, and drops records until a write succeeds again: never a traceback per record.
+    """
+
+    _failing = False  # the last write failed and stderr was told
+    _last_failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._last_failed = False
+        super().emit(record)  # calls handleError when the write fails
+        if not self._last_failed:
+            self._failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._last_failed = True
+        if self._failing:
+            return
+        self._failing = True
+        problem = sys.exc_info()[1]
+        reason = getattr(problem, "strerror", None) or type(problem).__name__
+        with contextlib.suppress(Exception):
+            sys.stderr.write(
+                f"maxupload: the log file {self.baseFilename} cannot be written ({reason}); "
+                "log lines are dropped until it can. Next: free space on that disk.\n"
+            )
+            sys.stderr.flush()
 
     def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -168,7 +196,8 @@ def shutdown_logging() -> None:
     for handler in list(root.handlers):
         if getattr(handler, _HANDLER_MARK, False):
             root.removeHandler(handler)
-            handler.close()
+            with contextlib.suppress(OSError):  # lines still buffered on a full disk are lost
+                handler.close()
 
 
 class RedactingStream:

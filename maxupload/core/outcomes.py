@@ -28,6 +28,7 @@ from maxupload.core.errors import (
     RateLimited,
     ScopeError,
     ServerError,
+    TlsNotVerified,
     VerificationError,
 )
 from maxupload.core.image_formats import ImageRejected
@@ -177,6 +178,8 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
             send_again_step(item_id),
             trace,
         )
+    if isinstance(exc, TlsNotVerified):
+        return Outcome(OutcomeKind.FAILED, "tls_not_verified", str(exc), retry_step(item_id))
     if isinstance(exc, NetworkError):
         if exc.request_sent and phase == "upload":
             return Outcome(
@@ -199,6 +202,14 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
             exc.code,
             f"The API key lacks {what} ({exc.message}).",
             exc.next_step,
+            trace,
+        )
+    if isinstance(exc, NotFound) and phase == "verify":
+        return Outcome(
+            OutcomeKind.RETRY_LATER,
+            exc.code,
+            f"The stored copy of the photo was not found on the server ({exc.message}).",
+            "Open the note in the EHR to check the photo; MaxUpload checks again by itself.",
             trace,
         )
     for refusal, text in _REFUSALS:

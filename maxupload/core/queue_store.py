@@ -58,10 +58,12 @@ from pathlib import Path
 from typing import Any
 
 from maxupload.core.errors import MaxUploadError
+from maxupload.core.filenames import for_storage, from_storage
 from maxupload.core.logsetup import redact
 from maxupload.core.models import Target
 from maxupload.core.paths import app_paths
 from maxupload.core.runlock import RunLock
+from maxupload.core.storage import storage_error
 
 
 class ItemState(enum.StrEnum):
@@ -471,13 +473,16 @@ class QueueStore:
         # Opening (WAL switch, migrations) is one process at a time: a window and a command
         # started together would otherwise both migrate, and one would fail.
         opening = RunLock(self.path.with_name(self.path.name + ".open-lock"))
-        if not opening.acquire(wait=_OPEN_WAIT_S):
-            raise QueueStoreError("The upload queue file is being opened by another MaxUpload.")
         try:
+            if not opening.acquire(wait=_OPEN_WAIT_S):
+                raise QueueStoreError("The upload queue file is being opened by another MaxUpload.")
             self._conn = connect(self.path)
             migrate(self._conn)
-        except sqlite3.DatabaseError as exc:
-            raise QueueStoreError(f"The upload queue file cannot be opened: {exc}") from exc
+        except (sqlite3.Error, OSError) as exc:
+            problem: MaxUploadError | None = storage_error(exc, self.path)
+            if problem is None:
+                problem = QueueStoreError(f"The upload queue file {self.path} cannot be opened.")
+            raise problem from exc
         finally:
             opening.release()
         for suffix in ("-wal", "-shm"):
@@ -498,8 +503,8 @@ class QueueStore:
 
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            row = self._conn.execute("SELECT version FROM schema_version").fetchone()
+        with self._reading() as conn:
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
             return int(row[0])
 
     # --- listeners --------------------------------------------------------------------------
@@ -534,7 +539,7 @@ class QueueStore:
         return _item(row)
 
     def get(self, item_id: int) -> QueueItem:
-        with self._lock:
+        with self._reading():
             return self._row(item_id)
 
     def items(
@@ -560,8 +565,8 @@ class QueueStore:
         sql = f"SELECT {', '.join(_ITEM_COLUMNS)} FROM items"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY id", params).fetchall()
+        with self._reading() as conn:
+            rows = conn.execute(sql + " ORDER BY id", params).fetchall()
         return [_item(r) for r in rows]
 
     def counts(self, ids: Iterable[int] | None = None) -> dict[str, int]:
@@ -572,8 +577,8 @@ class QueueStore:
         return result
 
     def events(self, item_id: int) -> list[ItemEvent]:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._reading() as conn:
+            rows = conn.execute(
                 "SELECT item_id, at, state, message FROM events WHERE item_id = ? ORDER BY id",
                 (item_id,),
             ).fetchall()
@@ -614,8 +619,8 @@ class QueueStore:
             f"SELECT {', '.join(_ITEM_COLUMNS)} FROM items WHERE {by} = ? AND note_id = ? "
             f"AND org_id = ? AND base_url = ? AND id != ? AND ({counts}) ORDER BY id"
         )
-        with self._lock:
-            rows = self._conn.execute(
+        with self._reading() as conn:
+            rows = conn.execute(
                 sql, (value, item.note_id, item.org_id, item.base_url, item.id)
             ).fetchall()
         return [_item(r) for r in rows]
@@ -623,8 +628,24 @@ class QueueStore:
     # --- writing ----------------------------------------------------------------------------
 
     @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock; SQLite and disk failures become a StorageError."""
+        with self._lock, self._storage_errors():
+            yield self._conn
+
+    @contextlib.contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            problem = storage_error(exc, self.path)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._storage_errors():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -633,13 +654,14 @@ class QueueStore:
                 # Also when COMMIT itself fails (disk full): an open transaction would refuse
                 # every later change.
                 if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
                 raise
 
     def _event(self, conn: sqlite3.Connection, item_id: int, state: str, message: str) -> None:
         conn.execute(
             "INSERT INTO events (item_id, at, state, message) VALUES (?, ?, ?, ?)",
-            (item_id, _now(), state, redact(message)),
+            (item_id, _now(), state, _free_text(message)),
         )
 
     def add(
@@ -689,8 +711,8 @@ class QueueStore:
             "created_at, updated_at, captured_at, label_codes, facts_read) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                str(entry.source_path),
-                entry.source_path.name,
+                for_storage(entry.source_path),
+                for_storage(entry.source_path.name),
                 int(entry.size),
                 entry.sha256,
                 bound.org_id,
@@ -844,7 +866,7 @@ class QueueStore:
         for name, value in changes.items():
             sets.append(f"{name} = ?")
             if name in _FREE_TEXT_FIELDS and isinstance(value, str):
-                value = redact(value)  # error texts may quote anything; never a key
+                value = _free_text(value)  # error texts may quote anything; never a key
             params.append(int(value) if isinstance(value, bool) else value)
         params.append(current.id)
         try:
@@ -880,17 +902,22 @@ class QueueStore:
         self._notify([item])
         return item
 
-    def recover(self) -> list[QueueItem]:
-        """Put every item that was mid-way when the app stopped back where it is safe.
+    def recover(self, ids: Iterable[int] | None = None) -> list[QueueItem]:
+        """Put every item (or just ``ids``) that was mid-way when the app stopped, or when its
+        next step could not be saved, back where it is safe.
 
-        Call only while holding the queue lock (no other engine is running).
+        Call only while holding the queue lock (no other engine is running, or none is working
+        on ``ids``).
         """
         changed: list[int] = []
+        sql = "SELECT id, state FROM items WHERE state IN (?, ?)"
+        params: list[Any] = [ItemState.PREPARING.value, ItemState.UPLOADING.value]
+        if ids is not None:
+            id_list = [int(i) for i in ids]
+            sql += f" AND id IN ({', '.join('?' * len(id_list))})"
+            params.extend(id_list)
         with self._transaction() as conn:
-            rows = conn.execute(
-                "SELECT id, state FROM items WHERE state IN (?, ?)",
-                (ItemState.PREPARING.value, ItemState.UPLOADING.value),
-            ).fetchall()
+            rows = conn.execute(sql, params).fetchall()
             for item_id, state in rows:
                 now = _now()
                 if state == ItemState.PREPARING:
@@ -952,8 +979,8 @@ class QueueStore:
             only_list = [int(i) for i in only]
             sql += f" AND id IN ({', '.join('?' * len(only_list))})"
             params.extend(only_list)
-        with self._lock:
-            row = self._conn.execute(sql + " ORDER BY id LIMIT 1", params).fetchone()
+        with self._reading() as conn:
+            row = conn.execute(sql + " ORDER BY id LIMIT 1", params).fetchone()
         return None if row is None else _item(row)
 
     def next_wakeup(self, *, only: Iterable[int] | None = None) -> float | None:
@@ -968,8 +995,8 @@ class QueueStore:
             only_list = [int(i) for i in only]
             sql += f" AND id IN ({', '.join('?' * len(only_list))})"
             params.extend(only_list)
-        with self._lock:
-            row = self._conn.execute(sql, params).fetchone()
+        with self._reading() as conn:
+            row = conn.execute(sql, params).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
 
@@ -1005,6 +1032,11 @@ def duplicate_message(earlier: QueueItem, item_id: int) -> tuple[str, str]:
     )
 
 
+def _free_text(text: str) -> str:
+    """Wording for the file: keys masked, undecodable bytes of a quoted file name escaped."""
+    return redact(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _check_target(target: Target) -> None:
     if not (target.org_id and target.note_id and target.provider_id and target.base_url):
         raise ValueError("a queue item needs organization, note, provider and base URL")
@@ -1012,6 +1044,8 @@ def _check_target(target: Target) -> None:
 
 def _item(row: Sequence[Any]) -> QueueItem:
     values = dict(zip(_ITEM_COLUMNS, row, strict=True))
+    values["source_path"] = from_storage(values["source_path"])
+    values["file_name"] = from_storage(values["file_name"])
     values["state"] = ItemState(values["state"])
     values["duplicate_ok"] = bool(values["duplicate_ok"])
     values["hidden"] = bool(values["hidden"])

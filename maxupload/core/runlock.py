@@ -23,11 +23,17 @@ class QueueBusy(MaxUploadError):
 
 
 class RunLock:
-    """A non-blocking exclusive lock on ``<queue file>.lock``."""
+    """A non-blocking exclusive lock on ``<queue file>.lock``.
 
-    def __init__(self, path: Path) -> None:
+    ``guard_folder`` (POSIX) also locks the folder itself: deleting the lock file while it is
+    held (a clean-up tool, a user) would otherwise let a second sender lock a new file.
+    """
+
+    def __init__(self, path: Path, *, guard_folder: bool = False) -> None:
         self.path = path
+        self.guard_folder = guard_folder and sys.platform != "win32"
         self._file: IO[bytes] | None = None
+        self._folder_fd: int | None = None
 
     @property
     def held(self) -> bool:
@@ -61,10 +67,28 @@ class RunLock:
         except OSError:
             handle.close()
             return False
+        if self.guard_folder and not self._lock_folder():
+            handle.close()  # closing drops the file lock too
+            return False
         self._file = handle
         return True
 
+    def _lock_folder(self) -> bool:
+        import fcntl
+
+        fd = os.open(self.path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._folder_fd = fd
+        return True
+
     def release(self) -> None:
+        folder_fd, self._folder_fd = self._folder_fd, None
+        if folder_fd is not None:
+            os.close(folder_fd)  # closing drops the folder's lock
         handle, self._file = self._file, None
         if handle is None:
             return

@@ -7,7 +7,6 @@ atomically (temp file + ``os.replace``) with owner-only permissions, and never h
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import logging
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 
 from maxupload.core.confirmation import DEFAULT_IDLE_SECONDS, idle_problem
 from maxupload.core.environments import PRODUCTION_URL, resolve_base_url
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.logsetup import looks_like_secret, redact
 from maxupload.core.paths import app_paths, write_private
 
@@ -39,6 +39,10 @@ _PRESET_RE = re.compile(r"^(?:[a-z][a-z0-9_-]{0,31}|custom:\d{2,5}:\d{1,3})$")
 
 class SettingsError(ValueError):
     """A value cannot be saved (e.g. it looks like an API key). The message names the field."""
+
+
+class SettingsDamaged(MaxUploadError):
+    """The settings file is damaged: MaxUpload does not guess where to send photos."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class Settings:
     confirm_idle_seconds: int = DEFAULT_IDLE_SECONDS
     recent_notes: list[RecentNote] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
+    #: Why the file could not be used as saved (unreadable, not JSON, a bad server address),
+    #: naming the file; empty when it is intact. Never saved.
+    damaged: str = field(default="", compare=False, repr=False)
 
     def add_recent_note(self, note_id: str) -> None:
         """Put a note first in the recent list of the current environment and organization."""
@@ -215,6 +222,8 @@ def settings_from_dict(data: Any) -> Settings:
             setattr(result, name, check(data[name]))
         except SettingsError as exc:
             result.warnings.append(f"Setting '{name}' was reset to its default: {exc}.")
+            if name == "base_url":
+                result.damaged = f"its server address cannot be used ({exc})"
     unknown = sorted(set(data) - set(_CHECKS) - {"schema_version"})
     if unknown and not (isinstance(version, int) and version > SCHEMA_VERSION):
         names = ", ".join(redact(str(n))[:40] for n in unknown)
@@ -255,6 +264,7 @@ def load_settings(path: Path | None = None) -> Settings:
         settings.warnings.append(
             f"The settings file {file} could not be read ({type(exc).__name__}); defaults are used."
         )
+        settings.damaged = f"it could not be read ({type(exc).__name__})"
         _log_warnings(settings)
         return settings
     try:
@@ -266,10 +276,29 @@ def load_settings(path: Path | None = None) -> Settings:
             f"The settings file {file} is damaged; defaults are used."
             + (f" Its text was kept in {kept}." if kept else "")
         )
+        settings.damaged = "it is not valid JSON" + (f" (a copy is in {kept})" if kept else "")
         _log_warnings(settings)
         return settings
     settings = settings_from_dict(data)
+    if not isinstance(data, dict):
+        settings.damaged = "it does not hold settings"
     _log_warnings(settings)
+    return settings
+
+
+def require_intact(settings: Settings, path: Path | None = None) -> Settings:
+    """``settings`` when the file was intact; else SettingsDamaged naming the file and the fix
+    (never a silent fall back to production)."""
+    if settings.damaged:
+        file = path or settings_path()
+        raise SettingsDamaged(
+            f"The settings file {file} is damaged: {settings.damaged}. MaxUpload does not "
+            "guess which server to send photos to.",
+            next_step=(
+                f"Fix or delete {file} (then save your settings again in the window), or give "
+                "the server with --env or --base-url."
+            ),
+        )
     return settings
 
 
@@ -279,14 +308,19 @@ def _log_warnings(settings: Settings) -> None:
 
 
 def _keep_bad_copy(file: Path, text: str) -> Path | None:
+    masked = redact(text)
+    for earlier in sorted(file.parent.glob(f"{file.name}.bad-*")):
+        try:
+            if earlier.read_text(encoding="utf-8") == masked:
+                return earlier  # the same damage seen at an earlier start: one copy is enough
+        except (OSError, UnicodeDecodeError):
+            continue
     target = file.with_name(f"{file.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
         write_private(target, redact(text))
     except OSError:
         return None
-    with contextlib.suppress(OSError):
-        file.unlink()
-    return target
+    return target  # the damaged file stays where it is: every start says so until it is fixed
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:

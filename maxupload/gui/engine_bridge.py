@@ -20,11 +20,13 @@ class EngineBridge(QObject):
         item_changed(object): a ``QueueItem`` after a committed state change (latest per item).
         progress(object): ``{item_id: (sent, total)}``, at most about 10 per second.
         batch_finished(object): counts per state when the engine runs out of work.
+        storage_failed(object): the ``StorageError`` that paused the queue (disk full, ...).
     """
 
     item_changed = Signal(object)
     progress = Signal(object)
     batch_finished = Signal(object)
+    storage_failed = Signal(object)
 
     def __init__(
         self, interval_ms: int = 50, progress_every: int = 2, parent: QObject | None = None
@@ -34,6 +36,7 @@ class EngineBridge(QObject):
         self._items: dict[int, Any] = {}
         self._progress: dict[int, tuple[int, int]] = {}
         self._batches: list[dict[str, int]] = []
+        self._storage: list[BaseException] = []
         self._ticks = 0
         self._progress_every = max(1, progress_every)
         self._timer = QTimer(self)
@@ -56,6 +59,10 @@ class EngineBridge(QObject):
         with self._lock:
             self._batches.append(dict(counts))
 
+    def push_storage_failure(self, exc: BaseException) -> None:
+        with self._lock:
+            self._storage.append(exc)
+
     @Slot()
     def flush(self) -> None:
         """Emit what the workers reported since the last tick (GUI thread)."""
@@ -63,6 +70,7 @@ class EngineBridge(QObject):
         with self._lock:
             items, self._items = self._items, {}
             batches, self._batches = self._batches, []
+            storage, self._storage = self._storage, []
             progress: dict[int, tuple[int, int]] = {}
             if self._ticks % self._progress_every == 0 or batches:
                 progress, self._progress = self._progress, {}
@@ -72,6 +80,8 @@ class EngineBridge(QObject):
             self.progress.emit(progress)
         for counts in batches:
             self.batch_finished.emit(counts)
+        for exc in storage:
+            self.storage_failed.emit(exc)
 
     def stop(self) -> None:
         """Stop the timer (the window is closing)."""
@@ -92,3 +102,6 @@ class EngineListenerAdapter:
 
     def batch_finished(self, counts: dict[str, int]) -> None:
         self._bridge.push_batch(counts)
+
+    def storage_failed(self, exc: BaseException) -> None:
+        self._bridge.push_storage_failure(exc)

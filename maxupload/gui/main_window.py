@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         deps.bridge.item_changed.connect(self._item_changed)
         deps.bridge.progress.connect(self._progress)
         deps.bridge.batch_finished.connect(self._batch_finished)
+        deps.bridge.storage_failed.connect(self._show_exception)  # disk full: paused, one message
         self.uploads = deps.uploads
         self.uploads.staged.connect(self._staged)
         self.uploads.facts_read.connect(self._facts_read)

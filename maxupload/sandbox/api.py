@@ -111,10 +111,20 @@ class SandboxApi:
 
     def handle(self, req: ApiRequest) -> Reply:
         path = req.path.rstrip("/") or "/"
+        allowed: set[str] = set()
         for method, pattern, func in self._routes:
             match = pattern.match(path)
             if match and method == req.method:
                 return func(req, **match.groupdict())
+            if match:
+                allowed.add(method)
+        if allowed:  # the path exists, the method is not declared for it
+            raise ApiFailure(
+                405,
+                "method_not_allowed",
+                f"{req.method} is not allowed on {req.path}",
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
         raise ApiFailure(404, "not_found", f"Cannot {req.method} {req.path}")
 
     def key_label(self, headers: Message) -> str | None:
@@ -160,10 +170,10 @@ class SandboxApi:
     @staticmethod
     def _int_param(req: ApiRequest, name: str, default: int, low: int, high: int | None) -> int:
         raw = req.query.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         try:
-            value = int(raw)
+            value = int(raw)  # an empty value is not a number either
         except ValueError:
             raise ApiFailure(400, "bad_request", f"'{name}' must be an integer number") from None
         if value < low:
@@ -188,13 +198,11 @@ class SandboxApi:
     @staticmethod
     def _bool_param(req: ApiRequest, name: str) -> bool | None:
         raw = req.query.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return None
-        if raw.lower() in ("true", "1"):
-            return True
-        if raw.lower() in ("false", "0"):
-            return False
-        raise ApiFailure(400, "bad_request", f"'{name}' must be a boolean value")
+        if raw in ("true", "false"):  # the contract's booleans; not 1, 0, null or empty
+            return raw == "true"
+        raise ApiFailure(400, "bad_request", f"'{name}' must be true or false")
 
     def _visible(
         self, org: str, item_id: str, item: dict[str, Any] | None, what: str
@@ -294,6 +302,7 @@ class SandboxApi:
 
     def list_notes(self, req: ApiRequest) -> Reply:
         _, org = self._authorize(req, "read:notes")
+        self._bool_param(req, "includeSoapNote")  # validated; the demo notes carry no SOAP text
         patient_id = req.query.get("patientId")
         facility_id = req.query.get("facilityId")
         provider_id = req.query.get("providerId")
@@ -310,6 +319,7 @@ class SandboxApi:
 
     def get_note(self, req: ApiRequest, note_id: str) -> Reply:
         _, org = self._authorize(req, "read:notes")
+        self._bool_param(req, "includeSoapNote")
         return success(self._visible_note(org, note_id))
 
     def list_providers(self, req: ApiRequest) -> Reply:

@@ -85,6 +85,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch()
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, OPTIONS, QUERY, ...) is routed too, so a method the contract
+        does not declare for a path answers 405 with its Allow header, not 501."""
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return self._dispatch
+        raise AttributeError(name)
+
     def finish(self) -> None:
         super().finish()
         if getattr(self, "_reset_connection", False):
@@ -259,6 +266,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 reply.trace_id = trace_id
             except ApiFailure as failure:
                 reply = error_reply(failure.status, failure.code, failure.message, trace_id)
+                reply.headers.update(failure.headers)
                 if failure.status == 502:
                     fault = "ehr_fail"
         if drop:

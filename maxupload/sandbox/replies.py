@@ -21,11 +21,14 @@ class Reply:
 class ApiFailure(Exception):
     """Raised inside an endpoint to answer with the API's error body."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = dict(headers or {})
 
 
 def new_trace_id() -> str:

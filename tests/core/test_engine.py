@@ -39,6 +39,7 @@ class Recorder:
         self.finished: list[dict[str, int]] = []
         self.uncommitted: list[tuple[int, str, str]] = []
         self.threads: set[str] = set()
+        self.storage: list[BaseException] = []
 
     def item_changed(self, item: QueueItem) -> None:
         conn = sqlite3.connect(self.path)
@@ -61,6 +62,10 @@ class Recorder:
     def batch_finished(self, counts: dict[str, int]) -> None:
         with self.lock:
             self.finished.append(dict(counts))
+
+    def storage_failed(self, exc: BaseException) -> None:
+        with self.lock:
+            self.storage.append(exc)
 
     def states(self, item_id: int) -> list[str]:
         with self.lock:
@@ -398,7 +403,8 @@ def test_cancel_stops_an_upload_waiting_to_be_sent(harness: Harness) -> None:
     assert engine.rate_limit_pause_remaining() > 0
     (item,) = engine.add(harness.photos(1), harness.target, "standard")
     engine.start()
-    while harness.store.get(item.id).state != ItemState.UPLOADING:
+    # Prepared, it waits out the pause while still 'ready' (never 'uploading' before it is sent).
+    while harness.store.get(item.id).state != ItemState.READY:
         threading.Event().wait(0.05)
     assert engine.cancel(item.id)
     assert engine.wait_idle(timeout=30)
@@ -671,3 +677,35 @@ def test_a_stored_copy_that_differs_needs_a_decision(harness: Harness) -> None:
     assert after.image_id and after.image_id in (after.error_message or "")
     assert "differs from the photo that was sent" in (after.error_message or "")
     assert after.prepared_path and Path(after.prepared_path).exists()
+
+
+def test_deleting_the_lock_file_does_not_let_a_second_sender_start(harness: Harness) -> None:
+    first = harness.engine()
+    first.acquire()
+    lock_file = harness.store.path.with_name(harness.store.path.name + ".lock")
+    lock_file.unlink()  # a clean-up tool or a user removes it while photos are on their way
+    second = harness.engine()
+    with pytest.raises(QueueBusy):
+        second.acquire()
+    first.shutdown()
+    second.acquire()  # free again once the first sender has stopped
+
+
+def test_a_rate_limit_pause_is_waited_out_before_the_photo_is_marked_uploading(
+    harness: Harness,
+) -> None:
+    engine = harness.engine(workers=1)
+    engine.gate.pause_for(5.0)  # e.g. another request was answered 429 just now
+    (item,) = engine.add(harness.photos(1), harness.target, "standard")
+    engine.start()
+
+    waiting = threading.Event()
+    while harness.store.get(item.id).state in (ItemState.QUEUED, ItemState.PREPARING):
+        waiting.wait(0.02)
+    while engine.gate.pause_remaining() > 1.0:  # deep into the pause, the photo prepared
+        waiting.wait(0.02)
+    state = harness.store.get(item.id).state
+    if engine.gate.pause_remaining() > 0:  # still inside the pause: a kill now loses nothing
+        assert state == ItemState.READY
+    assert engine.wait_idle(timeout=60)
+    assert harness.store.get(item.id).state == ItemState.VERIFIED

@@ -74,7 +74,7 @@ def test_cli_prints_url_key_ids_and_a_ready_upload_command(
     note = re.search(r"Open note:\s+(nte_[0-9a-f]{32})", banner)
     provider = re.search(r"Provider:\s+(prv_[0-9a-f]{32})", banner)
     assert base and key and org and note and provider, banner
-    command = re.search(r"MAXUPLOAD_API_KEY=\S+ maxupload upload .*photo\.jpg", banner)
+    command = re.search(r"MAXUPLOAD_API_KEY=\S+ .*maxupload upload .*photo\.jpg", banner)
     assert command, banner
     for value in (base[1], org[1], note[1], provider[1]):
         assert value in command[0]
