@@ -158,6 +158,13 @@ class BatchConfirmation:
         if c is not None:
             self.current = replace(c, sent=True, photos=c.photos | frozenset(photos))
 
+    def batch_not_sent(self) -> None:
+        """Handing the batch over failed before anything was queued (e.g. a full disk): the
+        confirmation stays, unused again, and its idle time runs on from when it was given."""
+        c = self.current
+        if c is not None:
+            self.current = replace(c, sent=False)
+
     def batch_finished(self) -> bool:
         """The queue went idle: a confirmation whose batch was sent ends with it."""
         if self.current is not None and self.current.sent:

@@ -114,6 +114,11 @@ class ConfirmationGuard(QObject):
         self.rules.batch_sent(f"q:{i}" for i in item_ids)
         self._timer.stop()
 
+    def batch_not_sent(self) -> None:
+        """The batch could not be handed over (nothing queued): it may be tried again."""
+        self.rules.batch_not_sent()
+        self._arm_timer()
+
     @Slot(object)
     def batch_finished(self, _counts: Any = None) -> None:
         """The queue went idle: the confirmation whose batch was sent ends."""

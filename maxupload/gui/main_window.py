@@ -838,10 +838,13 @@ class MainWindow(QMainWindow):
         self._upload_pending = False
         outcome = describe_error(exc)
         self.status_panel.show_error(outcome)
-        self.confirmation.end(Expiry.UPLOAD_REFUSED)
         note = self.banner.note
-        if outcome.action == Action.CHOOSE_NOTE and note is not None:
-            self.target.open_note(note.id)
+        if outcome.action == Action.CHOOSE_NOTE:
+            self.confirmation.end(Expiry.UPLOAD_REFUSED)  # the note itself was refused
+            if note is not None:
+                self.target.open_note(note.id)
+        else:
+            self.confirmation.batch_not_sent()
         self._refresh_state()
 
     # ------------------------------------------------------------------ engine events
