@@ -77,3 +77,14 @@ def test_never_expiring_is_refused() -> None:
         validate(Settings(confirm_idle_seconds=0))
     loaded = settings_from_dict({"schema_version": 1, "confirm_idle_seconds": 0})
     assert loaded.confirm_idle_seconds == 300 and loaded.warnings
+
+
+def test_a_batch_that_could_not_be_handed_over_keeps_it_unused() -> None:
+    clock = Clock()
+    rules = BatchConfirmation(clock=clock)
+    rules.give("nte_a", "Rivera, Elena", ["q:1"], idle_seconds=60)
+    rules.batch_sent(["q:1"])
+    rules.batch_not_sent()
+    assert not rules.batch_finished()  # nothing of it ran, so a finish does not end it
+    clock.now += 60
+    assert rules.check_idle()  # and its idle time still runs from when it was given
