@@ -235,6 +235,7 @@ class AppContext:
             demo_text=DEMO_TEXT if demo_server is not None else "",
             demo_hint=DEMO_HINT if demo_server is not None else "",
             connection_text=self.connection.describe,
+            confirm_idle_seconds=lambda: self.connection.settings.confirm_idle_seconds,
         )
         self.window = MainWindow(deps)
         self.window.setWindowIcon(self.icon)
@@ -323,11 +324,11 @@ class AppContext:
     def _settings_saved(self, result: Any) -> None:
         before = self.connection.current()
         self.connection.update(result.settings)
-        if self.connection.current() != before:
-            self.window.reset_target()  # another clinic: the chosen note no longer applies
+        self.window.show_notice("")
+        if self.connection.current() != before or result.key_changed:
+            self.window.reset_target()  # another clinic or key: the note and confirmation end
         self.window.connection_label.set_environment(self.connection.describe())
         self.window.preview.set_preset_spec(result.settings.preset)
-        self.window.show_notice("")
 
     def shutdown(self) -> None:
         """Stop everything this context started; safe to call twice."""

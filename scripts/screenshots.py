@@ -2,10 +2,12 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
-It confirms a demo patient, drops a folder of generated photos, uploads them, waits until each
-is verified, selects one so its stored copy shows, and saves PNGs of what the window shows;
-then, in a fresh demo window, a batch with the patient's own wristband label (the banner's
-badge) and another patient's label (not sent).
+It picks a demo patient (the banner asks for the visit note), drops a folder of generated
+photos, confirms the patient, uploads them, waits until each is verified, selects one so its
+stored copy shows, then picks another patient and drops their photos (the earlier rows are
+grouped apart), and saves PNGs of what the window shows; then, in a fresh demo window, a batch
+with the patient's own wristband label (the banner's badge) and another patient's label (not
+sent).
 """
 
 from __future__ import annotations
@@ -59,6 +61,14 @@ def clinical_photo(path: Path, seed: int, size: tuple[int, int] = (2400, 1800)) 
     img.save(buf, "JPEG", quality=90)
     path.write_bytes(buf.getvalue())
     return path
+
+
+class _NoItem:
+    """Stands in for a list row that is not there yet."""
+
+    @staticmethod
+    def text() -> str:
+        return ""
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -222,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             wait_until(app, lambda: target.patients.count() > 0)
             target.patients.setCurrentRow(0)
             wait_until(app, lambda: target.notes.count() > 0)
+            settle(app)
+            shot(window, "10-pick-the-note")
             for i in range(target.notes.count()):
                 note = target.notes.item(i).data(DATA_ROLE)
                 if note.id == demo.open_note_id:
@@ -263,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             window.drop_zone.handle_mime(mime)
             wait_until(app, lambda: bool(window.model.staged_rows()))
             window.rejections.clear()
+            window.banner.confirm_box.click()  # the last batch's confirmation ended with it
             window.upload()
             wait_until(
                 app, lambda: any(r.state == "needs_decision" for r in window.model.rows()), 60
@@ -273,6 +286,33 @@ def main(argv: list[str] | None = None) -> int:
             wait_until(app, lambda: window.status_panel.error_panel.isVisible())
             settle(app, 1.0)
             shot(window, "05-needs-decision")
+
+            # The next patient: the earlier rows are grouped apart, never sent under this banner.
+            window.status_panel.show_error(None)
+            target.search.setText("Okafor")
+            target.run_search()
+            wait_until(app, lambda: "Okafor" in (target.patients.item(0) or _NoItem()).text())
+            target.patients.setCurrentRow(0)
+            wait_until(app, lambda: target.notes.count() > 0)
+            target.notes.setCurrentRow(0)
+            wait_until(app, lambda: target.current_provider() is not None)
+            okafor = Path(tmp) / "Okafor"
+            okafor.mkdir()
+            for i in range(2):
+                clinical_photo(okafor / f"IMG_{4301 + i}.JPG", seed=i + 31)
+            mime = QMimeData()
+            mime.setUrls([QUrl.fromLocalFile(str(okafor))])
+            window.drop_zone.handle_mime(mime)
+            wait_until(app, lambda: len(window.model.staged_rows()) == 2)
+            window.banner.confirm_box.click()
+            window.resize(SIZE[0], 1020)  # tall enough to show both groups' headers
+            settle(app)
+            window.select_row(window.model.rowCount() - 1)
+            window.table.scrollToTop()
+            wait_until(app, lambda: window.preview.local.has_image())
+            settle(app, 1.0)
+            shot(window, "11-grouped-rows")
+            window.resize(*SIZE)
 
             ctx.open_settings()
             dialog = ctx.settings_dialog

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from maxupload.core.confirmation import DEFAULT_IDLE_SECONDS, idle_problem
 from maxupload.core.environments import PRODUCTION_URL, resolve_base_url
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.logsetup import looks_like_secret, redact
@@ -67,6 +68,7 @@ class Settings:
     provider_id: str = ""
     preset: str = DEFAULT_PRESET
     concurrency: int = DEFAULT_CONCURRENCY
+    confirm_idle_seconds: int = DEFAULT_IDLE_SECONDS
     recent_notes: list[RecentNote] = field(default_factory=list)
     history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     warnings: list[str] = field(default_factory=list, compare=False, repr=False)
@@ -166,6 +168,13 @@ def _check_retention(value: Any) -> int:
     return value
 
 
+def _check_idle(value: Any) -> int:
+    problem = idle_problem(value)
+    if problem:
+        raise SettingsError(problem)
+    return int(value)
+
+
 def _check_recent(value: Any) -> list[RecentNote]:
     if not isinstance(value, list):
         raise SettingsError("recent_notes must be a list")
@@ -190,6 +199,7 @@ _CHECKS: dict[str, Any] = {
     "provider_id": lambda v: _check_id(v, "provider_id"),
     "preset": _check_preset,
     "concurrency": _check_concurrency,
+    "confirm_idle_seconds": _check_idle,
     "recent_notes": _check_recent,
     "history_retention_days": _check_retention,
 }
@@ -240,6 +250,7 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
         "provider_id": clean.provider_id,
         "preset": clean.preset,
         "concurrency": clean.concurrency,
+        "confirm_idle_seconds": clean.confirm_idle_seconds,
         "recent_notes": [
             {"note_id": n.note_id, "org_id": n.org_id, "base_url": n.base_url}
             for n in clean.recent_notes

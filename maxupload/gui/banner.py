@@ -1,7 +1,8 @@
 """The patient banner: who the photos go to, always in view, with the confirmation box.
 
 Uploads are enabled only while the box is ticked for the exact note shown; choosing another
-note clears it. A signed note is shown as locked and cannot be confirmed.
+note or patient clears it. A patient picked without a note shows "Pick the visit note". A signed
+note is shown as locked and cannot be confirmed.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maxupload.core.models import Note, Provider
+from maxupload.core.models import Note, Patient, Provider
 from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
 from maxupload.gui.announce import spoken_banner
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tone_colors import set_tone_text
+
+CHECK_HINT = "Check name, date of birth and MRN\nagainst the patient's chart."
+ADD_FIRST_HINT = "Add the photos first: the confirmation\ncovers the photos listed."
 
 
 def note_status_text(note: Note) -> str:
@@ -46,7 +50,9 @@ class PatientBanner(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName("No patient chosen")
         self._note: Note | None = None
+        self._patient: Patient | None = None
         self._provider: Provider | None = None
+        self._photos_listed = True
 
         self.name_label = QLabel("No patient chosen")
         self.name_label.setObjectName(names.BANNER_NAME)
@@ -60,6 +66,11 @@ class PatientBanner(QFrame):
         self.details_label.setObjectName(names.BANNER_DETAILS)
         self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_label.setWordWrap(True)
+
+        self.prompt_label = QLabel("Pick the visit note on the left")
+        self.prompt_label.setObjectName(names.BANNER_PROMPT)
+        self.prompt_label.setStyleSheet(f"color: {ACCENTS[Tone.WARNING]}; font-weight: 600;")
+        self.prompt_label.hide()
 
         self.locked_label = QLabel()
         self.locked_label.setObjectName(names.BANNER_LOCKED)
@@ -80,6 +91,7 @@ class PatientBanner(QFrame):
         text.setSpacing(4)
         text.addWidget(self.name_label)
         text.addWidget(self.details_label)
+        text.addWidget(self.prompt_label)
         text.addWidget(self.locked_label)
         self._text_column = text
         layout = QHBoxLayout(self)
@@ -90,9 +102,7 @@ class PatientBanner(QFrame):
         self._accent.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         layout.addWidget(self._accent)
         layout.addLayout(text, 1)
-        self.confirm_hint = QLabel(
-            "Check name, date of birth and MRN\nagainst the patient's chart."
-        )
+        self.confirm_hint = QLabel(CHECK_HINT)
         confirm = QVBoxLayout()
         confirm.setSpacing(2)
         confirm.addStretch(1)
@@ -110,19 +120,43 @@ class PatientBanner(QFrame):
     def is_confirmed(self) -> bool:
         return self._note is not None and not self._note.is_locked and self.confirm_box.isChecked()
 
+    @property
+    def patient(self) -> Patient | None:
+        """The patient shown: the note's, or the one picked while no note is."""
+        return self._note.patient if self._note is not None else self._patient
+
+    def set_patient(self, patient: Patient | None) -> None:
+        """The user picked a patient (or none): no note is shown until one is picked."""
+        self._patient = patient
+        self.set_target(None, None)
+
     def set_target(self, note: Note | None, provider: Provider | None) -> None:
         """Show a note (or none). A different note clears the confirmation."""
         changed = (note.id if note else None) != (self._note.id if self._note else None)
         self._note = note
+        if note is not None:
+            self._patient = note.patient
         self._provider = provider
-        if changed:
-            self.confirm_box.blockSignals(True)
-            self.confirm_box.setChecked(False)
-            self.confirm_box.blockSignals(False)
+        if changed or note is None:
+            self.uncheck()
         self._refresh()
         self._describe()
         if changed:
             self.confirmed_changed.emit(False)
+
+    def uncheck(self) -> None:
+        """Clear the box without telling anyone (the caller already knows why)."""
+        self.confirm_box.blockSignals(True)
+        self.confirm_box.setChecked(False)
+        self.confirm_box.blockSignals(False)
+        self._paint_accent()
+
+    def set_photos_listed(self, listed: bool) -> None:
+        """Whether photos for this note are listed: the confirmation covers the photos listed
+        when it is given, so there must be some to confirm."""
+        if listed != self._photos_listed:
+            self._photos_listed = listed
+            self._refresh()
 
     def set_provider(self, provider: Provider | None) -> None:
         self._provider = provider
@@ -160,9 +194,19 @@ class PatientBanner(QFrame):
 
     def _refresh(self) -> None:
         note = self._note
+        self.prompt_label.setVisible(note is None and self._patient is not None)
         if note is None:
-            self.name_label.setText("No patient chosen")
-            self.details_label.setText("Find the patient on the left, then pick the visit note.")
+            patient = self._patient
+            if patient is None:
+                self.name_label.setText("No patient chosen")
+                self.details_label.setText(
+                    "Find the patient on the left, then pick the visit note."
+                )
+            else:
+                self.name_label.setText(patient.display_name)
+                self.details_label.setText(
+                    f"DOB {patient.date_of_birth or 'unknown'}   ·   MRN {patient.mrn or 'none'}"
+                )
             self.locked_label.hide()
             self.confirm_box.setEnabled(False)
             self._paint_accent()
@@ -193,7 +237,8 @@ class PatientBanner(QFrame):
             self.confirm_box.setEnabled(False)
         else:
             self.locked_label.hide()
-            self.confirm_box.setEnabled(True)
+            self.confirm_box.setEnabled(self._photos_listed or self.confirm_box.isChecked())
+        self.confirm_hint.setText(CHECK_HINT if self._photos_listed else ADD_FIRST_HINT)
         self._paint_accent()
 
     def _paint_accent(self) -> None:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.checks import CheckCode
+from maxupload.core.confirmation import DEFAULT_IDLE_SECONDS, Expiry
 from maxupload.core.models import Note, Provider
 from maxupload.core.outcomes import Action, OutcomeKind, describe_error
 from maxupload.core.queue_store import WAITING_STATES, ItemState
@@ -42,6 +43,7 @@ from maxupload.gui.adaptive import AdaptiveLayout
 from maxupload.gui.announce import Announcer
 from maxupload.gui.banner import PatientBanner
 from maxupload.gui.check_ack import HeldPhotosAck
+from maxupload.gui.confirmation_guard import ConfirmationGuard
 from maxupload.gui.connection_label import ConnectionLabel
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
@@ -49,6 +51,7 @@ from maxupload.gui.keyboard import apply_window_focus_order
 from maxupload.gui.notify import Notifier
 from maxupload.gui.originals_option import OriginalsOption
 from maxupload.gui.photo_delegate import ROW_HEIGHT, PhotoDelegate
+from maxupload.gui.photo_groups import GroupHeights
 from maxupload.gui.photo_model import Column, PhotoModel, PhotoRow, row_from_item
 from maxupload.gui.preview_pane import PreviewPane
 from maxupload.gui.rejections import RejectionsPanel
@@ -92,6 +95,7 @@ class WindowDeps:
     demo_text: str = ""
     demo_hint: str = ""
     connection_text: Callable[[], str] = lambda: ""
+    confirm_idle_seconds: Callable[[], int] = lambda: DEFAULT_IDLE_SECONDS
     thumbnail_maker: Callable[[Path], QImage] = jobs.make_thumbnail
     on_closed: list[Callable[[], None]] = field(default_factory=list)
 
@@ -152,6 +156,12 @@ class MainWindow(QMainWindow):
         self.model = PhotoModel(self)
 
         self._build()
+        self.confirmation = ConfirmationGuard(
+            self.banner, self.model, self.listed_rows, deps.confirm_idle_seconds, self
+        )
+        self.confirmation.changed.connect(self._refresh_state)
+        self.confirmation.expired.connect(lambda text: self.show_notice(text, Tone.WARNING))
+        deps.bridge.batch_finished.connect(self.confirmation.batch_finished)
         self._build_actions()
         apply_window_focus_order(self)
         self.thumbnails = ThumbnailLoader(
@@ -217,6 +227,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.banner)
 
         self.target = TargetPanel(deps.io_pool, deps.client)
+        self.target.patient_chosen.connect(self.banner.set_patient)
         self.target.note_chosen.connect(self._note_chosen)
         self.target.provider_chosen.connect(self._provider_chosen)
         self.target.error.connect(self._show_exception)
@@ -249,6 +260,7 @@ class MainWindow(QMainWindow):
         hh.resizeSection(Column.STATUS, 160)
         hh.setHighlightSections(False)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.group_heights = GroupHeights(self.table, self.model)
 
         self.drop_zone = DropZone(self.table)
         self.drop_zone.paths_dropped.connect(self.add_paths)
@@ -422,6 +434,7 @@ class MainWindow(QMainWindow):
         self.banner.set_target(note, self._provider)
         if note is not None and note.facility is not None:
             self.connection_label.set_clinic(note.facility.name)
+        self.model.set_current_note(note.id if note else None)
         self._check_staged()
         self._refresh_state()
 
@@ -491,8 +504,24 @@ class MainWindow(QMainWindow):
             and r.item_id not in self._started
         ]
 
+    def listed_rows(self, note_id: str) -> list[PhotoRow]:
+        """The photos a confirmation for ``note_id`` would cover: added and not yet queued,
+        and queued for that note but not started."""
+        return self.model.staged_rows() + self.waiting_rows(note_id)
+
+    def covered_rows(self, note_id: str) -> list[PhotoRow]:
+        """The listed photos the live confirmation covers for ``note_id`` (what Upload sends)."""
+        return [r for r in self.listed_rows(note_id) if self.confirmation.covers(note_id, r)]
+
+    def upload_rows(self, note_id: str) -> list[PhotoRow]:
+        """The covered photos the photo checks let go now (the count on the Upload button)."""
+        let_go = {r.key for r in self.sendable_rows()}
+        return [r for r in self.covered_rows(note_id) if not r.is_staged or r.key in let_go]
+
     def reset_target(self) -> None:
-        """Forget the chosen note (the organization or environment changed)."""
+        """Forget the chosen note and end the confirmation (the organization, environment or
+        key changed)."""
+        self.confirmation.end(Expiry.CONNECTION_CHANGED)
         self.target.clear()
 
     # ------------------------------------------------------------------ photos in
@@ -753,10 +782,13 @@ class MainWindow(QMainWindow):
             return "This note is signed: choose another note."
         if self._provider is None:
             return "Choose the provider to upload as."
-        if not self.banner.is_confirmed:
-            return "Tick 'I confirm this is the right patient' to enable Upload."
-        if not self.sendable_rows() and not self.waiting_rows(note.id):
-            if self.model.staged_rows():
+        if not self.listed_rows(note.id):
+            return "Add photos to send."
+        if not self.confirmation.is_confirmed:
+            ended = self.confirmation.reason_text()
+            return ended or "Tick 'I confirm this is the right patient' to enable Upload."
+        if not self.upload_rows(note.id):
+            if any(r.is_staged for r in self.covered_rows(note.id)):
                 return "The photos in the list are held back by the photo checks (see each row)."
             return "Add photos to send."
         return ""
@@ -771,7 +803,8 @@ class MainWindow(QMainWindow):
         note, provider = self.banner.note, self._provider
         if note is None or provider is None:
             return
-        waiting_rows = self.waiting_rows(note.id)
+        covered = self.covered_rows(note.id)  # only what this confirmation covers
+        waiting_rows = [r for r in covered if not r.is_staged]
         other_provider = [
             r for r in waiting_rows if r.extra.get("provider_id") not in (None, provider.id)
         ]
@@ -782,9 +815,11 @@ class MainWindow(QMainWindow):
                 Tone.WARNING,
             )
         base_url, org_id = self.deps.connection()
+        staged = [r.item_id for r in covered if r.is_staged and r.item_id is not None]
+        waiting = [r.item_id for r in waiting_rows if r.item_id is not None]
         request = SubmitRequest(
-            staged=[r.item_id for r in self.model.staged_rows() if r.item_id is not None],
-            waiting=[r.item_id for r in waiting_rows if r.item_id is not None],
+            staged=staged,
+            waiting=waiting,
             note_id=note.id,
             provider_id=provider.id,
             preset=self.preview.preset_spec(),
@@ -793,6 +828,7 @@ class MainWindow(QMainWindow):
             acknowledged=self.held_ack.acknowledged(),
             trash_originals=self.originals_option.wanted(),
         )
+        self.confirmation.batch_sent(staged + waiting)
         self._upload_pending = True
         self._refresh_state()
         self.uploads.submit(request)
@@ -808,6 +844,7 @@ class MainWindow(QMainWindow):
             if i is not None:  # an earlier item stands for it: one row per photo
                 self.model.remove_row_indexes([i])
         self._started.update(result.run)
+        self.confirmation.batch_sent(list(result.run))
         self.held_ack.reset()  # an acknowledgement covers one batch
         self.originals_option.batch_queued()  # so does the choice about the originals
         self._show_checks()
@@ -833,9 +870,12 @@ class MainWindow(QMainWindow):
         outcome = describe_error(exc)
         self.status_panel.show_error(outcome)
         note = self.banner.note
-        if outcome.action == Action.CHOOSE_NOTE and note is not None:
-            self.banner.clear_confirmation()
-            self.target.open_note(note.id)
+        if outcome.action == Action.CHOOSE_NOTE:
+            self.confirmation.end(Expiry.UPLOAD_REFUSED)  # the note itself was refused
+            if note is not None:
+                self.target.open_note(note.id)
+        else:
+            self.confirmation.batch_not_sent()
         self._refresh_state()
 
     # ------------------------------------------------------------------ engine events
@@ -963,15 +1003,14 @@ class MainWindow(QMainWindow):
         self.status_panel.set_counts(counts)
         reason = self.upload_block_reason()
         note = self.banner.note
-        n_staged = len(self.sendable_rows())
-        n_waiting = len(self.waiting_rows(note.id)) if note else 0
-        n = n_staged + n_waiting
-        name = note.patient.display_name if note and note.patient else ""
+        n = len(self.upload_rows(note.id)) if note else 0
+        self.banner.set_photos_listed(bool(note and self.listed_rows(note.id)))
+        name = note.patient.display_name if note and note.patient else "Unknown patient"
         if self._upload_pending:
             label, hint, enabled = "Sending…", "Checking the note and queueing the photos.", False
         elif not reason:
-            label = f"Upload {n} photo{'s' if n != 1 else ''}"
-            hint = f"to {name}" if name else ""
+            label = f"Upload {n} photo{'s' if n != 1 else ''} to {name}"
+            hint = "Only the photos listed when you confirmed are sent."
             enabled = True
         else:
             label, hint, enabled = "Upload", reason, False
@@ -991,6 +1030,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ restore
     def restore_items(self, items: list[Any]) -> None:
         """Show items restored from the queue file; nothing is sent until re-confirmed."""
+        self.confirmation.end(Expiry.QUEUE_RESTORED)
         rows = [
             row_from_item(i)
             for i in items

@@ -22,6 +22,7 @@ PATIENT_BANNER = "patientBanner"
 BANNER_NAME = "bannerName"
 BANNER_DETAILS = "bannerDetails"
 BANNER_LOCKED = "bannerLocked"
+BANNER_PROMPT = "bannerPrompt"
 CONFIRM_PATIENT = "confirmPatient"
 
 # Photos
@@ -77,6 +78,7 @@ SETTINGS_TEST = "settingsTest"
 SETTINGS_TEST_RESULT = "settingsTestResult"
 SETTINGS_PRESET = "settingsPreset"
 SETTINGS_CONCURRENCY = "settingsConcurrency"
+SETTINGS_CONFIRM_IDLE = "settingsConfirmIdle"
 SETTINGS_SAVE = "settingsSave"
 
 # Managed settings, upload history, originals

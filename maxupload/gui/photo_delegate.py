@@ -1,4 +1,5 @@
-"""Paints the photo list: thumbnail and name, status with its accent colour, progress bar."""
+"""Paints the photo list: thumbnail and name, status with its accent colour, progress bar, and
+the header band above the first row of each group (the patient its photos are queued for)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,24 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QTableView,
 )
 
-from maxupload.gui.photo_model import PROGRESS_ROLE, ROW_ROLE, Column, PhotoRow
+from maxupload.gui.photo_model import (
+    HEADER_ROLE,
+    OTHER_ROLE,
+    PROGRESS_ROLE,
+    ROW_ROLE,
+    Column,
+    PhotoRow,
+)
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tone_colors import text_color
 
 Index = QModelIndex | QPersistentModelIndex
 
 ROW_HEIGHT = 64
+HEADER_HEIGHT = 30  # the group header band above a group's first row
 THUMB = 52
 
 
@@ -30,13 +40,20 @@ class PhotoDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         base = super().sizeHint(option, index)
-        return QSize(base.width(), ROW_HEIGHT)
+        header = HEADER_HEIGHT if index.data(HEADER_ROLE) else 0
+        return QSize(base.width(), ROW_HEIGHT + header)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        header = str(index.data(HEADER_ROLE) or "")
+        if header:
+            self._paint_header(painter, option, index, header)
+            option = QStyleOptionViewItem(option)
+            option.rect = option.rect.adjusted(0, HEADER_HEIGHT, 0, 0)
         row: PhotoRow | None = index.data(ROW_ROLE)
         col = index.column()
         if row is None or col == Column.SIZE:
             super().paint(painter, option, index)
+            self._mark_other(painter, option, index)
             return
         self._paint_background(painter, option)
         painter.save()
@@ -45,6 +62,68 @@ class PhotoDelegate(QStyledItemDelegate):
                 self._paint_photo(painter, option, index, row)
             elif col == Column.STATUS:
                 self._paint_status(painter, option, index, row)
+        finally:
+            painter.restore()
+        self._mark_other(painter, option, index)
+
+    @staticmethod
+    def _paint_header(
+        painter: QPainter, option: QStyleOptionViewItem, index: Index, text: str
+    ) -> None:
+        """The group's band across the row's top: who its photos are queued for. Bands of
+        another note than the banner's are in the warning colour."""
+        other = bool(index.data(OTHER_ROLE))
+        band = QRect(option.rect.left(), option.rect.top(), option.rect.width(), HEADER_HEIGHT)
+        painter.save()
+        try:
+            fill = (
+                QColor(ACCENTS[Tone.WARNING])
+                if other
+                else option.palette.color(QPalette.ColorRole.Mid)
+            )
+            fill.setAlpha(70 if other else 45)
+            painter.fillRect(band, fill)
+            painter.fillRect(
+                QRect(band.left(), band.bottom(), band.width(), 1),
+                option.palette.color(QPalette.ColorRole.Mid),
+            )
+            # Every column draws the same text from the table's left edge, clipped to its own
+            # cell, so the header reads across the whole row and repaints cell by cell.
+            view = option.widget
+            left, width = band.left(), band.width()
+            if isinstance(view, QTableView):
+                left = view.columnViewportPosition(0)
+                width = view.viewport().width() - left
+            font = painter.font()
+            font.setWeight(font.Weight.DemiBold)
+            painter.setFont(font)
+            painter.setPen(option.palette.color(QPalette.ColorRole.Text))
+            painter.setClipRect(band)
+            text_rect = QRect(left + 10, band.top(), max(10, width - 20), HEADER_HEIGHT)
+            shown = painter.fontMetrics().elidedText(
+                text, Qt.TextElideMode.ElideRight, text_rect.width()
+            )
+            painter.drawText(
+                text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown
+            )
+        finally:
+            painter.restore()
+
+    @staticmethod
+    def _mark_other(painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        """Rows queued for another note: a warning stripe on the left and a veil over them."""
+        if not index.data(OTHER_ROLE):
+            return
+        painter.save()
+        try:
+            veil = option.palette.color(QPalette.ColorRole.Base)
+            veil.setAlpha(90)
+            painter.fillRect(option.rect, veil)
+            if index.column() == Column.PHOTO:
+                painter.fillRect(
+                    QRect(option.rect.left(), option.rect.top(), 4, option.rect.height()),
+                    QColor(ACCENTS[Tone.WARNING]),
+                )
         finally:
             painter.restore()
 
@@ -122,7 +201,8 @@ class PhotoDelegate(QStyledItemDelegate):
             return f"Same picture as {row.duplicate_of.name}"
         if row.error:
             return row.error
-        return f"in {row.path.parent.name or row.path.parent}"
+        folder = f"in {row.path.parent.name or row.path.parent}"
+        return f"For {row.patient}  ·  {folder}" if row.patient else folder
 
     def _paint_status(
         self, painter: QPainter, option: QStyleOptionViewItem, index: Index, row: PhotoRow

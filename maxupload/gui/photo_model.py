@@ -1,7 +1,9 @@
 """The photo list: one row per photo, staged (not queued yet) or in the upload queue.
 
 A ``QAbstractTableModel`` so the view stays virtual: only visible rows are painted, and only
-painted rows ask for a thumbnail.
+painted rows ask for a thumbnail. Rows are kept grouped by the note they are queued for (photos
+not queued yet form their own group); the first row of each group carries the group's header,
+and rows queued for another note than the banner's are marked as such.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ THUMBNAIL_CACHE = 500
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 TONE_ROLE = Qt.ItemDataRole.UserRole + 2
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3
+HEADER_ROLE = Qt.ItemDataRole.UserRole + 4  # the group header above this row ("" if none)
+OTHER_ROLE = Qt.ItemDataRole.UserRole + 5  # queued for another note than the banner's
 
 
 @dataclass
@@ -84,6 +88,16 @@ class PhotoRow:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def group(self) -> str:
+        """The note this photo is queued for ("" while it is not queued yet)."""
+        return "" if self.is_staged else (self.note_id or "?")
+
+    @property
+    def patient(self) -> str:
+        """The patient it is queued for, by name ("" while not queued)."""
+        return self.target_label.split(" (", 1)[0].split(", visit", 1)[0].strip()
 
     @property
     def key(self) -> str:
@@ -152,15 +166,19 @@ class PhotoModel(QAbstractTableModel):
         thumbnail_wanted(object): a ``Path`` whose thumbnail a visible row needs.
         estimate_wanted(object): a ``Path`` whose estimated sent size a visible row needs.
         counts_changed(): rows were added, removed or changed state.
+        groups_changed(): the grouping or the group headers may have changed.
     """
 
     thumbnail_wanted = Signal(object)
     estimate_wanted = Signal(object)
     counts_changed = Signal()
+    groups_changed = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[PhotoRow] = []
+        self._current_note: str | None = None
+        self._confirmed_for = ""  # the patient the new photos are confirmed for, if any
         self._by_item: dict[int, int] = {}
         self._thumbs: OrderedDict[Path, QPixmap] = OrderedDict()
         self._asked: set[Path] = set()
@@ -198,6 +216,10 @@ class PhotoModel(QAbstractTableModel):
             return row.status.tone
         if role == PROGRESS_ROLE:
             return row.fraction
+        if role == HEADER_ROLE:
+            return self.header_text(index.row())
+        if role == OTHER_ROLE:
+            return self.is_other(row)
         if role == Qt.ItemDataRole.DisplayRole:
             if col == Column.SIZE and row.is_staged and row.size_after is None:
                 self._want_estimate(row.path)
@@ -205,7 +227,11 @@ class PhotoModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, col)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{row.name}: {row.status.label}"
+            who = f" (for {row.patient})" if row.patient else ""
+            other = (
+                "; another note than the banner's, not sent under it" if self.is_other(row) else ""
+            )
+            return f"{row.name}{who}: {row.status.label}{other}"
         if role == Qt.ItemDataRole.DecorationRole and col == Column.PHOTO:
             return self.thumbnail_for(row.path)
         if role == Qt.ItemDataRole.ForegroundRole and col == Column.STATUS:
@@ -235,6 +261,8 @@ class PhotoModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(row: PhotoRow, col: Column) -> str:
         lines = [str(row.path), row.status.hint, *(f.message for f in row.findings)]
+        if row.target_label:
+            lines.append(f"Queued for {row.target_label}")
         if row.duplicate_of is not None:
             lines.append(f"Same picture as {row.duplicate_of.name}.")
         if row.error:
@@ -244,6 +272,64 @@ class PhotoModel(QAbstractTableModel):
         if row.trace_id:
             lines.append(f"trace_id {row.trace_id}")
         return "\n".join(x for x in lines if x)
+
+    # --- groups -------------------------------------------------------------------------
+    def set_current_note(self, note_id: str | None) -> None:
+        """The note in the banner: rows queued for any other note are marked as other."""
+        if note_id != self._current_note:
+            self._current_note = note_id
+            if self._rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 0))
+            self.groups_changed.emit()
+
+    def set_confirmed_for(self, patient: str) -> None:
+        """The patient the new photos are confirmed for ("" when not confirmed)."""
+        if patient != self._confirmed_for:
+            self._confirmed_for = patient
+            first = next((i for i, r in enumerate(self._rows) if r.is_staged), None)
+            if first is not None:
+                self.dataChanged.emit(self.index(first, 0), self.index(first, len(Column) - 1))
+
+    def is_other(self, row: PhotoRow) -> bool:
+        """Queued for another note than the banner's: never sent under the banner."""
+        return not row.is_staged and row.note_id != self._current_note
+
+    def header_text(self, i: int) -> str:
+        """The header of the group that starts at row ``i`` ("" when no group starts there)."""
+        row = self._rows[i]
+        if i > 0 and self._rows[i - 1].group == row.group:
+            return ""
+        if row.is_staged:
+            if self._confirmed_for:
+                return f"New photos, confirmed for {self._confirmed_for}: sent when you upload"
+            return "New photos, not queued yet: they go to the patient you confirm"
+        label = row.target_label or f"note {row.note_id}"
+        if self.is_other(row):
+            return f"Not sent under this banner  ·  queued for {label}"
+        return f"Queued for {label}"
+
+    def _regroup(self) -> None:
+        """Keep the rows of one group together (groups in order of first appearance); the
+        selection and other persistent indexes follow their rows."""
+        order: dict[str, int] = {}
+        for r in self._rows:
+            order.setdefault(r.group, len(order))
+        new = sorted(self._rows, key=lambda r: order[r.group])
+        if all(a is b for a, b in zip(new, self._rows, strict=True)):
+            self.groups_changed.emit()
+            return
+        self.layoutAboutToBeChanged.emit()
+        where = {id(r): i for i, r in enumerate(new)}
+        old_rows = self._rows
+        persistent = self.persistentIndexList()
+        self._rows = new
+        self._reindex()
+        self.changePersistentIndexList(
+            persistent,
+            [self.index(where[id(old_rows[p.row()])], p.column()) for p in persistent],
+        )
+        self.layoutChanged.emit()
+        self.groups_changed.emit()
 
     # --- thumbnails ---------------------------------------------------------------------
     def thumbnail_for(self, path: Path) -> QPixmap | None:
@@ -322,6 +408,7 @@ class PhotoModel(QAbstractTableModel):
         self._rows.extend(rows)
         self._reindex()
         self.endInsertRows()
+        self._regroup()
         self.counts_changed.emit()
 
     def remove_row_indexes(self, indexes: list[int]) -> list[PhotoRow]:
@@ -333,6 +420,7 @@ class PhotoModel(QAbstractTableModel):
                 self.endRemoveRows()
         self._reindex()
         if removed:
+            self.groups_changed.emit()
             self.counts_changed.emit()
         return removed
 
@@ -341,6 +429,8 @@ class PhotoModel(QAbstractTableModel):
         self._rows[i] = row
         self._reindex()
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
+        if old.group != row.group:
+            self._regroup()
         if old.state != row.state:
             self.counts_changed.emit()
 
@@ -365,6 +455,7 @@ class PhotoModel(QAbstractTableModel):
         self._rows.clear()
         self._by_item.clear()
         self.endResetModel()
+        self.groups_changed.emit()
         self.counts_changed.emit()
 
     def _reindex(self) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from maxupload.core.confirmation import MAX_IDLE_SECONDS
 from maxupload.core.environments import ENVIRONMENTS, environment_name, resolve_base_url
 from maxupload.core.managed import ManagedSettings
 from maxupload.core.outcomes import describe_error
@@ -138,6 +139,16 @@ class SettingsDialog(QDialog):
         self.concurrency.setValue(settings.concurrency)
         self.concurrency.setToolTip("Takes effect the next time MaxUpload starts.")
         self.concurrency.setSuffix("  (from the next start)")
+        self.confirm_idle = QSpinBox()
+        self.confirm_idle.setObjectName(names.SETTINGS_CONFIRM_IDLE)
+        self.confirm_idle.setAccessibleName("Patient confirmation ends after minutes unused")
+        self.confirm_idle.setRange(1, MAX_IDLE_SECONDS // 60)
+        self.confirm_idle.setSuffix(" min without an upload")
+        self.confirm_idle.setValue(max(1, round(settings.confirm_idle_seconds / 60)))
+        self.confirm_idle.setToolTip(
+            "A patient confirmation that is not used within this time ends; it also ends when "
+            "its batch is done. It cannot be turned off."
+        )
 
         env = environment_name(settings.base_url)
         self.environment.setCurrentIndex(max(0, self.environment.findData(env)))
@@ -157,12 +168,15 @@ class SettingsDialog(QDialog):
         form.addRow("", self.test_result)
         form.addRow("Default size", self.preset)
         form.addRow("Photos sent at once", self.concurrency)
+        form.addRow("Confirmation ends after", self.confirm_idle)
+        name_spin_box_text(self.confirm_idle)
         self.retention = retention_box(settings.history_retention_days)
         name_spin_box_text(self.retention)
         form.addRow("Keep upload history", self.retention)
         if managed is not None:
             locked = {"base_url": [self.environment, self.base_url], "org_id": [self.org]}
             locked.update(preset=[self.preset], history_retention_days=[self.retention])
+            locked.update(confirm_idle_minutes=[self.confirm_idle])
             apply_locks(form, managed, locked)
 
         self.buttons = QDialogButtonBox(
@@ -301,6 +315,7 @@ class SettingsDialog(QDialog):
                     org_id=self.org.text().strip(),
                     preset=str(self.preset.currentData()),
                     concurrency=self.concurrency.value(),
+                    confirm_idle_seconds=self._idle_seconds(),
                     history_retention_days=self.retention.value(),
                 )
             )
@@ -347,6 +362,13 @@ class SettingsDialog(QDialog):
 
         self._show_message("Saving…", Tone.NEUTRAL)
         self._pool.submit(job, done, failed)
+
+    def _idle_seconds(self) -> int:
+        """The idle time in seconds; a saved value that is not whole minutes is kept unless
+        the minutes were changed."""
+        old = self._settings.confirm_idle_seconds
+        minutes = self.confirm_idle.value()
+        return old if minutes == max(1, round(old / 60)) else minutes * 60
 
     def _show_message(self, text: str, tone: Tone) -> None:
         self.message.setText(text)

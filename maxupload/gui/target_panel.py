@@ -1,5 +1,9 @@
 """Choosing where photos go: find the patient, pick their visit note (or paste a note id),
 pick the provider. All API calls run on the worker pool.
+
+The target is only ever what the user picked: picks come from the user's selection (a click or
+the arrow keys), never from the current item a list moves to by itself, and lists are rebuilt
+with their signals blocked so that clearing one never picks the next row.
 """
 
 from __future__ import annotations
@@ -45,15 +49,41 @@ def note_line(n: Note) -> str:
     return f"Visit {visit_text(n)}  ·  {note_status_text(n)}\n{facility}"
 
 
+def rebuild_list(widget: QListWidget, rows: list[tuple[str, str, Any]]) -> None:
+    """Replace the rows of a list with its signals blocked and nothing current or selected:
+    rebuilding a list never picks a row by side effect."""
+    widget.blockSignals(True)
+    try:
+        widget.clear()
+        for text, tooltip, data in rows:
+            item = QListWidgetItem(text)
+            item.setData(DATA_ROLE, data)
+            if tooltip:
+                item.setToolTip(tooltip)
+            widget.addItem(item)
+        widget.clearSelection()
+        widget.setCurrentRow(-1)
+    finally:
+        widget.blockSignals(False)
+
+
+def selected_data(widget: QListWidget) -> Any:
+    """The data of the row the user selected, or None."""
+    items = widget.selectedItems()
+    return items[0].data(DATA_ROLE) if items else None
+
+
 class TargetPanel(QWidget):
     """Patient search, their notes, a note id field and the provider picker.
 
     Signals:
+        patient_chosen(object): the ``Patient`` the user picked (or None); the note is cleared.
         note_chosen(object): a ``Note`` the user picked (or None when cleared).
         provider_chosen(object): the ``Provider`` to upload as (or None).
         error(object): an exception from a lookup, for the status panel.
     """
 
+    patient_chosen = Signal(object)
     note_chosen = Signal(object)
     provider_chosen = Signal(object)
     error = Signal(object)
@@ -83,7 +113,7 @@ class TargetPanel(QWidget):
         self.patients = QListWidget()
         self.patients.setObjectName(names.PATIENT_RESULTS)
         self.patients.setAccessibleName("Patients found")
-        self.patients.currentItemChanged.connect(self._patient_picked)
+        self.patients.itemSelectionChanged.connect(self._patient_picked)
         self.patients.setSpacing(2)
         self.patients.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.patients.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -91,7 +121,7 @@ class TargetPanel(QWidget):
         self.notes = QListWidget()
         self.notes.setObjectName(names.NOTE_LIST)
         self.notes.setAccessibleName("Visit notes of the patient")
-        self.notes.currentItemChanged.connect(self._note_picked)
+        self.notes.itemSelectionChanged.connect(self._note_picked)
         self.notes.setSpacing(2)
         self.notes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.notes.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -175,7 +205,7 @@ class TargetPanel(QWidget):
         self._debounce.stop()
         self._pool.forget(self._search_job)
         if not text:
-            self.patients.clear()
+            rebuild_list(self.patients, [])
             return
         client = self._client
 
@@ -186,18 +216,17 @@ class TargetPanel(QWidget):
         self._search_job = self._pool.submit(job, self._patients_found, self._lookup_failed)
 
     def _patients_found(self, patients: list[Patient]) -> None:
-        self.patients.clear()
-        for p in patients:
-            item = QListWidgetItem(patient_line(p))
-            item.setData(DATA_ROLE, p)
-            self.patients.addItem(item)
+        rebuild_list(self.patients, [(patient_line(p), "", p) for p in patients])
         self.show_message("" if patients else "No patient matches. Check the spelling or MRN.")
 
-    @Slot(QListWidgetItem, QListWidgetItem)
-    def _patient_picked(self, item: QListWidgetItem | None, _prev: Any) -> None:
-        if item is None:
+    @Slot()
+    def _patient_picked(self) -> None:
+        """The user selected a patient: the note, provider and confirmation are cleared and
+        the patient's notes load; no note is picked until the user picks one."""
+        picked = selected_data(self.patients)
+        if picked is None:
             return
-        patient: Patient = item.data(DATA_ROLE)
+        patient: Patient = picked
         client = self._client
         self._pool.forget(self._notes_job)
 
@@ -206,24 +235,23 @@ class TargetPanel(QWidget):
             notes.sort(key=lambda n: n.visit_date or "", reverse=True)
             return notes
 
-        self.notes.clear()
+        rebuild_list(self.notes, [])
+        self._note = None
+        self._fill_providers()
+        self.patient_chosen.emit(patient)
+        self.note_chosen.emit(None)
         self.show_message("Loading notes…")
         self._notes_job = self._pool.submit(job, self._notes_found, self._lookup_failed)
 
     def _notes_found(self, notes: list[Note]) -> None:
-        self.notes.clear()
-        for n in notes:
-            item = QListWidgetItem(note_line(n))
-            item.setData(DATA_ROLE, n)
-            item.setToolTip(f"Note id {n.id}")
-            self.notes.addItem(item)
+        rebuild_list(self.notes, [(note_line(n), f"Note id {n.id}", n) for n in notes])
         self.show_message("" if notes else "This patient has no visit notes.")
 
-    @Slot(QListWidgetItem, QListWidgetItem)
-    def _note_picked(self, item: QListWidgetItem | None, _prev: Any) -> None:
-        if item is None:
-            return
-        self.set_note(item.data(DATA_ROLE))
+    @Slot()
+    def _note_picked(self) -> None:
+        note = selected_data(self.notes)
+        if note is not None:
+            self.set_note(note)
 
     # --- note id ------------------------------------------------------------------------
     @Slot()
@@ -238,6 +266,13 @@ class TargetPanel(QWidget):
         client = self._client
 
         def loaded(note: Note) -> None:
+            # The note's own patient is shown; the lists offer nothing that could be picked
+            # by mistake next to it.
+            self.patients.blockSignals(True)
+            self.patients.clearSelection()
+            self.patients.setCurrentRow(-1)
+            self.patients.blockSignals(False)
+            rebuild_list(self.notes, [])
             self.set_note(note)
             if on_loaded is not None:
                 on_loaded(note)
@@ -247,10 +282,11 @@ class TargetPanel(QWidget):
 
     def clear(self) -> None:
         """Forget results, the provider list and the note (another clinic was chosen)."""
-        self.patients.clear()
-        self.notes.clear()
+        rebuild_list(self.patients, [])
+        rebuild_list(self.notes, [])
         self._all_providers = []
         self.set_note(None)
+        self.patient_chosen.emit(None)
 
     def set_note(self, note: Note | None) -> None:
         """Make ``note`` current; fill the providers, assigned ones first."""
@@ -293,7 +329,7 @@ class TargetPanel(QWidget):
             item.setData(p, DATA_ROLE)
             self._provider_model.appendRow(item)
         choose = 0 if assigned else -1
-        if keep is not None and not assigned:
+        if keep is not None and note is not None and not assigned:
             for i in range(self._provider_model.rowCount()):
                 if self._provider_model.item(i).data(DATA_ROLE).id == keep.id:
                     choose = i

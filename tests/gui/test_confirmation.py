@@ -40,7 +40,7 @@ def test_upload_needs_confirmation_and_a_new_note_clears_it(
 
     window.banner.confirm_box.click()
     assert upload.isEnabled()
-    assert upload.text() == "Upload 2 photos"
+    assert upload.text() == "Upload 2 photos to Rivera, Elena"
 
     # Picking another note (even of the same patient) clears the confirmation.
     other = next(

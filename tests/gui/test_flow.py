@@ -28,7 +28,7 @@ def test_drop_confirm_upload_verified_with_signed_preview(
     with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
         drop(window, [tmp_path / "visit"])
     confirm_patient(qtbot, window, sandbox.demo.open_note_id)
-    assert window.status_panel.upload.text() == "Upload 3 photos"
+    assert window.status_panel.upload.text() == "Upload 3 photos to Rivera, Elena"
 
     progress: list[dict[int, tuple[int, int]]] = []
     ctx.bridge.progress.connect(progress.append)

@@ -63,7 +63,7 @@ def test_quit_with_pending_uploads_asks_and_restart_restores_the_queue(
     assert not upload_requests(sandbox)
 
     window.banner.confirm_box.click()
-    assert window.status_panel.upload.text() == "Upload 2 photos"
+    assert window.status_panel.upload.text() == "Upload 2 photos to Rivera, Elena"
     window.upload()
     qtbot.waitUntil(lambda: states(window) == ["verified"] * 2, timeout=60_000)
     assert len(sandbox.uploads()) == 2

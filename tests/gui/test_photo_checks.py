@@ -100,6 +100,10 @@ def test_held_and_blocked_photos_are_shown_and_never_sent_unasked(
     on_box = QPoint(8, box.height() // 2)  # on the tick box itself, not the empty space after it
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, on_box)
     assert window.held_ack.box.isChecked()
+    # The first batch is done, so its patient confirmation ended: confirm again to send more.
+    qtbot.waitUntil(lambda: not window.banner.is_confirmed, timeout=TIMEOUT_MS)
+    assert not window.status_panel.upload.isEnabled()
+    window.banner.confirm_box.click()
     _press_upload(qtbot, window)
     qtbot.waitUntil(lambda: _row(window, "old.jpg").state == ItemState.VERIFIED, timeout=60_000)
     assert len(sandbox.uploads()) == 3
