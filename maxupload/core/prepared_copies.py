@@ -30,9 +30,10 @@ from maxupload.core.presets import Preset, get_preset
 
 #: Copies not used for this long are deleted when the cache is opened.
 MAX_AGE_S = 24 * 3600
-#: Display images kept in memory (about 3 MB each at 1024 px).
-VIEWS_KEPT = 6
-VIEW_PX = 1024
+#: Display images kept in memory. A view keeps the prepared copy's own pixels up to 4096 px
+#: (9 MB at Standard), so the preview's 100 % is the photo exactly as it is sent.
+VIEWS_KEPT = 4
+VIEW_PX = 4096
 
 
 class PreparedCopies:

@@ -53,6 +53,7 @@ class AdaptiveLayout(QObject):
         self._compact = compact
         w = self._window
         w.table.verticalHeader().setDefaultSectionSize(ROW_COMPACT if compact else ROW_NORMAL)
+        w.group_heights.apply()  # group header rows keep their band over the new row height
         header = w.table.horizontalHeader()
         header.resizeSection(1, 118 if compact else 132)  # size: "131 KB → 56 KB"
         header.resizeSection(2, 136 if compact else 160)  # status

@@ -347,12 +347,13 @@ class MainWindow(QMainWindow):
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
         outer.addWidget(line)
-        self.originals_option = OriginalsOption()
-        outer.addWidget(self.originals_option)
         self.status_panel = StatusPanel()
         self.status_panel.upload_clicked.connect(self.upload)
         self.status_panel.action_requested.connect(self._error_action)
         outer.addWidget(self.status_panel)
+        # A choice about the batch, beside Upload: it takes no room from the photos or preview.
+        self.originals_option = OriginalsOption()
+        self.status_panel.add_batch_choice(self.originals_option)
         self.setCentralWidget(central)
         self.connection_label = ConnectionLabel(deps.connection_text())
         self.statusBar().addPermanentWidget(self.connection_label)
@@ -1010,7 +1011,7 @@ class MainWindow(QMainWindow):
             label, hint, enabled = "Sending…", "Checking the note and queueing the photos.", False
         elif not reason:
             label = f"Upload {n} photo{'s' if n != 1 else ''} to {name}"
-            hint = "Only the photos listed when you confirmed are sent."
+            hint = "Sends the photos you confirmed."
             enabled = True
         else:
             label, hint, enabled = "Upload", reason, False

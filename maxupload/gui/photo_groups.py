@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QTableView
 
-from maxupload.gui.photo_delegate import HEADER_HEIGHT, ROW_HEIGHT
+from maxupload.gui.photo_delegate import HEADER_HEIGHT
 from maxupload.gui.photo_model import PhotoModel
 
 
@@ -36,11 +36,9 @@ class GroupHeights(QObject):
     def apply(self) -> None:
         """Size every row: taller where a group starts."""
         header = self._table.verticalHeader()
+        row = header.defaultSectionSize()  # the layout's row height (shorter on small screens)
         count = self._model.rowCount()
         tall = {i for i in range(count) if self._model.header_text(i)}
-        for i in self._tall - tall:
-            if i < count:
-                header.resizeSection(i, ROW_HEIGHT)
-        for i in tall:
-            header.resizeSection(i, ROW_HEIGHT + HEADER_HEIGHT)
+        for i in range(count):
+            header.resizeSection(i, row + HEADER_HEIGHT if i in tall else row)
         self._tall = tall

@@ -141,6 +141,7 @@ class StatusPanel(QFrame):
         row.addWidget(self.counts, 1)
         row.addWidget(self.rate)
         left.addLayout(row)
+        self._counts_row = row
         right = QVBoxLayout()
         right.setSpacing(2)
         right.addWidget(self.upload)
@@ -206,6 +207,10 @@ class StatusPanel(QFrame):
     def _action_clicked(self) -> None:
         if self._error is not None:
             self.action_requested.emit(str(self._error.action))
+
+    def add_batch_choice(self, widget: QWidget) -> None:
+        """Show a choice about the next batch beside the counts, next to Upload."""
+        self._counts_row.insertWidget(1, widget)
 
 
 def _esc(text: str) -> str:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QWidget
 
 from maxupload.sandbox import SandboxServer
-from tests.gui.conftest import TIMEOUT_MS, confirm_patient, ready_to_upload, states
+from tests.gui.conftest import TIMEOUT_MS, choose_note, ready_to_upload, states
 
 
 def spoken_name(widget: QWidget) -> str:
@@ -52,7 +52,7 @@ def test_banner_names_the_patient_dob_mrn_and_visit(
     window = make_app().window
     banner = window.banner
     assert "No patient chosen" in banner.accessibleName()
-    confirm_patient(qtbot, window, sandbox.demo.open_note_id)
+    choose_note(qtbot, window, sandbox.demo.open_note_id)
     note = banner.note
     assert note is not None and note.patient is not None
     assert note.patient.display_name in banner.accessibleName()
@@ -100,7 +100,7 @@ def test_status_bar_names_the_clinic_and_environment_in_words(
     window = ctx.window
     label = window.connection_label
     assert "Local sandbox" in label.text()
-    confirm_patient(qtbot, window, sandbox.demo.open_note_id)
+    choose_note(qtbot, window, sandbox.demo.open_note_id)
     facility = window.banner.note.facility
     assert facility is not None and f"Clinic: {facility.name}" in label.text()
     for raw in (sandbox.base_url, sandbox.demo.org_id, "http"):

@@ -75,7 +75,8 @@ def test_a_photo_is_prepared_once_and_its_stored_copy_downloaded_once(
     qtbot.waitUntil(lambda: states(window) == ["verified"], timeout=60_000)
     (upload,) = sandbox.uploads()
     assert upload["sha256"] == hashlib.sha256(shown_copy).hexdigest()  # the copy previewed
-    assert not list(ctx.engine.copies.folder.glob("copy-*"))  # deleted once verified
+    # deleted once verified (the state is saved first, then the copy goes)
+    qtbot.waitUntil(lambda: not list(ctx.engine.copies.folder.glob("copy-*")), timeout=TIMEOUT_MS)
 
     downloads = [e for e in sandbox.request_log() if e["path"].startswith("/_s3/")]
     assert len(downloads) == 1  # verification
