@@ -1,8 +1,8 @@
 """``maxupload upload`` through the upload service: the photo checks, and re-running the same
 command after a crash. Real sandbox, real queue file, real photos with EXIF written by Pillow.
 
-The photo checks used here are real functions from ``tests.plugins.photo_checks`` put in place
-of the product's checks, so these tests judge the command's plumbing, not the check bodies.
+The photos carry real EXIF capture times and real barcodes (``tests.plugins.photo_checks``),
+judged by the product's own checks.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from maxupload.core import checks
 from maxupload.core.api_client import ApiClient
 from maxupload.core.queue_store import ItemState, QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload import queue_as_left, run_cli, upload_args
-from tests.plugins import photo_checks
 from tests.plugins.photo_checks import write_checked_photo
 
 
@@ -36,17 +34,9 @@ def visit(sandbox: SandboxServer) -> datetime:
     return note.visit_datetime.replace(tzinfo=None)
 
 
-@pytest.fixture
-def test_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command's service uses the test's photo checks."""
-    monkeypatch.setattr(checks, "read_facts", photo_checks.read_facts)
-    monkeypatch.setattr(checks, "evaluate", photo_checks.evaluate)
-
-
 def test_a_photo_from_another_day_is_refused_unless_allowed(
     sandbox: SandboxServer,
     key_env: str,
-    test_checks: None,
     visit: datetime,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -74,7 +64,6 @@ def test_a_photo_from_another_day_is_refused_unless_allowed(
 def test_another_patients_label_never_reaches_the_server(
     sandbox: SandboxServer,
     key_env: str,
-    test_checks: None,
     visit: datetime,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

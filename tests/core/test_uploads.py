@@ -1,7 +1,7 @@
 """The upload service both front ends use, against the real sandbox, queue file and engine.
 
-The photo checks are real functions (``tests.plugins.photo_checks``) reading real EXIF written
-with Pillow, passed into the service: the tests can fail when the plumbing drops a finding.
+The photos carry real EXIF capture times and real barcodes (``tests.plugins.photo_checks``),
+judged by the product's own checks: the tests fail when the plumbing drops a finding.
 """
 
 from __future__ import annotations
@@ -23,14 +23,13 @@ from maxupload.core.queue_store import ItemState, QueueStore
 from maxupload.core.ratelimit import RateGate
 from maxupload.core.uploads import UploadService, patient_label, snapshot, target_label
 from maxupload.sandbox import SandboxServer
-from tests.plugins import photo_checks
 from tests.plugins.photo_checks import write_checked_photo
 
 FAST = RetryPolicy(base_delay=0.05, max_delay=0.2)
 
 
 class Setup:
-    """A queue file, an engine, a service with the test's checks, and an API client."""
+    """A queue file, an engine, the upload service, and an API client."""
 
     def __init__(self, srv: SandboxServer) -> None:
         self.srv = srv
@@ -44,12 +43,7 @@ class Setup:
         self.engine = UploadEngine(
             self.store, factory, gate=gate, retry_delays=(0.2,), verify_delays=(0.2,)
         )
-        self.service = UploadService(
-            self.store,
-            self.engine,
-            read_facts=photo_checks.read_facts,
-            evaluate=photo_checks.evaluate,
-        )
+        self.service = UploadService(self.store, self.engine)
         self.client = ApiClient(srv.base_url, key, srv.demo.org_id, retry_policy=FAST)
         self.note = self.client.get_note(srv.demo.open_note_id)
         self.visit = self.note.visit_datetime

@@ -1,8 +1,8 @@
 """The window's side of the photo checks, driven as a person does: drop photos, pick and confirm
 the patient, press Ctrl+U, tick "Send photos from another day" with the mouse.
 
-The checks are real functions from ``tests.plugins.photo_checks`` (EXIF written with Pillow)
-put in place of the product's checks; the window reaches them only through the core service.
+The photos carry real EXIF capture times and real barcodes (``tests.plugins.photo_checks``),
+judged by the product's own checks, which the window reaches only through the core service.
 """
 
 from __future__ import annotations
@@ -11,23 +11,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from maxupload.core import checks
 from maxupload.core.api_client import ApiClient
 from maxupload.core.checks import CheckCode
 from maxupload.core.queue_store import ItemState
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import TIMEOUT_MS, close_app, confirm_patient, drop
-from tests.plugins import photo_checks
 from tests.plugins.photo_checks import write_checked_photo
-
-
-@pytest.fixture(autouse=True)
-def _test_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checks, "read_facts", photo_checks.read_facts)
-    monkeypatch.setattr(checks, "evaluate", photo_checks.evaluate)
 
 
 def _visit(srv: SandboxServer) -> tuple[datetime, str]:
