@@ -174,17 +174,17 @@ class PatientBanner(QFrame):
         self.setAccessibleDescription(description)
         self.confirm_box.setAccessibleDescription(f"{name}, {description}")
 
-    def show_label_match(self, text: str) -> None:
-        """A badge such as "Label matches MRN 1234" (empty text hides it)."""
+    def show_label_match(self, text: str, tone: Tone = Tone.SUCCESS) -> None:
+        """A badge such as "Label matches MRN 1234", or a warning about another patient's
+        label (``tone``); empty text hides it."""
         if not hasattr(self, "label_match"):
             self.label_match = QLabel()
             self.label_match.setObjectName("labelMatchBadge")
-            color = ACCENTS[Tone.SUCCESS]
-            self.label_match.setStyleSheet(
-                f"#labelMatchBadge {{ border: 1px solid {color}; border-radius: 4px; "
-                "padding: 2px 6px; font-weight: 600; }"
-            )
             self._text_column.addWidget(self.label_match, 0, Qt.AlignmentFlag.AlignLeft)
+        self.label_match.setStyleSheet(
+            f"#labelMatchBadge {{ border: 1px solid {ACCENTS[tone]}; border-radius: 4px; "
+            "padding: 2px 6px; font-weight: 600; }"
+        )
         self.label_match.setText(text)
         self.label_match.setVisible(bool(text))
 

@@ -466,9 +466,19 @@ class MainWindow(QMainWindow):
         staged = self.model.staged_rows()
         held = [r for r in staged if r.check_stop and r.check_stop.kind is OutcomeKind.HELD]
         self.held_ack.set_held(len(held))
+        found = [f.code for r in staged for f in r.findings]
         matches = [f for r in staged for f in r.findings if f.code is CheckCode.LABEL_MATCH]
-        # The core words it: the chart's MRN, whichever identifier the label carried.
-        self.banner.show_label_match(matches[0].message if matches else "")
+        if CheckCode.LABEL_MISMATCH in found:
+            # Never a reassuring badge while another patient's label is in the batch.
+            others = found.count(CheckCode.LABEL_MISMATCH)
+            text = (
+                f"{'A photo shows' if others == 1 else f'{others} photos show'} another "
+                "patient's label: not sent to this patient"
+            )
+            self.banner.show_label_match(text, Tone.ERROR)
+        else:
+            # The core words it: the chart's MRN, whichever identifier the label carried.
+            self.banner.show_label_match(matches[0].message if matches else "")
 
     @Slot(object)
     def _provider_chosen(self, provider: Provider | None) -> None:

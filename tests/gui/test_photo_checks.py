@@ -74,7 +74,10 @@ def test_held_and_blocked_photos_are_shown_and_never_sent_unasked(
     assert "37 days before this visit" in _row(window, "old.jpg").status.label
     assert _row(window, "other.jpg").status.label.startswith("Not sent to this patient")
     assert "MRN 999999" in _row(window, "other.jpg").status.label
-    assert window.banner.label_match.text() == f"Label matches MRN {mrn}"
+    # Another patient's label in the batch: the banner warns instead of reassuring.
+    assert window.banner.label_match.text() == (
+        "A photo shows another patient's label: not sent to this patient"
+    )
     assert window.banner.label_match.isVisible()
 
     _press_upload(qtbot, window)
