@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -171,6 +172,23 @@ def label_shots(app: QApplication, out: Path, tmp: Path) -> None:
         wait_until(app, lambda: window.preview.local.has_image())
         settle(app, 1.0)
         save(window, out / "07-label-mismatch.png")
+
+        # A photo taken weeks before the visit: held until "Send photos from another day".
+        note = window.banner.note
+        visit = note.visit_datetime if note is not None else None
+        if visit is not None:
+            old = clinical_photo(folder / "IMG_4890.JPG", seed=35)
+            exif = Image.Exif()
+            taken = visit - timedelta(days=37)
+            exif.get_ifd(0x8769)[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")
+            with Image.open(old) as im:
+                im.convert("RGB").save(old, "JPEG", quality=90, exif=exif)
+            drop_files(window, [old])
+            wait_until(app, lambda: window.held_ack.isVisible(), 120)
+            window.select_row(window.model.rowCount() - 1)
+            wait_until(app, lambda: window.preview.local.has_image())
+            settle(app, 1.0)
+            save(window, out / "12-capture-date.png")
     finally:
         window._force_close = True
         window.close()
