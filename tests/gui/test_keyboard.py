@@ -67,13 +67,14 @@ def pick_note_by_keys(qtbot: Any, window: Any, note_id: str) -> None:
     qtbot.waitUntil(lambda: target.patients.count() > 0, timeout=TIMEOUT_MS)
     press(qtbot, Key.Key_Tab)
     assert focused() is target.patients
-    if target.patients.currentRow() < 0:
-        press(qtbot, Key.Key_Down)
+    # Focus alone picks nothing (no selection by side effect): Space picks the current row.
+    assert not target.patients.selectedItems()
+    press(qtbot, Key.Key_Space)
     qtbot.waitUntil(lambda: target.notes.count() > 0, timeout=TIMEOUT_MS)
     press(qtbot, Key.Key_Tab)
     assert focused() is target.notes
-    if target.notes.currentRow() < 0:
-        press(qtbot, Key.Key_Down)
+    assert not target.notes.selectedItems() and window.banner.note is None
+    press(qtbot, Key.Key_Space)
     for _ in range(target.notes.count()):
         qtbot.waitUntil(lambda: window.banner.note is not None, timeout=TIMEOUT_MS)
         if window.banner.note.id == note_id:
@@ -91,11 +92,6 @@ def test_keyboard_only_from_search_to_verified_upload(
     first, second = make_photos(tmp_path / "visit", 2, size=(1200, 900))
 
     pick_note_by_keys(qtbot, window, sandbox.demo.open_note_id)
-
-    # Tab to the confirmation box; Space ticks it (no window-wide shortcut takes Space).
-    tab_to(qtbot, window.banner.confirm_box)
-    press(qtbot, Key.Key_Space)
-    assert window.banner.is_confirmed
 
     # Ctrl+O opens the file dialog; type the file's path and press Return.
     press(qtbot, Key.Key_O, Qt.KeyboardModifier.ControlModifier)
@@ -117,6 +113,12 @@ def test_keyboard_only_from_search_to_verified_upload(
         press(qtbot, Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert [r.path for r in window.model.rows()] == [first, second]
 
+    # Tab to the confirmation box; Space ticks it (no window-wide shortcut takes Space). It
+    # confirms the patient for the photos listed now.
+    tab_to(qtbot, window.banner.confirm_box)
+    press(qtbot, Key.Key_Space)
+    assert window.banner.is_confirmed
+
     # Tab leaves the photo list in one press (it does not walk its cells).
     tab_to(qtbot, window.table)
     press(qtbot, Key.Key_Tab)
@@ -124,7 +126,7 @@ def test_keyboard_only_from_search_to_verified_upload(
 
     # Tab to Upload and press Space: the photos go out and are verified.
     upload = window.status_panel.upload
-    assert upload.isEnabled() and upload.text() == "Upload 2 photos"
+    assert upload.isEnabled() and upload.text().startswith("Upload 2 photos to ")
     tab_to(qtbot, upload)
     with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
         press(qtbot, Key.Key_Space)
@@ -139,11 +141,11 @@ def test_tab_visits_the_steps_in_order_and_shift_tab_goes_back(
     ctx = start_with_keyboard(qtbot, make_app)
     window = ctx.window
     pick_note_by_keys(qtbot, window, sandbox.demo.open_note_id)
-    tab_to(qtbot, window.banner.confirm_box)
-    press(qtbot, Key.Key_Space)
     photos = make_photos(tmp_path / "visit", 2)
     with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
         window.add_paths(photos)
+    tab_to(qtbot, window.banner.confirm_box)
+    press(qtbot, Key.Key_Space)
     window.select_row(0)
     qtbot.waitUntil(lambda: window.preview.local.has_image(), timeout=TIMEOUT_MS)
 
