@@ -10,7 +10,14 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from maxupload.sandbox import SandboxServer
-from tests.gui.conftest import TIMEOUT_MS, add_photos, make_photos, ready_to_upload, states
+from tests.gui.conftest import (
+    TIMEOUT_MS,
+    add_photos,
+    close_app,
+    make_photos,
+    ready_to_upload,
+    states,
+)
 
 
 def held_back(server: SandboxServer) -> int:
@@ -23,16 +30,21 @@ def test_slow_stored_copies_do_not_hold_up_a_new_drop(
     qtbot: Any, make_app: Any, make_sandbox: Any, tmp_path: Path
 ) -> None:
     server: SandboxServer = make_sandbox()
-    ctx = make_app(server=server)
+    first = make_app(server=server)
+    ready_to_upload(qtbot, first.window, server, tmp_path / "first", count=2)
+    first.window.upload()
+    qtbot.waitUntil(lambda: states(first.window) == ["verified"] * 2, timeout=60_000)
+    queue = first.store.path
+    close_app(first)
+    # The next day: the photos verified yesterday are listed again, their stored copies are
+    # no longer in memory, so looking at them downloads them.
+    ctx = make_app(server=server, queue_path=queue)
     window = ctx.window
-    ready_to_upload(qtbot, window, server, tmp_path / "first", count=2)
-    window.upload()
-    qtbot.waitUntil(lambda: states(window) == ["verified"] * 2, timeout=60_000)
+    qtbot.waitUntil(lambda: states(window) == ["verified"] * 2, timeout=TIMEOUT_MS)
 
     # Every signed link and stored-copy download now takes 8 s: two stored copies are asked for.
     server.set_faults(latency_ms=8000, paths=("*/url", "/_s3/*"), methods=("GET",))
     try:
-        # (the first photo's copy is already on screen: look at the second, then the first)
         for n, row in enumerate((1, 0), start=1):
             window.select_row(row)
             qtbot.waitUntil(lambda n=n: held_back(server) >= n, timeout=TIMEOUT_MS)
