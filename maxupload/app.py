@@ -224,6 +224,8 @@ class AppContext:
             net_pool=self.net_pool,
             bridge=self.bridge,
             engine=self.engine,
+            copies=self.engine.copies,
+            stored=self.engine.stored,
             uploads=self.uploads,
             client=self.connection.client,
             connection=self.connection.current,

@@ -93,7 +93,11 @@ class PatientBanner(QFrame):
         text.addWidget(self.details_label)
         text.addWidget(self.prompt_label)
         text.addWidget(self.locked_label)
-        self._text_column = text
+        # What the patient-label check found in this batch (hidden until it finds something).
+        self.label_match = QLabel()
+        self.label_match.setObjectName("labelMatchBadge")
+        self.label_match.hide()
+        text.addWidget(self.label_match, 0, Qt.AlignmentFlag.AlignLeft)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 14)
         layout.setSpacing(18)
@@ -177,10 +181,6 @@ class PatientBanner(QFrame):
     def show_label_match(self, text: str, tone: Tone = Tone.SUCCESS) -> None:
         """A badge such as "Label matches MRN 1234", or a warning about another patient's
         label (``tone``); empty text hides it."""
-        if not hasattr(self, "label_match"):
-            self.label_match = QLabel()
-            self.label_match.setObjectName("labelMatchBadge")
-            self._text_column.addWidget(self.label_match, 0, Qt.AlignmentFlag.AlignLeft)
         self.label_match.setStyleSheet(
             f"#labelMatchBadge {{ border: 1px solid {ACCENTS[tone]}; border-radius: 4px; "
             "padding: 2px 6px; font-weight: 600; }"

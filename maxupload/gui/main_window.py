@@ -36,7 +36,9 @@ from maxupload.core.checks import CheckCode
 from maxupload.core.confirmation import DEFAULT_IDLE_SECONDS, Expiry
 from maxupload.core.models import Note, Provider
 from maxupload.core.outcomes import Action, OutcomeKind, describe_error
+from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.core.queue_store import WAITING_STATES, ItemState
+from maxupload.core.stored_copies import StoredCopies
 from maxupload.core.uploads import PhotoSnapshot
 from maxupload.gui import jobs, names
 from maxupload.gui.adaptive import AdaptiveLayout
@@ -91,6 +93,8 @@ class WindowDeps:
     open_settings: Callable[[], None] = lambda: None
     open_history: Callable[[], None] = lambda: None
     net_pool: TaskPool | None = None  # stored-copy downloads and signed links (network waits)
+    copies: PreparedCopies | None = None  # the engine's prepared copies: the preview's is sent
+    stored: StoredCopies | None = None  # stored copies verification downloaded, for the preview
     default_preset: str = "standard"
     demo_text: str = ""
     demo_hint: str = ""
@@ -322,8 +326,8 @@ class MainWindow(QMainWindow):
             deps.image_pool,
             deps.client,
             net_pool=deps.net_pool,
-            copies=getattr(deps.engine, "copies", None),
-            stored=getattr(deps.engine, "stored", None),
+            copies=deps.copies,
+            stored=deps.stored,
         )
         mid.insertWidget(2, self.preview.size_control)
         self.preview.preset_changed.connect(self._preset_changed)
