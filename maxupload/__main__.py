@@ -8,7 +8,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     from maxupload.cli import main as cli_main
-    from maxupload.core.logsetup import install_cli_redaction
+    from maxupload.core.system.logsetup import install_cli_redaction
 
     # Everything the process prints, tracebacks included, passes the key mask.
     install_cli_redaction()

@@ -19,21 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from maxupload import APP_NAME, __version__
-from maxupload.core.api_client import ApiClient
-from maxupload.core.environments import environment_words
-from maxupload.core.errors import MaxUploadError
-from maxupload.core.managed import (
+from maxupload.core.api.client import ApiClient
+from maxupload.core.api.environments import environment_words
+from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.api.models import Target
+from maxupload.core.config.managed import (
     ManagedConfigError,
     ManagedSettings,
     enforce_locks,
     load_effective,
     load_managed,
 )
-from maxupload.core.models import Target
-from maxupload.core.paths import app_paths
-from maxupload.core.prepared_copies import PreparedCopies
-from maxupload.core.secrets import StoreHealth, resolve_api_key
-from maxupload.core.settings import Settings
+from maxupload.core.config.secrets import StoreHealth, resolve_api_key
+from maxupload.core.config.settings import Settings
+from maxupload.core.imaging.prepared_copies import PreparedCopies
+from maxupload.core.system.paths import app_paths
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,8 @@ class AppContext:
     ) -> None:
         from PySide6.QtGui import QIcon
 
-        from maxupload.core.engine import UploadEngine
-        from maxupload.core.queue_store import QueueStore
+        from maxupload.core.engine.scheduler import UploadEngine
+        from maxupload.core.queue.store import QueueStore
         from maxupload.core.uploads import UploadService
         from maxupload.gui import jobs
         from maxupload.gui.engine_bridge import EngineBridge, EngineListenerAdapter
@@ -274,7 +274,7 @@ class AppContext:
         if self.engine.history.problem:  # uploads work; the audit trail does not
             self.window.show_notice(self.engine.history.problem + " Uploads are not affected.")
         if self.connection.settings.damaged:
-            from maxupload.core.settings import SettingsDamaged, require_intact
+            from maxupload.core.config.settings import SettingsDamaged, require_intact
 
             try:
                 require_intact(self.connection.settings)
@@ -309,7 +309,7 @@ class AppContext:
         dialog.open()
 
     def open_history(self) -> None:
-        from maxupload.core.history import history_path_for
+        from maxupload.core.history.store import history_path_for
         from maxupload.gui.history_window import HistoryWindow
 
         if self.history_window is None:
@@ -437,7 +437,7 @@ def run_gui(sandbox: bool) -> int:
     """Open the window (demo mode with ``sandbox``); returns the exit code."""
     from PySide6.QtWidgets import QApplication
 
-    from maxupload.core.logsetup import setup_logging
+    from maxupload.core.system.logsetup import setup_logging
 
     with contextlib.suppress(OSError):
         setup_logging()
@@ -450,7 +450,7 @@ def run_gui(sandbox: bool) -> int:
     if sandbox:
         ctx = build_demo()
     else:
-        from maxupload.core.secrets import SecretStore
+        from maxupload.core.config.secrets import SecretStore
 
         try:
             settings, managed = load_effective()

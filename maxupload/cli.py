@@ -20,7 +20,7 @@ class _RedactingParser(argparse.ArgumentParser):
     """argparse echoes unknown arguments in its errors; a pasted key must never be shown."""
 
     def _print_message(self, message: str, file: IO[str] | None = None) -> None:
-        from maxupload.core.logsetup import redact
+        from maxupload.core.system.logsetup import redact
 
         super()._print_message(redact(message) if message else message, file)
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     func = getattr(args, "func", None)
     if func is not None:
         from maxupload.commands.failures import report, run_command
-        from maxupload.core.logsetup import setup_logging
+        from maxupload.core.system.logsetup import setup_logging
 
         try:
             setup_logging()

@@ -230,9 +230,9 @@ def check_keyring() -> CheckResult:
     import importlib
 
     try:
-        secrets_module = importlib.import_module("maxupload.core.secrets")
+        secrets_module = importlib.import_module("maxupload.core.config.secrets")
     except ModuleNotFoundError as exc:
-        if exc.name != "maxupload.core.secrets":
+        if exc.name != "maxupload.core.config.secrets":
             raise
     else:
         state = secrets_module.SecretStore().health()
@@ -323,8 +323,8 @@ def check_labels() -> CheckResult:
         import zxingcpp  # noqa: F401  (the bundle must carry it; read_facts uses it below)
     except ImportError as exc:
         return _fail("Labels", f"zxing-cpp missing ({exc})", "rebuild the bundle with zxing-cpp")
-    from maxupload.core.checks import CheckCode, evaluate, read_facts
-    from maxupload.core.models import Note, Patient
+    from maxupload.core.api.models import Note, Patient
+    from maxupload.core.checks.photo import CheckCode, evaluate, read_facts
     from maxupload.sandbox.labels import render_label
 
     mrn, patient_id = "ST0000000001", "pat_selftest0001"
@@ -359,9 +359,9 @@ def _prepare_sample(source: Any) -> str:
     import importlib
 
     try:
-        imaging = importlib.import_module("maxupload.core.imaging")
+        imaging = importlib.import_module("maxupload.core.imaging.prepare")
     except ModuleNotFoundError as exc:
-        if exc.name != "maxupload.core.imaging":
+        if exc.name != "maxupload.core.imaging.prepare":
             raise
         return ""
     with tempfile.TemporaryDirectory(prefix="maxupload-selftest-") as folder:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from maxupload.core.settings import id_problem
+from maxupload.core.config.settings import id_problem
 
 #: The largest item number SQLite can hold.
 MAX_ITEM_ID = 2**63 - 1

@@ -16,9 +16,9 @@ import sys
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from maxupload.core.errors import MaxUploadError
-from maxupload.core.filenames import shown
-from maxupload.core.storage import StorageError, storage_error
+from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.queue.filenames import shown
+from maxupload.core.system.storage import StorageError, storage_error
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from maxupload.core.history import HistoryEntry, HistoryError, HistoryStore, history_path_for
-from maxupload.core.history_export import iso_time, to_csv, to_json
-from maxupload.core.originals import MOVED
-from maxupload.core.queue_store import QueueItem, default_queue_path
+from maxupload.core.history.export import iso_time, to_csv, to_json
+from maxupload.core.history.originals import MOVED
+from maxupload.core.history.store import HistoryEntry, HistoryError, HistoryStore, history_path_for
+from maxupload.core.queue.store import QueueItem, default_queue_path
 
 
 def _day(text: str) -> date:
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = "".join(line(e) + "\n" for e in entries) or "No photos in the history match.\n"
     if args.out:
-        from maxupload.core.paths import write_private
+        from maxupload.core.system.paths import write_private
 
         write_private(args.out, text)
         print(f"Wrote {len(entries)} photo(s) to {args.out}.", file=sys.stderr)

@@ -19,15 +19,9 @@ import sys
 from typing import TextIO
 
 from maxupload.commands.managed_args import effective_settings
-from maxupload.core.environments import environment_name, resolve_base_url
-from maxupload.core.errors import MaxUploadError
-from maxupload.core.logsetup import (
-    install_cli_redaction,
-    looks_like_secret,
-    redact,
-    register_secret,
-)
-from maxupload.core.secrets import (
+from maxupload.core.api.environments import environment_name, resolve_base_url
+from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.config.secrets import (
     ENV_API_KEY,
     ConnectionReport,
     KeyFormatError,
@@ -39,12 +33,18 @@ from maxupload.core.secrets import (
     normalize_key,
     resolve_api_key,
 )
-from maxupload.core.settings import (
+from maxupload.core.config.settings import (
     Settings,
     SettingsError,
     id_problem,
     is_allowed_base_url,
     save_settings,
+)
+from maxupload.core.system.logsetup import (
+    install_cli_redaction,
+    looks_like_secret,
+    redact,
+    register_secret,
 )
 
 EXIT_OK = 0

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from maxupload.core.managed import check_overrides, load_effective
-from maxupload.core.settings import Settings
+from maxupload.core.config.managed import check_overrides, load_effective
+from maxupload.core.config.settings import Settings
 
 
 def effective_settings(args: argparse.Namespace) -> Settings:

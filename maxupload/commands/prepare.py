@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from maxupload.core.filenames import shown
-from maxupload.core.imaging import ImageRejected, Prepared, get_preset, prepare
+from maxupload.core.imaging.prepare import ImageRejected, Prepared, get_preset, prepare
+from maxupload.core.imaging.presets import DEFAULT_PRESET_NAME, PRESETS, Preset
 from maxupload.core.intake import AcceptedFile, Rejection, scan
-from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, Preset
+from maxupload.core.queue.filenames import shown
 
 EXIT_OK = 0
 EXIT_REJECTED = 1

@@ -36,10 +36,10 @@ from maxupload.commands.upload import (
     status_of,
     summary,
 )
-from maxupload.core.errors import MaxUploadError
-from maxupload.core.filenames import shown
-from maxupload.core.models import Target
-from maxupload.core.queue_store import (
+from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.api.models import Target
+from maxupload.core.queue.filenames import shown
+from maxupload.core.queue.store import (
     UPLOADED_STATES,
     ItemState,
     QueueItem,
@@ -48,7 +48,7 @@ from maxupload.core.queue_store import (
 )
 
 if TYPE_CHECKING:
-    from maxupload.core.engine import UploadEngine
+    from maxupload.core.engine.scheduler import UploadEngine
 
 _T = TypeVar("_T")
 
@@ -129,7 +129,7 @@ def _with_store(
 def _resting_engine(store: QueueStore) -> Iterator[UploadEngine]:
     """An engine that sends nothing, for one user action: it holds the queue lock (QueueBusy
     when another MaxUpload is sending) and has recovered what a crash left mid-way."""
-    from maxupload.core.engine import UploadClient, UploadEngine
+    from maxupload.core.engine.scheduler import UploadClient, UploadEngine
 
     def no_client(_target: Target) -> UploadClient:
         raise RuntimeError("this engine sends nothing")
@@ -144,7 +144,7 @@ def _resting_engine(store: QueueStore) -> Iterator[UploadEngine]:
 
 def _recover_if_free(store: QueueStore) -> bool:
     """Explain items a crash left mid-way, unless another MaxUpload is sending right now."""
-    from maxupload.core.runlock import QueueBusy
+    from maxupload.core.queue.runlock import QueueBusy
 
     try:
         with _resting_engine(store):
@@ -305,7 +305,7 @@ def run_resume(args: argparse.Namespace, store: QueueStore) -> int:
 
 
 def _workers(args: argparse.Namespace) -> int:
-    from maxupload.core.settings import load_settings
+    from maxupload.core.config.settings import load_settings
 
     chosen = getattr(args, "workers", None) or load_settings().concurrency
     return max(1, min(4, int(chosen)))
@@ -393,7 +393,7 @@ def run_send_again(args: argparse.Namespace, store: QueueStore) -> int:
 
 def _act(store: QueueStore, action: Callable[[UploadEngine], _T]) -> _T | None:
     """Run one user action on a resting engine; None (after saying why) when it cannot."""
-    from maxupload.core.runlock import QueueBusy
+    from maxupload.core.queue.runlock import QueueBusy
 
     try:
         with _resting_engine(store) as engine:

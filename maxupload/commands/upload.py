@@ -30,24 +30,24 @@ from maxupload.commands.upload_report import (
     print_stand_in,
     print_stopped,
 )
-from maxupload.core.checks import CheckCode
-from maxupload.core.environments import resolve_base_url
-from maxupload.core.errors import (
+from maxupload.core.api.environments import resolve_base_url
+from maxupload.core.api.errors import (
     MaxUploadError,
     NetworkError,
     NoteLocked,
     RateLimited,
     TlsNotVerified,
 )
-from maxupload.core.filenames import shown
-from maxupload.core.models import Note, Target
-from maxupload.core.queue_store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
-from maxupload.core.visit_time import visit_text
+from maxupload.core.api.models import Note, Target
+from maxupload.core.checks.photo import CheckCode
+from maxupload.core.checks.visit_time import visit_text
+from maxupload.core.queue.filenames import shown
+from maxupload.core.queue.store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
 
 if TYPE_CHECKING:
-    from maxupload.core.api_client import ApiClient
-    from maxupload.core.engine import UploadEngine
-    from maxupload.core.ratelimit import RateGate
+    from maxupload.core.api.client import ApiClient
+    from maxupload.core.api.ratelimit import RateGate
+    from maxupload.core.engine.scheduler import UploadEngine
 
 EXIT_OK = 0
 EXIT_NOT_ALL_SENT = 1
@@ -265,7 +265,7 @@ def error(text: str, next_step: str | None = None) -> None:
 def resolve_target_settings(args: argparse.Namespace) -> tuple[str, str, Any]:
     """Base URL and organization from the options, else from the saved settings."""
     from maxupload.commands.managed_args import effective_settings
-    from maxupload.core.settings import require_intact
+    from maxupload.core.config.settings import require_intact
 
     settings = effective_settings(args)
     if not (args.base_url or args.env):
@@ -275,7 +275,7 @@ def resolve_target_settings(args: argparse.Namespace) -> tuple[str, str, Any]:
 
 
 def api_key_for(base_url: str, org_id: str) -> str | None:
-    from maxupload.core.secrets import resolve_api_key
+    from maxupload.core.config.secrets import resolve_api_key
 
     return resolve_api_key(base_url, org_id)
 
@@ -288,7 +288,7 @@ def no_key_message(base_url: str, org_id: str) -> tuple[str, str]:
 
 
 def make_client(base_url: str, api_key: str, org_id: str, gate: RateGate) -> ApiClient:
-    from maxupload.core.api_client import ApiClient
+    from maxupload.core.api.client import ApiClient
 
     return ApiClient(base_url, api_key, org_id, gate=gate)
 
@@ -323,9 +323,9 @@ def run_queue(
 
     Returns (exit code, the items it was asked to run, in their final state).
     """
-    from maxupload.core.engine import UploadEngine
-    from maxupload.core.ratelimit import RateGate
-    from maxupload.core.runlock import QueueBusy
+    from maxupload.core.api.ratelimit import RateGate
+    from maxupload.core.engine.scheduler import UploadEngine
+    from maxupload.core.queue.runlock import QueueBusy
 
     gate = RateGate()
 
@@ -412,10 +412,10 @@ def summary(items: Sequence[QueueItem], rejected: int = 0, stopped: int = 0) -> 
 
 def run(args: argparse.Namespace) -> int:
     from maxupload.commands.history import originals_summary
-    from maxupload.core.imaging import get_preset
+    from maxupload.core.config.settings import DEFAULT_CONCURRENCY
+    from maxupload.core.imaging.prepare import get_preset
     from maxupload.core.intake import scan
-    from maxupload.core.logsetup import install_cli_redaction
-    from maxupload.core.settings import DEFAULT_CONCURRENCY
+    from maxupload.core.system.logsetup import install_cli_redaction
 
     install_cli_redaction()
     as_json = bool(args.json)
@@ -460,7 +460,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_NOT_ALL_SENT
 
     # Read the note before anything is queued: wrong org, wrong note or a signed note stop here.
-    from maxupload.core.ratelimit import RateGate
+    from maxupload.core.api.ratelimit import RateGate
     from maxupload.core.uploads import UploadService, patient_label, target_label
 
     try:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from maxupload.core.filenames import shown
-from maxupload.core.queue_store import QueueItem
+from maxupload.core.queue.filenames import shown
+from maxupload.core.queue.store import QueueItem
 from maxupload.core.uploads import PhotoSnapshot, findings_of
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maxupload.core.image_formats import (
+from maxupload.core.imaging.formats import (
     DEFAULT_MAX_PIXELS,
     NEXT_CONVERT,
     TAIL_SIZE,

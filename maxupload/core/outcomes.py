@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Literal
 
-from maxupload.core.errors import (
+from maxupload.core.api.errors import (
     ApiError,
     AuthError,
     BadRequest,
@@ -31,9 +31,9 @@ from maxupload.core.errors import (
     TlsNotVerified,
     VerificationError,
 )
-from maxupload.core.image_formats import ImageRejected
-from maxupload.core.queue_store import ItemState, send_again_step
-from maxupload.core.verify import CopyMismatch
+from maxupload.core.api.verify import CopyMismatch
+from maxupload.core.imaging.formats import ImageRejected
+from maxupload.core.queue.store import ItemState, send_again_step
 
 Phase = Literal["prepare", "upload", "verify"]
 

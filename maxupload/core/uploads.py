@@ -24,14 +24,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from maxupload.core import checks
-from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
-from maxupload.core.errors import NoteLocked
-from maxupload.core.history import HistoryRecorder
+from maxupload.core.api.errors import NoteLocked
+from maxupload.core.api.models import Note, Target
+from maxupload.core.checks import photo as checks
+from maxupload.core.checks.photo import CheckCode, Finding, PhotoFacts, Severity
+from maxupload.core.checks.visit_time import visit_text
+from maxupload.core.history.store import HistoryRecorder
 from maxupload.core.intake import AcceptedFile, IntakeResult, scan
-from maxupload.core.models import Note, Target
 from maxupload.core.outcomes import Action, Outcome, OutcomeKind
-from maxupload.core.queue_store import (
+from maxupload.core.queue.store import (
     STORED_STATES,
     WAITING_STATES,
     ItemState,
@@ -40,7 +41,6 @@ from maxupload.core.queue_store import (
     StagedEntry,
     duplicate_message,
 )
-from maxupload.core.visit_time import visit_text
 
 
 class NoteReader(Protocol):
@@ -291,7 +291,7 @@ class UploadService:
         self._evaluate = evaluate
 
     def read_facts(self, path: Path) -> PhotoFacts:
-        """The photo's facts (``maxupload.core.checks`` unless other checks were given)."""
+        """The photo's facts (``maxupload.core.checks.photo`` unless other checks were given)."""
         return (self._read_facts or checks.read_facts)(path)
 
     def evaluate(self, facts: PhotoFacts, note: Note) -> list[Finding]:
@@ -385,7 +385,7 @@ class UploadService:
         """Check and queue staged photos ``ids`` for ``note`` and start them (with ``waiting``:
         items already queued for this note, e.g. restored after a restart). With
         ``trash_originals`` their originals go to the trash once verified."""
-        from maxupload.core.imaging import get_preset
+        from maxupload.core.imaging.prepare import get_preset
 
         get_preset(preset)  # ValueError with a clear message for an unknown preset
         ensure_open(note)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maxupload.core.models import Note, Patient, Provider
-from maxupload.core.visit_time import visit_text
+from maxupload.core.api.models import Note, Patient, Provider
+from maxupload.core.checks.visit_time import visit_text
 from maxupload.gui import names
 from maxupload.gui.announce import spoken_banner
 from maxupload.gui.status_text import ACCENTS, Tone

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QFrame, QLabel, QVBoxLayout, QWidget
 
-from maxupload.core.checks import CheckCode
+from maxupload.core.checks.photo import CheckCode
 from maxupload.gui.status_text import ACCENTS, Tone
 
 ACK_OBJECT = "otherDayAck"

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QTimer, Signal, Slot
 
-from maxupload.core.confirmation import (
+from maxupload.core.checks.confirmation import (
     DEFAULT_IDLE_SECONDS,
     BatchConfirmation,
     Expiry,

@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maxupload.core.history import HistoryEntry, HistoryStore
-from maxupload.core.history_export import iso_time, to_csv, to_json
+from maxupload.core.history.export import iso_time, to_csv, to_json
+from maxupload.core.history.store import HistoryEntry, HistoryStore
 from maxupload.core.outcomes import describe_error
-from maxupload.core.paths import write_private
+from maxupload.core.system.paths import write_private
 from maxupload.gui import names
 from maxupload.gui.tasks import TaskPool
 

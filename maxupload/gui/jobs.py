@@ -11,11 +11,11 @@ from typing import Any
 
 from PySide6.QtGui import QImage
 
-from maxupload.core.image_formats import register_heif
-from maxupload.core.imaging import estimate_size, get_preset, prepare, thumbnail
-from maxupload.core.models import SignedUrl
-from maxupload.core.prepared_copies import PreparedCopies
-from maxupload.core.stored_copies import StoredCopies
+from maxupload.core.api.models import SignedUrl
+from maxupload.core.api.stored_copies import StoredCopies
+from maxupload.core.imaging.formats import register_heif
+from maxupload.core.imaging.prepare import estimate_size, get_preset, prepare, thumbnail
+from maxupload.core.imaging.prepared_copies import PreparedCopies
 from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
 
 THUMBNAIL_PX = 128

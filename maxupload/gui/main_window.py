@@ -32,13 +32,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maxupload.core.checks import CheckCode
-from maxupload.core.confirmation import DEFAULT_IDLE_SECONDS, Expiry
-from maxupload.core.models import Note, Provider
+from maxupload.core.api.models import Note, Provider
+from maxupload.core.api.stored_copies import StoredCopies
+from maxupload.core.checks.confirmation import DEFAULT_IDLE_SECONDS, Expiry
+from maxupload.core.checks.photo import CheckCode
+from maxupload.core.imaging.prepared_copies import PreparedCopies
 from maxupload.core.outcomes import Action, OutcomeKind, describe_error
-from maxupload.core.prepared_copies import PreparedCopies
-from maxupload.core.queue_store import WAITING_STATES, ItemState
-from maxupload.core.stored_copies import StoredCopies
+from maxupload.core.queue.store import WAITING_STATES, ItemState
 from maxupload.core.uploads import PhotoSnapshot
 from maxupload.gui import jobs, names
 from maxupload.gui.adaptive import AdaptiveLayout

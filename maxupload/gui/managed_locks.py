@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QSpinBox, QWidget
 
-from maxupload.core.managed import ManagedSettings
+from maxupload.core.config.managed import ManagedSettings
 from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
 

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maxupload.core.models import SignedUrl
+from maxupload.core.api.models import SignedUrl
+from maxupload.core.api.stored_copies import StoredCopies
+from maxupload.core.imaging.prepared_copies import PreparedCopies
+from maxupload.core.imaging.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
 from maxupload.core.outcomes import describe_error
-from maxupload.core.prepared_copies import PreparedCopies
-from maxupload.core.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
-from maxupload.core.queue_store import ItemState
-from maxupload.core.stored_copies import StoredCopies
+from maxupload.core.queue.store import ItemState
 from maxupload.gui import jobs, names
 from maxupload.gui.compare_dialog import CompareDialog
 from maxupload.gui.headings import heading

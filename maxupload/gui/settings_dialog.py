@@ -23,13 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maxupload.core.confirmation import MAX_IDLE_SECONDS
-from maxupload.core.environments import ENVIRONMENTS, environment_name, resolve_base_url
-from maxupload.core.managed import ManagedSettings
-from maxupload.core.outcomes import describe_error
-from maxupload.core.presets import PRESETS
-from maxupload.core.secrets import check_connection, check_key_prefix, mask_key
-from maxupload.core.settings import (
+from maxupload.core.api.environments import ENVIRONMENTS, environment_name, resolve_base_url
+from maxupload.core.checks.confirmation import MAX_IDLE_SECONDS
+from maxupload.core.config.managed import ManagedSettings
+from maxupload.core.config.secrets import check_connection, check_key_prefix, mask_key
+from maxupload.core.config.settings import (
     MAX_CONCURRENCY,
     MIN_CONCURRENCY,
     Settings,
@@ -37,6 +35,8 @@ from maxupload.core.settings import (
     save_settings,
     validate,
 )
+from maxupload.core.imaging.presets import PRESETS
+from maxupload.core.outcomes import describe_error
 from maxupload.gui import names
 from maxupload.gui.announce import name_spin_box_text
 from maxupload.gui.managed_locks import apply_locks, retention_box

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.outcomes import ACTION_LABELS, Outcome
-from maxupload.core.queue_store import (
+from maxupload.core.queue.store import (
     FINAL_STATES,
     ON_ITS_WAY_STATES,
     UPLOADED_STATES,

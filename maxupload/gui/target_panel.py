@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from maxupload.core.models import Note, Patient, Provider
+from maxupload.core.api.models import Note, Patient, Provider
+from maxupload.core.checks.visit_time import visit_text
 from maxupload.core.outcomes import describe_error
-from maxupload.core.visit_time import visit_text
 from maxupload.gui import names
 from maxupload.gui.banner import note_status_text
 from maxupload.gui.headings import heading

@@ -13,8 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from maxupload.core.checks import CheckCode
-from maxupload.core.models import Note
+from maxupload.core.api.models import Note
+from maxupload.core.checks.photo import CheckCode
 from maxupload.core.uploads import NoteReader, UploadService
 from maxupload.gui.tasks import TaskPool
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from maxupload.core import labels
-from maxupload.core.checks import read_facts
-from maxupload.core.image_formats import open_image, register_heif
+from maxupload.core.checks import labels
+from maxupload.core.checks.photo import read_facts
+from maxupload.core.imaging.formats import open_image, register_heif
 from maxupload.sandbox.demo_data import build_demo_data
 from maxupload.sandbox.labels import label_for
 from tests.plugins.images import photo

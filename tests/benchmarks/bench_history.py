@@ -17,9 +17,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from maxupload.core.history import HistoryStore
-from maxupload.core.history_export import to_csv, to_json
-from maxupload.core.queue_store import ItemState, QueueItem
+from maxupload.core.history.export import to_csv, to_json
+from maxupload.core.history.store import HistoryStore
+from maxupload.core.queue.store import ItemState, QueueItem
 
 WALK = (
     ItemState.QUEUED,

@@ -40,9 +40,9 @@ os.environ.setdefault("VIPS_CONCURRENCY", "1")  # before pyvips loads: one threa
 import psutil
 from PIL import Image, ImageDraw, ImageOps
 
-from maxupload.core.image_formats import register_heif
-from maxupload.core.imaging import prepare, thumbnail
-from maxupload.core.presets import get_preset
+from maxupload.core.imaging.formats import register_heif
+from maxupload.core.imaging.prepare import prepare, thumbnail
+from maxupload.core.imaging.presets import get_preset
 from tests.plugins.images import identifying_exif, photo, write_realistic_photo
 
 try:  # optional: pip install -e '.[bench]' (pyvips + pyvips-binary, or apt libvips42)

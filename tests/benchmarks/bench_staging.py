@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_dir)
         os.environ["MAXUPLOAD_HOME"] = str(tmp / "home")
         sys.path.insert(0, str(ROOT))
-        from maxupload.core.queue_store import QueueStore
+        from maxupload.core.queue.store import QueueStore
         from maxupload.core.uploads import UploadService
         from tests.plugins.images import photo, write_jpeg
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from maxupload.core.image_formats import ImageRejected
-from maxupload.core.imaging import prepare
+from maxupload.core.imaging.formats import ImageRejected
+from maxupload.core.imaging.prepare import prepare
 from tests.commands.test_no_tracebacks import run
 from tests.plugins.images import photo, write_jpeg
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from maxupload.core.settings import settings_path
+from maxupload.core.config.settings import settings_path
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_no_tracebacks import run
 from tests.plugins.images import photo, write_jpeg

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from maxupload.cli import main
-from maxupload.core.history import HistoryStore, history_path_for
-from maxupload.core.queue_store import default_queue_path
+from maxupload.core.history.store import HistoryStore, history_path_for
+from maxupload.core.queue.store import default_queue_path
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload import upload_args
 from tests.plugins.images import photo, write_jpeg

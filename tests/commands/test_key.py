@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from maxupload.cli import main
-from maxupload.core import logsetup
-from maxupload.core.environments import PRODUCTION_URL, STAGING_URL
-from maxupload.core.secrets import SERVICE_NAME
-from maxupload.core.settings import Settings, load_settings, save_settings, settings_path
+from maxupload.core.api.environments import PRODUCTION_URL, STAGING_URL
+from maxupload.core.config.secrets import SERVICE_NAME
+from maxupload.core.config.settings import Settings, load_settings, save_settings, settings_path
+from maxupload.core.system import logsetup
 from maxupload.sandbox import SandboxServer
 from tests.plugins.keyring_env import LockedKeyring, MemoryKeyring, run_maxupload
 

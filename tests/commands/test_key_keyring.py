@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from maxupload.core.environments import STAGING_URL
-from maxupload.core.secrets import SERVICE_NAME
+from maxupload.core.api.environments import STAGING_URL
+from maxupload.core.config.secrets import SERVICE_NAME
 from tests.plugins.keyring_env import RealKeyring, run_maxupload
 
 pytestmark = pytest.mark.keyring

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maxupload.cli import main
-from maxupload.core.logsetup import shutdown_logging, uninstall_cli_redaction
-from maxupload.core.models import Target
-from maxupload.core.queue_store import NewItem, QueueStore
+from maxupload.core.api.models import Target
+from maxupload.core.queue.store import NewItem, QueueStore
+from maxupload.core.system.logsetup import shutdown_logging, uninstall_cli_redaction
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import photo, write_jpeg
 

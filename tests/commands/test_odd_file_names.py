@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from maxupload.cli import main
-from maxupload.core.filenames import for_storage, from_storage, shown
-from maxupload.core.logsetup import shutdown_logging, uninstall_cli_redaction
-from maxupload.core.queue_store import ItemState, QueueStore
+from maxupload.core.queue.filenames import for_storage, from_storage, shown
+from maxupload.core.queue.store import ItemState, QueueStore
+from maxupload.core.system.logsetup import shutdown_logging, uninstall_cli_redaction
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload import upload_args
 from tests.plugins.images import photo, write_jpeg

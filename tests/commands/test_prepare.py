@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from maxupload.cli import main
-from maxupload.core.imaging import prepare
+from maxupload.core.imaging.prepare import prepare
 from tests.plugins.images import photo, write_alpha_png, write_heic, write_jpeg
 
 REPO = Path(__file__).parents[2]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from maxupload.core.queue_store import ItemState, QueueStore
+from maxupload.core.queue.store import ItemState, QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload import upload_args
 from tests.plugins.images import photo, write_jpeg
@@ -56,9 +56,9 @@ def test_a_trickling_server_ends_upload_with_what_to_do(
 ) -> None:
     """The note read against a server that never finishes answering: one message, exit 2,
     and no promise that this command tries again by itself (it has ended)."""
-    from maxupload.core.api_client import ApiClient
+    from maxupload.core.api.client import ApiClient
     from tests.commands.test_no_tracebacks import run
-    from tests.core.test_transport import TrickleServer
+    from tests.core.api.test_transport import TrickleServer
 
     # A 2 s total deadline instead of 30 s for every client this command makes.
     defaults = dict(ApiClient.__init__.__kwdefaults__ or {}, deadline=2.0)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from maxupload.cli import main
+from maxupload.core.api.models import Target
 from maxupload.core.intake import scan
-from maxupload.core.models import Target
-from maxupload.core.queue_store import ItemState, NewItem, QueueItem, QueueStore
+from maxupload.core.queue.store import ItemState, NewItem, QueueItem, QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import photo, write_jpeg
 

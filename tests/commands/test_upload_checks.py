@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from maxupload.core.api_client import ApiClient
-from maxupload.core.queue_store import ItemState, QueueStore
+from maxupload.core.api.client import ApiClient
+from maxupload.core.queue.store import ItemState, QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload import queue_as_left, run_cli, upload_args
 from tests.plugins.photo_checks import write_checked_photo

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from maxupload.core.api_client import ApiClient
-from maxupload.core.errors import NotFound, TlsNotVerified
+from maxupload.core.api.client import ApiClient
+from maxupload.core.api.errors import NotFound, TlsNotVerified
 from maxupload.core.outcomes import classify
 
 trustme = pytest.importorskip("trustme")
 
-from tests.core.test_api_client_tls import KEY  # noqa: E402
+from tests.core.api.test_api_client_tls import KEY  # noqa: E402
 from tests.plugins.tls import TlsServer  # noqa: E402
 
 

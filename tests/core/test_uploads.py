@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from maxupload.core.api_client import ApiClient, RetryPolicy
-from maxupload.core.checks import CheckCode
-from maxupload.core.engine import UploadEngine
-from maxupload.core.errors import NoteLocked
-from maxupload.core.models import Note, Target
+from maxupload.core.api.client import ApiClient, RetryPolicy
+from maxupload.core.api.errors import NoteLocked
+from maxupload.core.api.models import Note, Target
+from maxupload.core.api.ratelimit import RateGate
+from maxupload.core.checks.photo import CheckCode
+from maxupload.core.engine.scheduler import UploadEngine
 from maxupload.core.outcomes import Action, OutcomeKind
-from maxupload.core.queue_store import ItemState, QueueStore
-from maxupload.core.ratelimit import RateGate
+from maxupload.core.queue.store import ItemState, QueueStore
 from maxupload.core.uploads import UploadService, patient_label, snapshot, target_label
 from maxupload.sandbox import SandboxServer
 from tests.plugins.photo_checks import write_checked_photo

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from maxupload.core.secrets import SERVICE_NAME
+from maxupload.core.config.secrets import SERVICE_NAME
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import write_jpeg
 from tests.plugins.keyring_env import RealKeyring, run_maxupload
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.keyring, pytest.mark.slow]
 #: DEBUG level, so that the log folder is searched with everything that could be logged.
 RUNNER = (
     "import logging, sys\n"
-    "from maxupload.core.logsetup import setup_logging\n"
+    "from maxupload.core.system.logsetup import setup_logging\n"
     "setup_logging(level=logging.DEBUG)\n"
     "from maxupload.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"

@@ -16,7 +16,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from maxupload.app import AppContext, MemoryKeyStore
-from maxupload.core.settings import Settings
+from maxupload.core.config.settings import Settings
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import photo, write_jpeg
 

@@ -8,9 +8,9 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListWidget
 
+from maxupload.core.api.models import Target
 from maxupload.core.intake import hash_file
-from maxupload.core.models import Target
-from maxupload.core.queue_store import NewItem, QueueStore
+from maxupload.core.queue.store import NewItem, QueueStore
 from maxupload.gui.target_panel import DATA_ROLE
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import TIMEOUT_MS

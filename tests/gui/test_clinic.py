@@ -157,8 +157,8 @@ def test_trash_option_then_history_search_open_and_export(
 def test_a_damaged_history_is_named_and_uploads_still_work(
     qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    from maxupload.core.history import history_path_for
-    from maxupload.core.queue_store import default_queue_path
+    from maxupload.core.history.store import history_path_for
+    from maxupload.core.queue.store import default_queue_path
 
     path = history_path_for(default_queue_path())
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from maxupload.app import AppContext, MemoryKeyStore
-from maxupload.core.settings import load_settings, settings_path
+from maxupload.core.config.settings import load_settings, settings_path
 from tests.gui.conftest import close_app
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from maxupload.core.secrets import SecretStore, account_name
-from maxupload.core.settings import load_settings
+from maxupload.core.config.secrets import SecretStore, account_name
+from maxupload.core.config.settings import load_settings
 from maxupload.gui.settings_dialog import SettingsDialog
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import TIMEOUT_MS

@@ -41,7 +41,7 @@ from openapi_core.validation.request.validators import (
 )
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from maxupload.core.api_client import ApiClient, RetryPolicy
+from maxupload.core.api.client import ApiClient, RetryPolicy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_CONTRACT = REPO_ROOT.parent / "shared" / "api" / "openapi.yaml"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from maxupload.core.image_formats import register_heif
+from maxupload.core.imaging.formats import register_heif
 
 register_heif()
 

@@ -2,7 +2,7 @@
 
 A photo carries its capture time in real EXIF (``DateTimeOriginal``, as a camera writes it)
 and, optionally, a real Code128 barcode with a label text such as ``MRN:12345`` on it, so
-``maxupload.core.checks`` reads and judges them exactly as it does a clinic's photos.
+``maxupload.core.checks.photo`` reads and judges them exactly as it does a clinic's photos.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from maxupload.core.models import parse_visit_date
+from maxupload.core.api.models import parse_visit_date
 from maxupload.sandbox import SandboxServer
 
 _ID = {p: re.compile(rf"^{p}_[0-9a-f]{{32}}$") for p in ("nte", "pat", "prv", "fac")}

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from maxupload.core.checks import CheckCode, evaluate, read_facts
-from maxupload.core.models import Note, Patient
+from maxupload.core.api.models import Note, Patient
+from maxupload.core.checks.photo import CheckCode, evaluate, read_facts
 from maxupload.sandbox import SandboxServer
 from maxupload.sandbox.demo_data import build_demo_data
 from maxupload.sandbox.labels import LABEL_SIZE, label_file_name, write_demo_labels

@@ -1,0 +1,1 @@
+"""The Max AI Public API: transport, endpoints, wire models and parsing, typed errors."""

@@ -1,0 +1,1 @@
+"""Safety checks before sending: capture date vs visit, patient labels, confirmation."""

@@ -1,0 +1,1 @@
+"""The upload history beside the queue, its export, and clearing verified originals."""

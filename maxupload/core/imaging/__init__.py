@@ -1,0 +1,1 @@
+"""Photos: formats, metadata, prepare (decode once), thumbnails, size presets."""

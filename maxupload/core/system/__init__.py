@@ -1,0 +1,1 @@
+"""The machine: app folders, logging with secret redaction, disk-full errors."""
