@@ -152,7 +152,7 @@ def test_cli_stops_on_a_damaged_managed_file(
     assert not settings_path().exists()
 
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_shipped_example_file_is_valid_and_the_installer_knows_every_key() -> None:
