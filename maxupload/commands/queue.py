@@ -129,7 +129,8 @@ def _with_store(
 def _resting_engine(store: QueueStore) -> Iterator[UploadEngine]:
     """An engine that sends nothing, for one user action: it holds the queue lock (QueueBusy
     when another MaxUpload is sending) and has recovered what a crash left mid-way."""
-    from maxupload.core.engine.scheduler import UploadClient, UploadEngine
+    from maxupload.core.engine.ports import UploadClient
+    from maxupload.core.engine.scheduler import UploadEngine
 
     def no_client(_target: Target) -> UploadClient:
         raise RuntimeError("this engine sends nothing")

@@ -15,7 +15,8 @@ import pytest
 from maxupload.core.api.client import ApiClient, RetryPolicy
 from maxupload.core.api.models import Target
 from maxupload.core.api.ratelimit import RateGate
-from maxupload.core.engine.scheduler import DuplicateNotConfirmed, UploadEngine
+from maxupload.core.engine.actions import DuplicateNotConfirmed
+from maxupload.core.engine.scheduler import UploadEngine
 from maxupload.core.queue.runlock import QueueBusy
 from maxupload.core.queue.store import InvalidTransition, ItemState, QueueItem, QueueStore
 from maxupload.sandbox import SandboxConfig, SandboxServer
