@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import ssl
 import threading
 import time
@@ -183,3 +185,51 @@ def make_http_client(
         follow_redirects=False,
         **options,
     )
+
+
+class _HideQueryStrings(logging.Filter):
+    """httpx logs every request's full URL at INFO. A signed URL's query is a working link to
+    a clinical photo for an hour, and a search query may hold a patient's name: log URLs
+    without their query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(a, httpx.URL) and a.query for a in record.args
+        ):
+            record.args = tuple(
+                a.copy_with(query=None) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+_httpx_log = logging.getLogger("httpx")
+if not any(isinstance(f, _HideQueryStrings) for f in _httpx_log.filters):
+    _httpx_log.addFilter(_HideQueryStrings())
+
+
+@functools.lru_cache(maxsize=1)
+def _default_tls_context() -> ssl.SSLContext:
+    """One verifying context for the process (loading the CA bundle costs ~0.1 s per client)."""
+    return httpx.create_ssl_context()
+
+
+def tls_context(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext:
+    """TLS is always verified: True (default CA bundle), a CA bundle path, or a strict context."""
+    if verify is True:
+        return _default_tls_context()
+    if verify is False:
+        raise ValueError("TLS certificate verification cannot be turned off.")
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    if verify.verify_mode != ssl.CERT_REQUIRED or not verify.check_hostname:
+        raise ValueError("The TLS context must verify certificates and host names.")
+    return verify
+
+
+def tls_verification_failed(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

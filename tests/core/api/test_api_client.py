@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from maxupload import USER_AGENT
-from maxupload.core.api.client import ApiClient, check_url, parse_rate_limit
+from maxupload.core.api.calls import check_url
+from maxupload.core.api.client import ApiClient
 from maxupload.core.api.errors import (
     ApiError,
     AuthError,
@@ -24,6 +25,7 @@ from maxupload.core.api.errors import (
     ScopeError,
 )
 from maxupload.core.api.models import Note, Patient, Provider, UploadedImage
+from maxupload.core.api.wire import parse_rate_limit
 from maxupload.sandbox import SandboxServer
 from tests.plugins.contract import FAST_RETRIES, LeakGuard, settled_log
 from tests.plugins.images import photo

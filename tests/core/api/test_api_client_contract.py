@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from maxupload.core.api.client import _Multipart
+from maxupload.core.api.calls import _Multipart
 from tests.plugins.contract import (
     PACKAGED_CONTRACT,
     SHARED_CONTRACT,

@@ -351,7 +351,7 @@ def test_one_debug_line_per_request_without_secrets(
     _, client = canned(Canned(404, error_body("not_found", "Note not found", "t-404")))
     with pytest.raises(ApiError):
         client.get_note("nte_1")
-    lines = [r.getMessage() for r in caplog.records if r.name == "maxupload.core.api.client"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "maxupload.core.api.session"]
     assert lines == ["GET /v3/notes/nte_1 -> 404 trace_id=t-404 attempt=1"]
     assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name.startswith("maxupload"))
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from maxupload.core.api.client import ApiClient, signed_url_expiry
+from maxupload.core.api.client import ApiClient
 from maxupload.core.api.errors import (
     AuthError,
     Cancelled,
@@ -20,6 +20,7 @@ from maxupload.core.api.errors import (
     VerificationError,
 )
 from maxupload.core.api.models import UploadedImage
+from maxupload.core.api.wire import signed_url_expiry
 from maxupload.sandbox import SandboxServer
 from tests.plugins.contract import FAST_RETRIES, LeakGuard, settled_log
 from tests.plugins.images import photo
