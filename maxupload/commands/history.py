@@ -15,7 +15,8 @@ from pathlib import Path
 from maxupload.core.history.export import iso_time, to_csv, to_json
 from maxupload.core.history.originals import MOVED
 from maxupload.core.history.store import HistoryEntry, HistoryError, HistoryStore, history_path_for
-from maxupload.core.queue.store import QueueItem, default_queue_path
+from maxupload.core.queue.model import QueueItem
+from maxupload.core.queue.store import default_queue_path
 
 
 def _day(text: str) -> date:

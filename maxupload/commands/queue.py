@@ -39,13 +39,8 @@ from maxupload.commands.upload import (
 from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.api.models import Target
 from maxupload.core.queue.filenames import shown
-from maxupload.core.queue.store import (
-    UPLOADED_STATES,
-    ItemState,
-    QueueItem,
-    QueueStore,
-    QueueStoreError,
-)
+from maxupload.core.queue.model import UPLOADED_STATES, ItemState, QueueItem, QueueStoreError
+from maxupload.core.queue.store import QueueStore
 
 if TYPE_CHECKING:
     from maxupload.core.engine.scheduler import UploadEngine

@@ -42,7 +42,8 @@ from maxupload.core.api.models import Note, Target
 from maxupload.core.checks.photo import CheckCode
 from maxupload.core.checks.visit_time import visit_text
 from maxupload.core.queue.filenames import shown
-from maxupload.core.queue.store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
+from maxupload.core.queue.model import UPLOADED_STATES, ItemState, QueueItem
+from maxupload.core.queue.store import QueueStore
 
 if TYPE_CHECKING:
     from maxupload.core.api.client import ApiClient

@@ -7,7 +7,7 @@ import json
 from typing import Any, TextIO
 
 from maxupload.core.queue.filenames import shown
-from maxupload.core.queue.store import QueueItem
+from maxupload.core.queue.model import QueueItem
 from maxupload.core.uploads import PhotoSnapshot, findings_of
 
 

@@ -33,7 +33,8 @@ from maxupload.core.api.errors import (
 )
 from maxupload.core.api.verify import CopyMismatch
 from maxupload.core.imaging.formats import ImageRejected
-from maxupload.core.queue.store import ItemState, send_again_step
+from maxupload.core.queue.model import ItemState
+from maxupload.core.queue.texts import send_again_step
 
 Phase = Literal["prepare", "upload", "verify"]
 

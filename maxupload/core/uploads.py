@@ -32,15 +32,15 @@ from maxupload.core.checks.visit_time import visit_text
 from maxupload.core.history.store import HistoryRecorder
 from maxupload.core.intake import AcceptedFile, IntakeResult, scan
 from maxupload.core.outcomes import Action, Outcome, OutcomeKind
-from maxupload.core.queue.store import (
+from maxupload.core.queue.model import (
     STORED_STATES,
     WAITING_STATES,
     ItemState,
     QueueItem,
-    QueueStore,
     StagedEntry,
-    duplicate_message,
 )
+from maxupload.core.queue.store import QueueStore
+from maxupload.core.queue.texts import duplicate_message
 
 
 class NoteReader(Protocol):

@@ -38,7 +38,7 @@ from maxupload.core.checks.confirmation import DEFAULT_IDLE_SECONDS, Expiry
 from maxupload.core.checks.photo import CheckCode
 from maxupload.core.imaging.prepared_copies import PreparedCopies
 from maxupload.core.outcomes import Action, OutcomeKind, describe_error
-from maxupload.core.queue.store import WAITING_STATES, ItemState
+from maxupload.core.queue.model import WAITING_STATES, ItemState
 from maxupload.core.uploads import PhotoSnapshot
 from maxupload.gui import jobs, names
 from maxupload.gui.adaptive import AdaptiveLayout

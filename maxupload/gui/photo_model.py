@@ -27,7 +27,7 @@ from PySide6.QtGui import QGuiApplication, QPalette, QPixmap
 
 from maxupload.core.checks.photo import Finding
 from maxupload.core.outcomes import Outcome, OutcomeKind
-from maxupload.core.queue.store import ON_ITS_WAY_STATES, STORED_STATES, ItemState
+from maxupload.core.queue.model import ON_ITS_WAY_STATES, STORED_STATES, ItemState
 from maxupload.core.uploads import PhotoSnapshot, snapshot
 from maxupload.gui.status_text import KIND_TONES, StatusText, Tone, status_text
 from maxupload.gui.tone_colors import text_color

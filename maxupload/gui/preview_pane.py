@@ -26,7 +26,7 @@ from maxupload.core.api.stored_copies import StoredCopies
 from maxupload.core.imaging.prepared_copies import PreparedCopies
 from maxupload.core.imaging.presets import DEFAULT_PRESET_NAME, PRESETS, get_preset
 from maxupload.core.outcomes import describe_error
-from maxupload.core.queue.store import ItemState
+from maxupload.core.queue.model import ItemState
 from maxupload.gui import jobs, names
 from maxupload.gui.compare_dialog import CompareDialog
 from maxupload.gui.headings import heading

@@ -17,12 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.core.outcomes import ACTION_LABELS, Outcome
-from maxupload.core.queue.store import (
-    FINAL_STATES,
-    ON_ITS_WAY_STATES,
-    UPLOADED_STATES,
-    ItemState,
-)
+from maxupload.core.queue.model import FINAL_STATES, ON_ITS_WAY_STATES, UPLOADED_STATES, ItemState
 from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tone_colors import set_tone_text

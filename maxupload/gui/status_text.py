@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from maxupload.core.outcomes import OutcomeKind
-from maxupload.core.queue.store import ItemState
+from maxupload.core.queue.model import ItemState
 
 
 class Tone(enum.StrEnum):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from maxupload.core.history.export import to_csv, to_json
 from maxupload.core.history.store import HistoryStore
-from maxupload.core.queue.store import ItemState, QueueItem
+from maxupload.core.queue.model import ItemState, QueueItem
 
 WALK = (
     ItemState.QUEUED,

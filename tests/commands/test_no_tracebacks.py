@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from maxupload.cli import main
 from maxupload.core.api.models import Target
-from maxupload.core.queue.store import NewItem, QueueStore
+from maxupload.core.queue.model import NewItem
+from maxupload.core.queue.store import QueueStore
 from maxupload.core.system.logsetup import shutdown_logging, uninstall_cli_redaction
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import photo, write_jpeg

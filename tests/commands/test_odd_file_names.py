@@ -13,7 +13,8 @@ import pytest
 
 from maxupload.cli import main
 from maxupload.core.queue.filenames import for_storage, from_storage, shown
-from maxupload.core.queue.store import ItemState, QueueStore
+from maxupload.core.queue.model import ItemState
+from maxupload.core.queue.store import QueueStore
 from maxupload.core.system.logsetup import shutdown_logging, uninstall_cli_redaction
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload import upload_args

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from maxupload.core.queue.store import ItemState, QueueStore
+from maxupload.core.queue.model import ItemState
+from maxupload.core.queue.store import QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload import upload_args
 from tests.plugins.images import photo, write_jpeg

@@ -14,7 +14,8 @@ import pytest
 from maxupload.cli import main
 from maxupload.core.api.models import Target
 from maxupload.core.intake import scan
-from maxupload.core.queue.store import ItemState, NewItem, QueueItem, QueueStore
+from maxupload.core.queue.model import ItemState, NewItem, QueueItem
+from maxupload.core.queue.store import QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.plugins.images import photo, write_jpeg
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from maxupload.core.api.client import ApiClient
-from maxupload.core.queue.store import ItemState, QueueStore
+from maxupload.core.queue.model import ItemState
+from maxupload.core.queue.store import QueueStore
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload import queue_as_left, run_cli, upload_args
 from tests.plugins.photo_checks import write_checked_photo

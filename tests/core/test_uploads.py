@@ -20,7 +20,8 @@ from maxupload.core.api.ratelimit import RateGate
 from maxupload.core.checks.photo import CheckCode
 from maxupload.core.engine.scheduler import UploadEngine
 from maxupload.core.outcomes import Action, OutcomeKind
-from maxupload.core.queue.store import ItemState, QueueStore
+from maxupload.core.queue.model import ItemState
+from maxupload.core.queue.store import QueueStore
 from maxupload.core.uploads import UploadService, patient_label, snapshot, target_label
 from maxupload.sandbox import SandboxServer
 from tests.plugins.photo_checks import write_checked_photo

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QListWidget
 
 from maxupload.core.api.models import Target
 from maxupload.core.intake import hash_file
-from maxupload.core.queue.store import NewItem, QueueStore
+from maxupload.core.queue.model import NewItem
+from maxupload.core.queue.store import QueueStore
 from maxupload.gui.target_panel import DATA_ROLE
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import TIMEOUT_MS

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from maxupload.core.queue.store import ItemState
+from maxupload.core.queue.model import ItemState
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload_labels import other_patients_label_photo
 from tests.gui.conftest import TIMEOUT_MS, confirm_patient, drop, make_photos

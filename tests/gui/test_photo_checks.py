@@ -15,7 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from maxupload.core.api.client import ApiClient
 from maxupload.core.checks.photo import CheckCode
-from maxupload.core.queue.store import ItemState
+from maxupload.core.queue.model import ItemState
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import TIMEOUT_MS, close_app, confirm_patient, drop
 from tests.plugins.photo_checks import write_checked_photo

@@ -14,14 +14,14 @@ from pathlib import Path
 from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.engine.ports import CopyMaker, Job
 from maxupload.core.engine.steps import CLEAR_ERROR, drop_copy
-from maxupload.core.queue.store import (
+from maxupload.core.queue.model import (
     ACTIVE_STATES,
     UPLOADED_STATES,
     InvalidTransition,
     ItemState,
     QueueItem,
-    QueueStore,
 )
+from maxupload.core.queue.store import QueueStore
 
 
 class DuplicateNotConfirmed(MaxUploadError):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from maxupload.core.api.models import SignedUrl, Target, UploadedImage
 from maxupload.core.api.verify import VerifyClient
-from maxupload.core.queue.store import ItemState, QueueItem
+from maxupload.core.queue.model import ItemState, QueueItem
 
 if TYPE_CHECKING:  # Pillow loads only when a photo is prepared (start-up time)
     from maxupload.core.imaging.prepare import Prepared

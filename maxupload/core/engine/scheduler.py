@@ -38,14 +38,9 @@ from maxupload.core.engine.ports import ClientFactory, EngineListener, Job, Step
 from maxupload.core.engine.steps import ClientPool, process_one
 from maxupload.core.history.store import HistoryRecorder
 from maxupload.core.intake import AcceptedFile, hash_file
+from maxupload.core.queue.model import UPLOADED_STATES, ItemState, NewItem, QueueItem
 from maxupload.core.queue.runlock import QueueBusy, RunLock
-from maxupload.core.queue.store import (
-    UPLOADED_STATES,
-    ItemState,
-    NewItem,
-    QueueItem,
-    QueueStore,
-)
+from maxupload.core.queue.store import QueueStore
 from maxupload.core.system.paths import app_paths
 from maxupload.core.system.storage import StorageError
 

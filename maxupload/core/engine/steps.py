@@ -44,12 +44,7 @@ from maxupload.core.engine.ports import (
 )
 from maxupload.core.outcomes import Outcome, Phase, classify
 from maxupload.core.queue.filenames import shown
-from maxupload.core.queue.store import (
-    UPLOADED_STATES,
-    InvalidTransition,
-    ItemState,
-    QueueItem,
-)
+from maxupload.core.queue.model import UPLOADED_STATES, InvalidTransition, ItemState, QueueItem
 from maxupload.core.system.paths import write_private
 from maxupload.core.system.storage import FULL_ERRNOS, StorageError, storage_error
 

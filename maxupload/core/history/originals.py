@@ -16,7 +16,7 @@ from send2trash import send2trash
 
 from maxupload.core.history.store import HistoryStore
 from maxupload.core.intake import hash_file
-from maxupload.core.queue.store import ItemState, QueueItem
+from maxupload.core.queue.model import ItemState, QueueItem
 
 log = logging.getLogger(__name__)
 

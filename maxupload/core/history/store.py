@@ -31,7 +31,8 @@ from typing import Any
 from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.api.models import Note, Provider
 from maxupload.core.checks.visit_time import visit_text
-from maxupload.core.queue.store import UPLOADED_STATES, ItemState, QueueItem, QueueStore
+from maxupload.core.queue.model import UPLOADED_STATES, ItemState, QueueItem
+from maxupload.core.queue.store import QueueStore
 from maxupload.core.system.logsetup import redact
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from maxupload.cli import main
-from maxupload.core.queue.store import ItemState, QueueStore
+from maxupload.core.queue.model import ItemState
+from maxupload.core.queue.store import QueueStore
 from maxupload.core.system.logsetup import setup_logging, shutdown_logging, uninstall_cli_redaction
 from maxupload.core.system.storage import StorageFull
 from maxupload.sandbox import SandboxServer

@@ -17,8 +17,9 @@ from maxupload.core.api.models import Target
 from maxupload.core.api.ratelimit import RateGate
 from maxupload.core.engine.actions import DuplicateNotConfirmed
 from maxupload.core.engine.scheduler import UploadEngine
+from maxupload.core.queue.model import InvalidTransition, ItemState, QueueItem
 from maxupload.core.queue.runlock import QueueBusy
-from maxupload.core.queue.store import InvalidTransition, ItemState, QueueItem, QueueStore
+from maxupload.core.queue.store import QueueStore
 from maxupload.sandbox import SandboxConfig, SandboxServer
 from tests.plugins.images import photo, write_jpeg
 

@@ -15,7 +15,8 @@ from maxupload.cli import main
 from maxupload.core.engine.scheduler import UploadEngine
 from maxupload.core.history.originals import MOVED
 from maxupload.core.history.store import HistoryStore, history_path_for
-from maxupload.core.queue.store import ItemState, QueueItem, default_queue_path
+from maxupload.core.queue.model import ItemState, QueueItem
+from maxupload.core.queue.store import default_queue_path
 from maxupload.sandbox import SandboxServer
 from tests.commands.test_upload import upload_args
 from tests.core.engine.test_engine import Harness

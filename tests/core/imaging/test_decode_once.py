@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from maxupload.core.imaging.prepared_copies import PreparedCopies
-from maxupload.core.queue.store import ItemState
+from maxupload.core.queue.model import ItemState
 from maxupload.sandbox import SandboxServer
 from tests.core.engine.test_engine import Harness
 from tests.plugins.images import photo, write_jpeg

@@ -12,20 +12,17 @@ from pathlib import Path
 import pytest
 
 from maxupload.core.api.models import Target
-from maxupload.core.queue.store import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
+from maxupload.core.queue.model import (
     BindingImmutable,
     InvalidTransition,
     ItemNotFound,
     ItemState,
     NewItem,
     QueueItem,
-    QueueStore,
     QueueStoreError,
-    connect,
-    migrate,
 )
+from maxupload.core.queue.schema import MIGRATIONS, SCHEMA_VERSION, connect, migrate
+from maxupload.core.queue.store import QueueStore
 from maxupload.core.system.paths import app_paths
 
 TARGET = Target("org-1", "nte_a", "prv_1", "Doe, Jane (MRN 1)", "http://127.0.0.1:9/v3")
