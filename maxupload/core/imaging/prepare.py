@@ -18,6 +18,7 @@ from typing import IO, cast
 
 from PIL import Image, ImageCms
 
+from maxupload.core.imaging.embedded_thumbnail import embedded_thumbnail
 from maxupload.core.imaging.formats import (
     DEFAULT_MAX_PIXELS,
     NEXT_RECOPY,
@@ -30,7 +31,6 @@ from maxupload.core.imaging.formats import (
 )
 from maxupload.core.imaging.metadata import exif_orientation, found_metadata
 from maxupload.core.imaging.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
-from maxupload.core.imaging.thumbnails import embedded_thumbnail
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
