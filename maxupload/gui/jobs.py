@@ -13,9 +13,11 @@ from PySide6.QtGui import QImage
 
 from maxupload.core.api.models import SignedUrl
 from maxupload.core.api.stored_copies import StoredCopies
+from maxupload.core.imaging.estimate import estimate_size
 from maxupload.core.imaging.formats import register_heif
-from maxupload.core.imaging.prepare import estimate_size, get_preset, prepare, thumbnail
+from maxupload.core.imaging.prepare import get_preset, prepare
 from maxupload.core.imaging.prepared_copies import PreparedCopies
+from maxupload.core.imaging.thumbnails import thumbnail
 from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
 
 THUMBNAIL_PX = 128

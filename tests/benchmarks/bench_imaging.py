@@ -41,8 +41,9 @@ import psutil
 from PIL import Image, ImageDraw, ImageOps
 
 from maxupload.core.imaging.formats import register_heif
-from maxupload.core.imaging.prepare import prepare, thumbnail
+from maxupload.core.imaging.prepare import prepare
 from maxupload.core.imaging.presets import get_preset
+from maxupload.core.imaging.thumbnails import thumbnail
 from tests.plugins.images import identifying_exif, photo, write_realistic_photo
 
 try:  # optional: pip install -e '.[bench]' (pyvips + pyvips-binary, or apt libvips42)

@@ -11,17 +11,16 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 
+from maxupload.core.imaging.estimate import estimate_size
 from maxupload.core.imaging.prepare import (
     DEFAULT_PRESET,
     PRESETS,
     ImageRejected,
     Prepared,
-    estimate_size,
     get_preset,
     prepare,
-    preview,
-    thumbnail,
 )
+from maxupload.core.imaging.thumbnails import preview, thumbnail
 from tests.plugins.images import (
     SECRET_OWNER,
     SECRET_SERIAL,
