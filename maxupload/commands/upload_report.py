@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from maxupload.core.checks.recorded import findings_of
 from maxupload.core.queue.filenames import shown
 from maxupload.core.queue.model import QueueItem
-from maxupload.core.uploads import PhotoSnapshot, findings_of
+from maxupload.core.uploads import PhotoSnapshot
 
 
 def check_fields(item: QueueItem) -> dict[str, Any]:

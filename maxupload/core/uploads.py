@@ -17,17 +17,23 @@ Everything returns ``PhotoSnapshot`` values: a state enum, the checks' findings 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from maxupload.core.api.errors import NoteLocked
 from maxupload.core.api.models import Note, Target
 from maxupload.core.checks import photo as checks
 from maxupload.core.checks.photo import CheckCode, Finding, PhotoFacts, Severity
+from maxupload.core.checks.recorded import (
+    facts_columns,
+    facts_of,
+    findings_json,
+    findings_of,
+    parse_time,
+)
 from maxupload.core.checks.visit_time import visit_text
 from maxupload.core.history.store import HistoryRecorder
 from maxupload.core.intake import AcceptedFile, IntakeResult, scan
@@ -124,57 +130,7 @@ class PhotoSnapshot:
 
     @property
     def captured_at(self) -> datetime | None:
-        return _parse_time(self.item.captured_at)
-
-
-def facts_of(item: QueueItem) -> PhotoFacts:
-    """The facts read when the photo was staged."""
-    codes = tuple(json.loads(item.label_codes)) if item.label_codes else ()
-    return PhotoFacts(captured_at=_parse_time(item.captured_at), codes=codes)
-
-
-def findings_of(item: QueueItem) -> tuple[Finding, ...]:
-    """The findings last recorded for the item's target."""
-    if not item.findings:
-        return ()
-    return tuple(
-        Finding(
-            code=CheckCode(f["code"]),
-            severity=Severity(f["severity"]),
-            message=str(f["message"]),
-            captured_at=_parse_time(f.get("capturedAt")),
-            label=f.get("label"),
-        )
-        for f in json.loads(item.findings)
-    )
-
-
-def _findings_json(findings: Sequence[Finding]) -> str:
-    return json.dumps(
-        [
-            {
-                "code": f.code.value,
-                "severity": f.severity.value,
-                "message": f.message,
-                "capturedAt": f.captured_at.isoformat() if f.captured_at else None,
-                "label": f.label,
-            }
-            for f in findings
-        ]
-    )
-
-
-def _facts(facts: PhotoFacts) -> dict[str, Any]:
-    """The queue columns of a photo's facts."""
-    return {
-        "captured_at": facts.captured_at.isoformat() if facts.captured_at else None,
-        "label_codes": json.dumps(list(facts.codes)) if facts.codes else None,
-        "facts_read": True,
-    }
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+        return parse_time(self.item.captured_at)
 
 
 def check_outcome(stops: Sequence[Finding]) -> Outcome:
@@ -332,7 +288,9 @@ class UploadService:
             entry = StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256))
             if read_now:
                 facts = self.read_facts(Path(photo.path))
-                entry = StagedEntry(entry.source_path, entry.size, entry.sha256, **_facts(facts))
+                entry = StagedEntry(
+                    entry.source_path, entry.size, entry.sha256, **facts_columns(facts)
+                )
             entries.append(entry)
         return reused + [snapshot(i) for i in self.store.stage(entries)]
 
@@ -353,7 +311,7 @@ class UploadService:
         if item.state != ItemState.STAGED or item.facts_read:
             return item
         facts = self.read_facts(Path(item.source_path))
-        return self.store.update(item.id, **_facts(facts))
+        return self.store.update(item.id, **facts_columns(facts))
 
     def check(self, ids: Sequence[int], note: Note | None) -> list[PhotoSnapshot]:
         """Record the checks' findings of staged photos for ``note`` (cheap: the facts were read
@@ -364,7 +322,7 @@ class UploadService:
             if item.state != ItemState.STAGED:
                 continue
             found = self.evaluate(facts_of(item), note) if note is not None else []
-            out.append(snapshot(self.store.update(item.id, findings=_findings_json(found))))
+            out.append(snapshot(self.store.update(item.id, findings=findings_json(found))))
         return out
 
     # --- submit ---------------------------------------------------------------------------
@@ -404,7 +362,7 @@ class UploadService:
                 continue
             item = self._with_facts(item)  # never sent unchecked, even if not read yet
             found = self.evaluate(facts_of(item), note)
-            item = self.store.update(item.id, findings=_findings_json(found))
+            item = self.store.update(item.id, findings=findings_json(found))
             if checks.held_or_blocked(found, acknowledged):
                 result.stopped.append(snapshot(item))
                 continue
