@@ -21,7 +21,6 @@ from typing import Any
 from maxupload import APP_NAME, __version__
 from maxupload.core.api.client import ApiClient
 from maxupload.core.api.environments import environment_words
-from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.api.models import Target
 from maxupload.core.config.managed import (
     ManagedConfigError,
@@ -32,6 +31,7 @@ from maxupload.core.config.managed import (
 )
 from maxupload.core.config.secrets import StoreHealth, resolve_api_key
 from maxupload.core.config.settings import Settings
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.imaging.prepared_copies import PreparedCopies
 from maxupload.core.system.paths import app_paths
 

@@ -39,7 +39,8 @@ def _lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_import_contracts_hold() -> None:
-    """pyproject's import-linter contracts: core alone, gui and commands apart, sandbox apart."""
+    """pyproject's import-linter contracts: core alone, its parts layered, gui and commands
+    apart, sandbox apart."""
     result = _lint_imports()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
@@ -53,6 +54,20 @@ def test_import_contracts_see_the_real_graph(tmp_path: Path) -> None:
         "[[tool.importlinter.contracts]]\n"
         'name = "gui without core (false on purpose)"\ntype = "forbidden"\n'
         'source_modules = ["maxupload.gui"]\nforbidden_modules = ["maxupload.core"]\n'
+    )
+    result = _lint_imports("--config", str(config))
+    assert result.returncode != 0
+    assert "BROKEN" in result.stdout
+
+
+def test_core_layers_contract_sees_the_real_graph(tmp_path: Path) -> None:
+    """The core's parts turned upside down are reported broken: the layers are real imports."""
+    config = tmp_path / "contracts.toml"
+    config.write_text(
+        '[tool.importlinter]\nroot_packages = ["maxupload"]\n\n'
+        "[[tool.importlinter.contracts]]\n"
+        'name = "queue above engine (false on purpose)"\ntype = "layers"\n'
+        'layers = ["maxupload.core.api", "maxupload.core.queue", "maxupload.core.engine"]\n'
     )
     result = _lint_imports("--config", str(config))
     assert result.returncode != 0

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.queue.filenames import shown
 from maxupload.core.system.storage import StorageError, storage_error
 

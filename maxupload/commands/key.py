@@ -20,7 +20,6 @@ from typing import TextIO
 
 from maxupload.commands.managed_args import effective_settings
 from maxupload.core.api.environments import environment_name, resolve_base_url
-from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.config.secrets import (
     ENV_API_KEY,
     ConnectionReport,
@@ -40,6 +39,7 @@ from maxupload.core.config.settings import (
     is_allowed_base_url,
     save_settings,
 )
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.system.logsetup import (
     install_cli_redaction,
     looks_like_secret,

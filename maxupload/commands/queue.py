@@ -36,8 +36,8 @@ from maxupload.commands.upload import (
     status_of,
     summary,
 )
-from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.api.models import Target
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.queue.filenames import shown
 from maxupload.core.queue.model import UPLOADED_STATES, ItemState, QueueItem, QueueStoreError
 from maxupload.core.queue.store import QueueStore

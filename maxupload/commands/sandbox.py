@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from maxupload.commands.argtypes import port
-from maxupload.core.config.settings import is_loopback_host
+from maxupload.core.api.environments import is_loopback_host
 from maxupload.sandbox import Faults, SandboxConfig, SandboxServer
 from maxupload.sandbox.labels import write_demo_labels
 

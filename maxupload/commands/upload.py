@@ -31,16 +31,11 @@ from maxupload.commands.upload_report import (
     print_stopped,
 )
 from maxupload.core.api.environments import resolve_base_url
-from maxupload.core.api.errors import (
-    MaxUploadError,
-    NetworkError,
-    NoteLocked,
-    RateLimited,
-    TlsNotVerified,
-)
+from maxupload.core.api.errors import NetworkError, NoteLocked, RateLimited, TlsNotVerified
 from maxupload.core.api.models import Note, Target
 from maxupload.core.checks.photo import CheckCode
 from maxupload.core.checks.visit_time import visit_text
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.queue.filenames import shown
 from maxupload.core.queue.model import UPLOADED_STATES, ItemState, QueueItem
 from maxupload.core.queue.store import QueueStore

@@ -21,7 +21,6 @@ from maxupload.core.api.errors import (
     Cancelled,
     EhrSyncFailed,
     InsecureUrlError,
-    MaxUploadError,
     NetworkError,
     NoteLocked,
     NotFound,
@@ -32,6 +31,7 @@ from maxupload.core.api.errors import (
     VerificationError,
 )
 from maxupload.core.api.verify import CopyMismatch
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.imaging.formats import ImageRejected
 from maxupload.core.queue.model import ItemState
 from maxupload.core.queue.texts import send_again_step

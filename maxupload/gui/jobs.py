@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtGui import QImage
 
 from maxupload.core.api.models import SignedUrl
 from maxupload.core.api.stored_copies import StoredCopies
+from maxupload.core.api.verify import VerifyClient
 from maxupload.core.imaging.estimate import estimate_size
 from maxupload.core.imaging.formats import register_heif
 from maxupload.core.imaging.prepare import get_preset, prepare
@@ -90,23 +90,22 @@ class StoredView:
 
 
 def fetch_stored(
-    client: Any, note_id: str, image_id: str, stored: StoredCopies | None = None
+    client: VerifyClient, note_id: str, image_id: str, stored: StoredCopies | None = None
 ) -> StoredView:
     """The stored copy: the one verification downloaded when ``stored`` still has it (its link
     renewed if near expiry), else a signed URL and a download (no API headers go to storage)."""
     kept = stored.get(image_id) if stored is not None else None
     if kept is not None:
         link, data = kept
-        signed: SignedUrl = link or client.get_image_url(note_id, image_id)
+        signed = link or client.get_image_url(note_id, image_id)
     else:
         signed = client.get_image_url(note_id, image_id)
         data = client.download(signed.url)
     return StoredView(signed=signed, image=scaled_from_bytes(data, PREVIEW_PX), size=len(data))
 
 
-def fetch_signed_url(client: Any, note_id: str, image_id: str) -> SignedUrl:
-    result: SignedUrl = client.get_image_url(note_id, image_id)
-    return result
+def fetch_signed_url(client: VerifyClient, note_id: str, image_id: str) -> SignedUrl:
+    return client.get_image_url(note_id, image_id)
 
 
 #: Pasted images no photo in the list needs are swept at start-up once they are this old.

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from maxupload.core.api.environments import is_loopback_host
 from maxupload.core.api.errors import (
     Cancelled,
     InsecureUrlError,
@@ -22,7 +23,6 @@ from maxupload.core.api.errors import (
 )
 from maxupload.core.api.ratelimit import MAX_WAIT_S
 from maxupload.core.api.transport import tls_verification_failed as _tls_verification_failed
-from maxupload.core.config.settings import is_loopback_host
 
 #: Bytes handed to the transport per step of an upload (progress and cancel granularity).
 CHUNK_SIZE = 64 * 1024

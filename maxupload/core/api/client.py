@@ -182,7 +182,7 @@ class ApiClient(ApiSession):
         facility_id: str | None = None,
         page: int = 1,
         page_size: int = 100,
-    ) -> Page:
+    ) -> Page[Note]:
         params = _page_params(page, page_size)
         for name, value in (
             ("patientId", patient_id),
@@ -204,7 +204,7 @@ class ApiClient(ApiSession):
     ) -> Iterator[Note]:
         """Every note matching the filters, page by page."""
 
-        def fetch(page: int) -> Page:
+        def fetch(page: int) -> Page[Note]:
             return self.list_notes(
                 patient_id=patient_id,
                 provider_id=provider_id,
@@ -222,7 +222,7 @@ class ApiClient(ApiSession):
         hidden: bool | None = False,
         page: int = 1,
         page_size: int = 100,
-    ) -> Page:
+    ) -> Page[Provider]:
         params = _page_params(page, page_size)
         if search:
             params["search"] = search
@@ -242,7 +242,7 @@ class ApiClient(ApiSession):
 
     def list_patients(
         self, *, search: str | None = None, page: int = 1, page_size: int = 100
-    ) -> Page:
+    ) -> Page[Patient]:
         params = _page_params(page, page_size)
         if search:
             params["search"] = search

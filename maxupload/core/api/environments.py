@@ -5,6 +5,7 @@ The API version lives in one setting (``API_VERSION``); the base URL carries it 
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
 API_VERSION = "v3"
@@ -70,3 +71,14 @@ def environment_name(base_url: str) -> str:
         if base_url.rstrip("/") == url:
             return name
     return "custom"
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1 (brackets and an IPv6 zone allowed)."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False

@@ -1,4 +1,4 @@
-"""Typed errors. Each maps to one plain-language message and one next step for the user.
+"""Typed errors of the API. Each maps to one plain-language message and one next step for the user.
 
 No error text ever contains the API key: messages are built from the server's body and our own
 wording, never from request headers.
@@ -8,24 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-class MaxUploadError(Exception):
-    """Base of every error MaxUpload raises on purpose."""
-
-    #: What the user should do next, in one sentence (subclasses may compute it).
-    default_next_step: str = "Try again; if it keeps happening, contact support."
-
-    def __init__(self, *args: object, next_step: str | None = None) -> None:
-        super().__init__(*args)
-        self._given_next_step = next_step
-
-    @property
-    def next_step(self) -> str:
-        return getattr(self, "_given_next_step", None) or self.default_next_step
-
-    @property
-    def user_message(self) -> str:
-        return str(self)
+from maxupload.core.errors import MaxUploadError
 
 
 class InsecureUrlError(MaxUploadError):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 def parse_visit_date(value: str | None) -> datetime | None:
@@ -32,10 +34,10 @@ class Pagination:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of a list endpoint."""
+class Page(Generic[T]):
+    """One page of a list endpoint (notes, providers or patients)."""
 
-    items: list[Any]
+    items: list[T]
     pagination: Pagination
 
 

@@ -24,7 +24,7 @@ import httpcore
 import httpx
 from httpx._utils import get_environment_proxies
 
-from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.system.logsetup import redact
 
 _local = threading.local()

@@ -18,12 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from maxupload.core.api.errors import (
-    ApiError,
-    RateLimitInfo,
-    ServerError,
-    SignedUrlRefused,
-)
+from maxupload.core.api.errors import ApiError, RateLimitInfo, ServerError, SignedUrlRefused
 from maxupload.core.api.models import Facility, Note, Page, Pagination, Patient, Provider
 
 T = TypeVar("T")
@@ -257,10 +252,10 @@ def _note(d: Mapping[str, Any]) -> Note:
 def _page(
     data: Mapping[str, Any],
     key: str,
-    parse: Callable[[Mapping[str, Any]], Any],
+    parse: Callable[[Mapping[str, Any]], T],
     page: int,
     page_size: int,
-) -> Page:
+) -> Page[T]:
     items = data.get(key)
     if not isinstance(items, list):
         raise _BadAnswer(f"'{key}' is not a list")
@@ -282,7 +277,7 @@ def _page_params(page: int, page_size: int) -> dict[str, str]:
     return {"page": str(page), "pageSize": str(page_size)}
 
 
-def _all_pages(fetch: Callable[[int], Page]) -> Iterator[Any]:
+def _all_pages(fetch: Callable[[int], Page[T]]) -> Iterator[T]:
     """Loop while page <= totalPages (stopping early on an empty page)."""
     page = 1
     while True:

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.config.settings import (
     _CHECKS,
     Settings,
@@ -35,6 +34,7 @@ from maxupload.core.config.settings import (
     load_settings,
     settings_path,
 )
+from maxupload.core.errors import MaxUploadError
 
 ENV_VAR = "MAXUPLOAD_MANAGED_CONFIG"
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import keyring
 import keyring.backend
@@ -31,8 +31,8 @@ from maxupload.core.api.environments import (
     expected_key_prefix,
     resolve_base_url,
 )
-from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.api.models import KeyInfo
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.system.logsetup import register_secret
 
 log = logging.getLogger(__name__)
@@ -445,7 +445,7 @@ def check_connection(
     api_key: str,
     org_id: str,
     *,
-    client_factory: Callable[[str, str, str], Any] | None = None,
+    client_factory: Callable[[str, str, str], _MeClient] | None = None,
 ) -> ConnectionReport:
     """Call ``GET /v1/marketplace/me`` with this key; report organization, scopes, warnings.
 

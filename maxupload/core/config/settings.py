@@ -7,7 +7,6 @@ atomically (temp file + ``os.replace``) with owner-only permissions, and never h
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
@@ -17,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from maxupload.core.api.environments import PRODUCTION_URL, resolve_base_url
-from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.api.environments import PRODUCTION_URL, is_loopback_host, resolve_base_url
 from maxupload.core.checks.confirmation import DEFAULT_IDLE_SECONDS, idle_problem
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.system.logsetup import looks_like_secret, redact
 from maxupload.core.system.paths import app_paths, write_private
 
@@ -92,17 +91,6 @@ class Settings:
 
 def settings_path() -> Path:
     return app_paths().config / SETTINGS_FILE_NAME
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1 (brackets and an IPv6 zone allowed)."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
 
 
 def is_allowed_base_url(url: str) -> bool:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.engine.ports import CopyMaker, Job
 from maxupload.core.engine.steps import CLEAR_ERROR, drop_copy
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.queue.model import (
     ACTIVE_STATES,
     UPLOADED_STATES,

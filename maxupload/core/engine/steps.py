@@ -25,14 +25,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from maxupload.core.api.errors import (
-    AuthError,
-    Cancelled,
-    MaxUploadError,
-    NoteLocked,
-    NotFound,
-    ScopeError,
-)
+from maxupload.core.api.errors import AuthError, Cancelled, NoteLocked, NotFound, ScopeError
 from maxupload.core.api.verify import verify_stored_copy
 from maxupload.core.engine.ports import (
     ClientFactory,
@@ -42,6 +35,7 @@ from maxupload.core.engine.ports import (
     StepStore,
     UploadClient,
 )
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.outcomes import Outcome, Phase, classify
 from maxupload.core.queue.filenames import shown
 from maxupload.core.queue.model import UPLOADED_STATES, InvalidTransition, ItemState, QueueItem

@@ -28,9 +28,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.api.models import Note, Provider
 from maxupload.core.checks.visit_time import visit_text
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.queue.model import UPLOADED_STATES, ItemState, QueueItem
 from maxupload.core.queue.store import QueueStore
 from maxupload.core.system.logsetup import redact
@@ -469,8 +469,8 @@ class HistoryRecorder:
 
 def _retention_from_settings() -> int | None:
     """The effective retention; None (keep everything) when the settings cannot be read."""
-    from maxupload.core.api.errors import MaxUploadError
     from maxupload.core.config.managed import load_effective
+    from maxupload.core.errors import MaxUploadError
 
     try:
         settings, _managed = load_effective()

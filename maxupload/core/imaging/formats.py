@@ -15,7 +15,7 @@ from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
-from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.errors import MaxUploadError
 
 #: Images above this many pixels are refused before decoding (about 100 megapixels).
 DEFAULT_MAX_PIXELS = 100_000_000

@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.api.models import Target
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.queue.filenames import from_storage
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.errors import MaxUploadError
 
 
 class QueueBusy(MaxUploadError):

@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from maxupload.core.api.errors import MaxUploadError
 from maxupload.core.api.models import Target
+from maxupload.core.errors import MaxUploadError
 from maxupload.core.queue import runnable
 from maxupload.core.queue.filenames import for_storage
 from maxupload.core.queue.guard import find_duplicates, mark_duplicate

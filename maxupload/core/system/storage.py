@@ -13,7 +13,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from maxupload.core.api.errors import MaxUploadError
+from maxupload.core.errors import MaxUploadError
 
 #: ``OSError`` numbers that mean the disk (not the file being read) refuses to take more.
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
