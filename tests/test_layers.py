@@ -46,29 +46,30 @@ def test_import_contracts_hold() -> None:
     assert "0 broken" in result.stdout
 
 
-def test_import_contracts_see_the_real_graph(tmp_path: Path) -> None:
-    """A contract the tree breaks on purpose is reported broken: the check is not vacuous."""
+def _reported_broken(tmp_path: Path, contract: str) -> bool:
+    """Whether lint-imports reports ``contract`` (one TOML contract table) broken."""
     config = tmp_path / "contracts.toml"
     config.write_text(
         '[tool.importlinter]\nroot_packages = ["maxupload"]\n\n'
-        "[[tool.importlinter.contracts]]\n"
-        'name = "gui without core (false on purpose)"\ntype = "forbidden"\n'
-        'source_modules = ["maxupload.gui"]\nforbidden_modules = ["maxupload.core"]\n'
+        "[[tool.importlinter.contracts]]\n" + contract
     )
     result = _lint_imports("--config", str(config))
-    assert result.returncode != 0
-    assert "BROKEN" in result.stdout
+    return result.returncode != 0 and "BROKEN" in result.stdout
+
+
+def test_import_contracts_see_the_real_graph(tmp_path: Path) -> None:
+    """A contract the tree breaks on purpose is reported broken: the check is not vacuous."""
+    assert _reported_broken(
+        tmp_path,
+        'name = "gui without core (false on purpose)"\ntype = "forbidden"\n'
+        'source_modules = ["maxupload.gui"]\nforbidden_modules = ["maxupload.core"]\n',
+    )
 
 
 def test_core_layers_contract_sees_the_real_graph(tmp_path: Path) -> None:
     """The core's parts turned upside down are reported broken: the layers are real imports."""
-    config = tmp_path / "contracts.toml"
-    config.write_text(
-        '[tool.importlinter]\nroot_packages = ["maxupload"]\n\n'
-        "[[tool.importlinter.contracts]]\n"
+    assert _reported_broken(
+        tmp_path,
         'name = "queue above engine (false on purpose)"\ntype = "layers"\n'
-        'layers = ["maxupload.core.api", "maxupload.core.queue", "maxupload.core.engine"]\n'
+        'layers = ["maxupload.core.api", "maxupload.core.queue", "maxupload.core.engine"]\n',
     )
-    result = _lint_imports("--config", str(config))
-    assert result.returncode != 0
-    assert "BROKEN" in result.stdout

@@ -1,4 +1,4 @@
-"""Keeps the banner's confirmation box and the batch rules (``core.confirmation``) in step.
+"""Keeps the banner's confirmation box and the batch rules (``core.checks.confirmation``) in step.
 
 Ticking the box confirms the patient for the photos listed at that moment; the guard ends the
 confirmation when the rules say so (batch finished, photos added, idle time, restored queue,

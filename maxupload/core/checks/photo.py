@@ -55,7 +55,7 @@ class PhotoFacts:
 
     captured_at: datetime | None = None  # aware when the photo records its UTC offset
     codes: tuple[str, ...] = ()  # texts of the barcodes and QR codes found on it
-    # (product symbologies such as EAN/UPC and GS1 data are not kept: see core.labels)
+    # (product symbologies such as EAN/UPC and GS1 data are not kept: see core.checks.labels)
 
 
 @dataclass(frozen=True)
