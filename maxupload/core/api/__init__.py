@@ -1,1 +1,1 @@
-"""The Max AI Public API: transport, endpoints, wire models and parsing, typed errors."""
+"""The Max AI Public API: transport, session and retries, endpoints, wire parsing, errors."""

@@ -1,1 +1,1 @@
-"""The upload engine: a thread scheduler that walks each queued photo through its steps."""
+"""The upload engine: a thread scheduler, the per-photo step with typed ports, user actions."""

@@ -1,1 +1,1 @@
-"""The upload queue: item model, SQLite schema and migrations, store, run lock."""
+"""The upload queue: item model, SQLite schema and migrations, store, duplicate guard."""
