@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from maxupload.core import checks
 from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
+from maxupload.core.copy_facts import map_parallel
 from maxupload.core.errors import NoteLocked
 from maxupload.core.history import HistoryRecorder
 from maxupload.core.intake import AcceptedFile, IntakeResult, scan
@@ -329,11 +330,13 @@ class UploadService:
                 reused.append(snapshot(staged[str(photo.path)]))
                 continue
             known.add(str(photo.path))
-            entry = StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256))
-            if read_now:
-                facts = self.read_facts(Path(photo.path))
-                entry = StagedEntry(entry.source_path, entry.size, entry.sha256, **_facts(facts))
-            entries.append(entry)
+            entries.append(StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256)))
+        if read_now:  # one photo per core: decoding and scanning release Python's lock
+            read = map_parallel(self.read_facts, [e.source_path for e in entries])
+            entries = [
+                StagedEntry(e.source_path, e.size, e.sha256, **_facts(f))
+                for e, f in zip(entries, read, strict=True)
+            ]
         return reused + [snapshot(i) for i in self.store.stage(entries)]
 
     # --- the note -------------------------------------------------------------------------

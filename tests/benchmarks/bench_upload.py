@@ -38,10 +38,10 @@ def _make(args: tuple[Path, int]) -> Path:
     return write_realistic_photo(path, PHOTO_SIZE, seed=seed, orientation=6)
 
 
-def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+def run_timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes, process tree) of one command; fails loudly."""
     start = time.perf_counter()
-    proc = psutil.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = psutil.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
     stop = threading.Event()
 
@@ -72,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=12, help="photos per batch (default 12)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--dir", type=Path, help="folder for the photos (default: temporary)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also time the maxupload package found in DIR (e.g. an earlier release unpacked "
+        "with 'git archive REV maxupload | tar -x -C DIR'), in the same interleaved rounds",
+    )
     args = parser.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory(prefix="maxupload-bench-upload-")
@@ -102,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         ours_t: list[float] = []
         naive_m: list[int] = []
         ours_m: list[int] = []
+        base_t: list[float] = []
+        base_m: list[int] = []
         print(
             f"MaxUpload batch benchmark: {args.photos} photos {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}, "
             f"{args.rounds} interleaved rounds, {os.cpu_count()} cores",
@@ -110,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         warm_env = dict(base_env, MAXUPLOAD_HOME=str(Path(tmp.name) / "home-warm-up"))
         run_timed(naive_cmd[: -len(files)] + files[:1], warm_env)
         run_timed(ours_cmd[: -len(files)] + files[:1], warm_env)
+        if args.baseline:
+            run_timed(ours_cmd[: -len(files)] + files[:1], warm_env, cwd=args.baseline)
         for r in range(args.rounds):
             home = Path(tmp.name) / f"home-{r}"  # a fresh queue and settings each round
             env = dict(base_env, MAXUPLOAD_HOME=str(home))
@@ -119,10 +130,14 @@ def main(argv: list[str] | None = None) -> int:
             t, m = run_timed(ours_cmd, env)
             ours_t.append(t)
             ours_m.append(m)
-            print(
-                f"  round {r + 1}: naive {naive_t[-1]:.2f} s, MaxUpload {ours_t[-1]:.2f} s",
-                flush=True,
-            )
+            line = f"  round {r + 1}: naive {naive_t[-1]:.2f} s, MaxUpload {ours_t[-1]:.2f} s"
+            if args.baseline:
+                env = dict(base_env, MAXUPLOAD_HOME=str(home) + "-baseline")
+                t, m = run_timed(ours_cmd, env, cwd=args.baseline)
+                base_t.append(t)
+                base_m.append(m)
+                line += f", baseline {t:.2f} s"
+            print(line, flush=True)
         n, o = statistics.median(naive_t), statistics.median(ours_t)
         print("\n| batch of photos | naive resize + POST | `maxupload upload` | ratio | target |")
         print("|---|---|---|---|---|")
@@ -131,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
             f"| {n:.2f} s, peak {max(naive_m) / 1e6:.0f} MB "
             f"| {o:.2f} s, peak {max(ours_m) / 1e6:.0f} MB (verified) | {o / n:.2f}x | <= 0.40x |"
         )
+        if base_t:
+            b = statistics.median(base_t)
+            print(
+                f"| same, baseline from {args.baseline} | {n:.2f} s "
+                f"| {b:.2f} s, peak {max(base_m) / 1e6:.0f} MB (verified) | {b / n:.2f}x | |"
+            )
         return 0 if o / n <= 0.4 else 1
     finally:
         srv.stop()
