@@ -168,15 +168,12 @@ class AppContext:
         from maxupload.core.engine import UploadEngine
         from maxupload.core.queue_store import QueueStore
         from maxupload.core.uploads import UploadService
-        from maxupload.gui import jobs
         from maxupload.gui.engine_bridge import EngineBridge, EngineListenerAdapter
         from maxupload.gui.main_window import MainWindow, WindowDeps
         from maxupload.gui.notify import Notifier
         from maxupload.gui.tasks import TaskPool
         from maxupload.gui.upload_controller import UploadController
-
-        jobs.warm_up()
-        import maxupload.gui.settings_dialog  # noqa: F401  (imported now, not on first open)
+        from maxupload.gui.warm_up import WarmUp, start_up_steps
 
         self.demo_server = demo_server
         self.key_store = key_store
@@ -247,6 +244,8 @@ class AppContext:
             f"{APP_NAME} {__version__}" + (" (demo mode)" if demo_server is not None else "")
         )
         deps.on_closed.append(self.shutdown)
+        # Codecs, the label reader and the settings dialog load after the first paint.
+        self.warm_up = WarmUp(start_up_steps(), self.window)
 
     def _engine_client(self, target: Target) -> Any:
         return self.connection.make_client(target.base_url, target.org_id)
@@ -258,6 +257,7 @@ class AppContext:
         # behind them. Measured with tests/benchmarks/bench_gui.py.
         sys.setswitchinterval(0.001)
         self.window.show()
+        self.warm_up.start()
         engine, store = self.engine, self.store
 
         def restore() -> list[Any]:
