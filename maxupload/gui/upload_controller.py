@@ -18,6 +18,11 @@ from maxupload.core.models import Note
 from maxupload.core.uploads import NoteReader, UploadService
 from maxupload.gui.tasks import TaskPool
 
+#: The photo checks' reads wait behind thumbnails (priority 1) and size estimates (-1) on the
+#: image pool: they are needed before Upload, not for the first screen, and Upload reads any
+#: photo not yet read itself before anything is sent.
+CHECKS_PRIORITY = -2
+
 
 @dataclass(frozen=True)
 class SubmitRequest:
@@ -89,7 +94,10 @@ class UploadController(QObject):
         """Read the facts of staged photos not read yet (e.g. restored after a crash)."""
         for item_id in ids:
             self.image_pool.submit(
-                self._fact_reader(item_id), self.facts_read.emit, self.failed.emit
+                self._fact_reader(item_id),
+                self.facts_read.emit,
+                self.failed.emit,
+                priority=CHECKS_PRIORITY,
             )
 
     def _fact_reader(self, item_id: int) -> Callable[[], Any]:
