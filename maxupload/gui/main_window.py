@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         deps.bridge.batch_finished.connect(self._batch_finished)
         deps.bridge.storage_failed.connect(self._show_exception)  # disk full: paused, one message
         self.uploads = deps.uploads
+        self.uploads.part_staged.connect(self._list_rows)
         self.uploads.staged.connect(self._staged)
         self.uploads.facts_read.connect(self._facts_read)
         self.uploads.checked.connect(self._checked)
@@ -595,13 +596,18 @@ class MainWindow(QMainWindow):
         )
         self.uploads.stage(wanted)
 
+    def _list_rows(self, result: Any) -> list[PhotoRow]:
+        """Rows for staged photos not listed yet (a large drop is listed part by part)."""
+        rows = [row_from_item(s) for s in result.photos if self.model.find_item(s.id) is None]
+        self.model.add_rows(rows)
+        if rows and not self.table.selectionModel().hasSelection():
+            self.table.selectRow(self.model.rowCount() - len(rows))
+        return rows
+
     @Slot(object)
     def _staged(self, result: Any) -> None:
         """Photos saved as staged: new rows (a file added twice keeps its one row)."""
-        rows: list[PhotoRow] = []
-        for snap in result.photos:
-            if self.model.find_item(snap.id) is None:
-                rows.append(row_from_item(snap))
+        self._list_rows(result)
         for twin in result.intake.duplicates:
             self.rejections.add(
                 twin.path.name,
@@ -613,14 +619,11 @@ class MainWindow(QMainWindow):
             self.rejections.add(
                 rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)
             )
-        self.model.add_rows(rows)
         n_ok, n_bad = len(result.added), len(result.intake.rejected)
         text = f"Added {n_ok} photo{'s' if n_ok != 1 else ''}"
         if n_bad:
             text += f"; {n_bad} file{'s' if n_bad != 1 else ''} not added (see the list below)"
         self.statusBar().showMessage(text + ".", 8000)
-        if rows and not self.table.selectionModel().hasSelection():
-            self.table.selectRow(self.model.rowCount() - len(rows))
         self._check_staged()
         self.intake_done.emit(n_ok, n_bad)
 
