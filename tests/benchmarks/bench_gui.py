@@ -183,43 +183,8 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="MaxUpload window responsiveness benchmark")
-    parser.add_argument("--photos", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=10, help="fresh-process runs (default 10)")
-    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--photos-dir",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "maxupload-bench-12mp-phone",
-    )
-    args = parser.parse_args(argv)
-    if args.single:
-        print("RESULT " + json.dumps(one_run(args)), flush=True)
-        return 0
-
-    t0 = time.perf_counter()
-    make_photos(args.photos_dir, args.photos)
-    print(
-        f"photos ready: {args.photos} x 12 MP in {args.photos_dir} "
-        f"({time.perf_counter() - t0:.1f} s to generate or find); {args.runs} runs",
-        flush=True,
-    )
-    runs: list[dict[str, float]] = []
-    for n in range(args.runs):
-        cmd = [sys.executable, __file__, "--single", "--photos", str(args.photos)]
-        cmd += ["--photos-dir", str(args.photos_dir)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        result = json.loads(next(ln for ln in out.splitlines() if ln.startswith("RESULT "))[7:])
-        runs.append(result)
-        print(
-            f"  run {n + 1}: longest stall {result['longest_ms']:.1f} ms, p99 "
-            f"{result['p99_ms']:.1f} ms, first screen {result['first_thumbs_s']:.2f} s "
-            f"(with sizes {result['first_screen_s']:.2f} s), "
-            f"every thumbnail {result['all_thumbs_s']:.2f} s, every size "
-            f"{result['all_sizes_s']:.2f} s, all checks {result['all_work_s']:.2f} s",
-            flush=True,
-        )
+def summary(runs: list[dict[str, float]], photos: int, title: str) -> bool:
+    """Print the table of ``runs``; True when every run met every target."""
 
     def col(key: str) -> list[float]:
         return [r[key] for r in runs]
@@ -235,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     met_first = sum(1 for v in col("first_thumbs_s") if v <= 0.5)
     met_all = sum(1 for v in col("all_thumbs_s") if v <= 3.0)
     n = len(runs)
-    print(f"\nDropping {args.photos} x 12 MP photos on the window, {n} runs:\n")
+    print(f"\nDropping {photos} x 12 MP photos on the window, {title}, {n} runs:\n")
     print("| measure | median (range) | target | runs meeting it |")
     print("|---|---|---|---|")
     print(f"| drop handler returns | {rng('drop_ms', 'ms')} | | |")
@@ -253,7 +218,66 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"| every size estimate (from the top again) | {rng('all_sizes_s', 's', digits=2)} | | |")
     print(f"| every photo checked (labels, dates) | {rng('all_work_s', 's', digits=2)} | | |")
-    return 0 if met_stall == met_first == met_all == n else 1
+    return met_stall == met_first == met_all == n
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="MaxUpload window responsiveness benchmark")
+    parser.add_argument("--photos", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=10, help="fresh-process runs (default 10)")
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)  # maxupload from here
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also run the maxupload package found in DIR (an earlier source tree), "
+        "alternating with this one",
+    )
+    parser.add_argument(
+        "--photos-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "maxupload-bench-12mp-phone",
+    )
+    args = parser.parse_args(argv)
+    if args.single:
+        if args.code:
+            sys.path.insert(0, str(args.code))
+        print("RESULT " + json.dumps(one_run(args)), flush=True)
+        return 0
+
+    t0 = time.perf_counter()
+    make_photos(args.photos_dir, args.photos)
+    print(
+        f"photos ready: {args.photos} x 12 MP in {args.photos_dir} "
+        f"({time.perf_counter() - t0:.1f} s to generate or find); {args.runs} runs",
+        flush=True,
+    )
+    runs: list[dict[str, float]] = []
+    earlier: list[dict[str, float]] = []
+    for n in range(args.runs * (2 if args.baseline else 1)):
+        cmd = [sys.executable, __file__, "--single", "--photos", str(args.photos)]
+        cmd += ["--photos-dir", str(args.photos_dir)]
+        is_baseline = bool(args.baseline) and n % 2 == 1
+        if is_baseline:
+            cmd += ["--code", str(args.baseline)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        result = json.loads(next(ln for ln in out.splitlines() if ln.startswith("RESULT "))[7:])
+        (earlier if is_baseline else runs).append(result)
+        print(
+            f"  run {n + 1}{' (baseline)' if is_baseline else ''}: longest stall "
+            f"{result['longest_ms']:.1f} ms, p99 "
+            f"{result['p99_ms']:.1f} ms, first screen {result['first_thumbs_s']:.2f} s "
+            f"(with sizes {result['first_screen_s']:.2f} s), "
+            f"every thumbnail {result['all_thumbs_s']:.2f} s, every size "
+            f"{result['all_sizes_s']:.2f} s, all checks {result['all_work_s']:.2f} s",
+            flush=True,
+        )
+
+    met = summary(runs, args.photos, "this code")
+    if earlier:
+        summary(earlier, args.photos, f"code from {args.baseline}")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

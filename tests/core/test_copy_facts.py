@@ -5,7 +5,6 @@ another patient's label still stopped before anything is sent."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,9 @@ from maxupload.core.intake import scan
 from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.core.queue_store import ItemState
 from maxupload.core.uploads import UploadService
-from maxupload.sandbox import SandboxServer
 from maxupload.sandbox.demo_data import build_demo_data
 from tests.core.test_decode_once import DecodeCounter
-from tests.core.test_engine import Harness
+from tests.core.test_engine import Harness, harness  # noqa: F401  (the engine's fixture)
 from tests.plugins.label_photos import code_sticker, patient_label, save_photo, scene
 
 pytest.importorskip("zxingcpp")
@@ -125,15 +123,8 @@ def test_parallel_reads_keep_the_order_and_raise_the_first_error() -> None:
         map_parallel(fail, list(range(6)), workers=2)
 
 
-@pytest.fixture
-def harness(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Harness]:
-    h = Harness(sandbox, tmp_path)
-    yield h
-    h.close()
-
-
 def test_checks_and_upload_decode_each_photo_once_and_a_wrong_label_is_never_sent(
-    harness: Harness,
+    harness: Harness,  # noqa: F811  (the fixture imported above)
     label_photos: list[Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
