@@ -121,10 +121,9 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
             start = time.perf_counter()
             window.drop_zone.handle_mime(mime)
             drop_returned = time.perf_counter() - start
-            spin(app, lambda: model.rowCount() == len(photos), 300)
-            rows_shown = time.perf_counter() - start
-
             table = window.table
+            spin(app, lambda: model.rowCount() > 0, 300)
+            first_rows = time.perf_counter() - start
 
             def visible_rows() -> list[int]:
                 first = table.rowAt(0)
@@ -141,10 +140,17 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
             def visible_thumbs() -> bool:
                 return all(model.has_thumbnail(model.row_at(i).path) for i in visible_rows())
 
-            spin(app, visible_thumbs, 300)
+            def screen_full() -> bool:
+                """A screenful of rows is listed (or every row, when fewer)."""
+                bottom = table.rowAt(table.viewport().height() - 1)
+                return model.rowCount() == len(photos) or bottom >= 0
+
+            spin(app, lambda: screen_full() and visible_thumbs(), 300)
             first_thumbs = time.perf_counter() - start
-            spin(app, visible_done, 300)
+            spin(app, lambda: screen_full() and visible_done(), 300)
             first_screen = time.perf_counter() - start
+            spin(app, lambda: model.rowCount() == len(photos), 300)
+            rows_shown = time.perf_counter() - start
             bar = table.verticalScrollBar()
 
             def page_through(ready: Callable[[], bool]) -> float:
@@ -170,6 +176,7 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
     stalls = beat.stalls()
     return {
         "drop_ms": drop_returned * 1000,
+        "first_rows_s": first_rows,
         "rows_s": rows_shown,
         "first_thumbs_s": first_thumbs,
         "first_screen_s": first_screen,
@@ -204,6 +211,7 @@ def summary(runs: list[dict[str, float]], photos: int, title: str) -> bool:
     print("| measure | median (range) | target | runs meeting it |")
     print("|---|---|---|---|")
     print(f"| drop handler returns | {rng('drop_ms', 'ms')} | | |")
+    print(f"| first rows listed | {rng('first_rows_s', 's', digits=2)} | | |")
     print(f"| all rows listed | {rng('rows_s', 's', digits=2)} | | |")
     print(f"| longest GUI-thread stall | {rng('longest_ms', 'ms')} | <= 33 ms | {met_stall}/{n} |")
     print(f"| 99th-percentile stall | {rng('p99_ms', 'ms')} | | |")
