@@ -37,8 +37,9 @@ R = TypeVar("R")
 
 
 def scans_prepared_copy(preset: Preset | str) -> bool:
-    """True when the prepared copy of ``preset`` is at least as detailed as the label scan's
-    own working copy (long edge ``labels.LABEL_EDGE`` or more)."""
+    """True when preparing with ``preset`` decodes at least as many pixels as the label scan's
+    own working copy has (long edge ``labels.LABEL_EDGE``): a JPEG's DCT scaling never decodes
+    below the preset's size, and other formats decode at full size."""
     long_edge = get_preset(preset).long_edge
     return long_edge is None or long_edge >= labels.LABEL_EDGE
 
