@@ -33,9 +33,10 @@ def start_up_steps() -> list[Step]:
 
     plugins = [f"PIL.{p}" for p in getattr(Image, "_plugins", [])]  # Image.init's list
     return [
-        register_heif,  # HEIC first: phone photos are JPEG (preloaded) or HEIC
         *(_import(name) for name in plugins),
-        Image.init,  # registers whatever the steps above loaded (and anything left)
+        Image.init,  # registers what the steps above loaded (each import is cached by now)
+        _import("pillow_heif"),
+        register_heif,  # needs Image.init done, else it runs it in one long step
         _import("zxingcpp"),  # the photo checks' label scan
         _import("maxupload.gui.settings_dialog"),
     ]
