@@ -460,14 +460,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_NOT_ALL_SENT
 
     # Read the note before anything is queued: wrong org, wrong note or a signed note stop here.
-    from maxupload.core.copy_facts import facts_from_copies, map_parallel
+    from maxupload.core.copy_facts import facts_from_copies
     from maxupload.core.ratelimit import RateGate
-    from maxupload.core.uploads import (
-        PhotoSnapshot,
-        UploadService,
-        patient_label,
-        target_label,
-    )
+    from maxupload.core.uploads import UploadService, patient_label, target_label
 
     try:
         with make_client(base_url, api_key, org_id, RateGate()) as client:
@@ -504,44 +499,34 @@ def run(args: argparse.Namespace) -> int:
     stopped: list[int] = []
 
     def submit(engine: UploadEngine) -> list[int]:
-        """Stage, check and queue the photos through the service both front ends use.
-
-        Each photo is queued as soon as its own checks pass, so the first photos are sent
-        while the next are still being checked (never one before its checks). The checks scan
-        the decode that prepares the copy the engine then sends: one decode per photo.
-        """
+        """Stage, check and queue the photos through the service both front ends use."""
+        # The checks (one photo per core) scan the decode that prepares the copy the engine
+        # then sends: one decode per photo. Every photo is checked before any is queued.
         read = facts_from_copies(engine.copies, preset)
         service = UploadService(store, engine, history=engine.history, read_facts=read)
-        staged = service.stage_accepted(to_send, read_now=False)
-        queue_lock = threading.Lock()
-
-        def check_and_queue(photo: PhotoSnapshot) -> list[int]:
-            service.read_facts_of(photo.id)  # slow part, one photo per core
-            with queue_lock:
-                result = service.submit(
-                    [photo.id],
-                    note,
-                    provider_id=provider_id,
-                    preset=preset,
-                    base_url=base_url,
-                    org_id=org_id,
-                    acknowledged=acknowledged,
-                    trash_originals=args.trash_originals_when_verified,
-                )
-                for snap in result.stopped:
-                    print_stopped(snap, as_json, printer.out)
-                    service.remove(snap.id)  # nothing waits: run again with the flag
-                    engine.copies.discard(snap.path, preset)  # never sent: not kept
-                    stopped.append(snap.id)
-                for staged_id, earlier in result.stand_ins.items():
-                    if store.get(staged_id).error_code != "queued_earlier":
-                        printer.printed.add(earlier.id)
-                        print_stand_in(store.get(staged_id), earlier, as_json, printer.out)
-                    results.append(earlier.id)
-                results.extend(s.id for s in result.queued)
-                return result.run
-
-        return [i for run in map_parallel(check_and_queue, staged) for i in run]
+        staged = service.stage_accepted(to_send)
+        result = service.submit(
+            [s.id for s in staged],
+            note,
+            provider_id=provider_id,
+            preset=preset,
+            base_url=base_url,
+            org_id=org_id,
+            acknowledged=acknowledged,
+            trash_originals=args.trash_originals_when_verified,
+        )
+        for snap in result.stopped:
+            print_stopped(snap, as_json, printer.out)
+            service.remove(snap.id)  # nothing waits: run again with the flag, or other photos
+            engine.copies.discard(snap.path, preset)  # never sent: not kept
+            stopped.append(snap.id)
+        for staged_id, earlier in result.stand_ins.items():
+            if store.get(staged_id).error_code != "queued_earlier":
+                printer.printed.add(earlier.id)
+                print_stand_in(store.get(staged_id), earlier, as_json, printer.out)
+            results.append(earlier.id)
+        results.extend(s.id for s in result.queued)
+        return result.run
 
     store = QueueStore()
     try:

@@ -67,9 +67,13 @@ def facts_from_copies(copies: PreparedCopies, preset: Preset | str) -> Callable[
 
 def map_parallel(func: Callable[[T], R], items: Sequence[T], workers: int | None = None) -> list[R]:
     """``[func(i) for i in items]`` on up to one thread per core (Pillow and the barcode scan
-    release Python's lock), results in the order given; the first exception is raised."""
+    release Python's lock), results in the order given; the first exception is raised, and
+    items not yet started are then dropped (Ctrl+C does not wait for the whole list)."""
     count = min(len(items), max(1, workers or os.cpu_count() or 1))
     if count <= 1:
         return [func(i) for i in items]
-    with ThreadPoolExecutor(count, thread_name_prefix="maxupload-checks") as pool:
+    pool = ThreadPoolExecutor(count, thread_name_prefix="maxupload-checks")
+    try:
         return list(pool.map(func, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
