@@ -193,7 +193,7 @@ class AppContext:
         self.io_pool = TaskPool(2)
         self.image_pool = TaskPool(2, background=True)
         # Thumbnails have a lane of their own: most come from the EXIF thumbnail in a few ms,
-        # and behind a size estimate or a photo check they waited 0.1-0.3 s a page.
+        # and on the image pool they waited for the size estimates and checks running there.
         self.thumb_pool = TaskPool(1, background=True)
         self.net_pool = TaskPool(2)
         self.bridge = EngineBridge()
