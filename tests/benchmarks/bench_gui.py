@@ -69,6 +69,7 @@ class Heartbeat:
 
     def __init__(self) -> None:
         self.gaps: list[float] = []
+        self.ends: list[float] = []  # perf_counter() at the end of each gap
         self._last = time.perf_counter()
         self.timer = QTimer()
         self.timer.setInterval(HEARTBEAT_MS)
@@ -81,7 +82,16 @@ class Heartbeat:
     def _tick(self) -> None:
         now = time.perf_counter()
         self.gaps.append((now - self._last) * 1000.0)
+        self.ends.append(now)
         self._last = now
+
+    def long_gaps(self, over_ms: float) -> list[tuple[float, float]]:
+        """(start, end) of every stall longer than ``over_ms``."""
+        return [
+            (end - gap / 1000.0, end)
+            for gap, end in zip(self.gaps, self.ends, strict=True)
+            if gap - HEARTBEAT_MS > over_ms
+        ]
 
     def stalls(self) -> list[float]:
         return sorted(max(0.0, g - HEARTBEAT_MS) for g in self.gaps)
@@ -115,6 +125,14 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
             settle_until = time.perf_counter() + 0.5
             spin(app, lambda: time.perf_counter() > settle_until, 5)
             beat = Heartbeat()
+            probe = None
+            if args.why:
+                import threading
+
+                from tests.benchmarks.stall_probe import StallProbe
+
+                probe = StallProbe(threading.get_ident())
+                probe.start()
             mime = QMimeData()
             mime.setUrls([QUrl.fromLocalFile(str(args.photos_dir))])
             listed: list[float] = []  # when the last row was listed, whatever is awaited then
@@ -175,6 +193,10 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
             spin(app, lambda: ctx.image_pool.pending() == 0, 600)
             all_work = time.perf_counter() - start  # the photo checks of every row included
             beat.timer.stop()
+            if probe is not None:
+                probe.stop()
+                for line in probe.report(beat.long_gaps(args.why)):
+                    print("WHY " + line, flush=True)
         finally:
             window._force_close = True
             window.close()
@@ -250,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         "alternating with this one",
     )
     parser.add_argument(
+        "--why",
+        type=float,
+        metavar="MS",
+        help="sample the GUI thread's stack and name what it ran in every stall over MS ms",
+    )
+    parser.add_argument(
         "--photos-dir",
         type=Path,
         default=Path(tempfile.gettempdir()) / "maxupload-bench-12mp-phone",
@@ -273,12 +301,17 @@ def main(argv: list[str] | None = None) -> int:
     for n in range(args.runs * (2 if args.baseline else 1)):
         cmd = [sys.executable, __file__, "--single", "--photos", str(args.photos)]
         cmd += ["--photos-dir", str(args.photos_dir)]
+        if args.why:
+            cmd += ["--why", str(args.why)]
         is_baseline = bool(args.baseline) and n % 2 == 1
         if is_baseline:
             cmd += ["--code", str(args.baseline)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         result = json.loads(next(ln for ln in out.splitlines() if ln.startswith("RESULT "))[7:])
         (earlier if is_baseline else runs).append(result)
+        for line in out.splitlines():
+            if line.startswith("WHY "):
+                print("    " + line[4:], flush=True)
         print(
             f"  run {n + 1}{' (baseline)' if is_baseline else ''}: longest stall "
             f"{result['longest_ms']:.1f} ms, p99 "
