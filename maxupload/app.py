@@ -22,6 +22,7 @@ from maxupload import APP_NAME, __version__
 from maxupload.core.api_client import ApiClient
 from maxupload.core.environments import environment_words
 from maxupload.core.errors import MaxUploadError
+from maxupload.core.large_allocations import keep_large_blocks_on_mmap
 from maxupload.core.managed import (
     ManagedConfigError,
     ManagedSettings,
@@ -260,6 +261,7 @@ class AppContext:
         # over every 1 ms instead of 5 ms keeps a paint (many short Python calls) from waiting
         # behind them. Measured with tests/benchmarks/bench_gui.py.
         sys.setswitchinterval(0.001)
+        keep_large_blocks_on_mmap()  # a new photo buffer never holds the GIL for 30-40 ms
         self.window.show()
         self.warm_up.start()
         engine, store = self.engine, self.store
