@@ -427,7 +427,8 @@ class PhotoModel(QAbstractTableModel):
     def replace_row(self, i: int, row: PhotoRow) -> None:
         old = self._rows[i]
         self._rows[i] = row
-        self._reindex()
+        if old.item_id != row.item_id:
+            self._reindex()
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
         if old.group != row.group:
             self._regroup()
