@@ -120,6 +120,8 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
         model = window.model
         try:
             ctx.start()
+            if os.environ.get("BENCH_SWITCH_INTERVAL"):  # experiments: the app's own value
+                sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
             window.resize(1280, 800)
             spin(app, lambda: window.isVisible(), 10)
             settle_until = time.perf_counter() + 0.5
