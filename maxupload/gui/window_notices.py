@@ -1,0 +1,64 @@
+"""Messages to the user: the notice above the banner, batch-finished notifications, failed
+jobs in the status panel and the rate-limit countdown."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Slot
+
+from maxupload.core.outcomes import describe_error
+from maxupload.core.queue_store import ItemState
+from maxupload.gui import names
+from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.window_rows import photos_phrase
+
+
+class WindowNotices:
+    """Notices, notifications and the rate-limit countdown."""
+
+    @Slot(object)
+    def _show_exception(self, exc: BaseException) -> None:
+        """A failed lookup or pool job: its plain message and next step in the status panel."""
+        self.status_panel.show_error(describe_error(exc))
+
+    @Slot(object)
+    def _batch_finished(self, _counts: dict[str, int]) -> None:
+        counts = self.model.counts()
+        ok = counts.get(ItemState.VERIFIED, 0) + counts.get(ItemState.SYNCED, 0)
+        need = counts.get(ItemState.NEEDS_DECISION, 0) + counts.get(ItemState.FAILED, 0)
+        unconfirmed = counts.get(ItemState.PENDING_UPLOAD, 0)
+        if need:
+            self.deps.notifier.notify(
+                "MaxUpload needs you",
+                f"{photos_phrase(need, 'needs', 'need')} your decision; {ok} reached the EHR.",
+                warning=True,
+            )
+        else:
+            text = f"{photos_phrase(ok, 'is', 'are')} in the EHR."
+            if unconfirmed:
+                text += f" {unconfirmed} saved to Max AI, not confirmed in the EHR."
+            stopped = sum(1 for r in self.model.staged_rows() if r.check_stop)
+            if stopped:
+                text += f" {photos_phrase(stopped, 'was', 'were')} held back by the photo checks."
+            self.deps.notifier.notify("Upload finished", text)
+
+    @Slot(str, str)
+    def _notice_from_notifier(self, title: str, text: str) -> None:
+        if not self.deps.notifier.uses_tray or not self.isActiveWindow():
+            tone = Tone.SUCCESS if title == "Upload finished" else Tone.WARNING
+            self.show_notice(f"{title}: {text}", tone)
+
+    def show_notice(self, text: str, tone: Tone = Tone.BUSY) -> None:
+        """A one-line message above the banner (empty text hides it)."""
+        color = ACCENTS[tone]
+        self.notice.setStyleSheet(
+            f"#{names.NOTICE_BANNER} {{ border: 1px solid {color}; border-left: 6px solid "
+            f"{color}; border-radius: 6px; padding: 8px 12px; font-weight: 600; }}"
+        )
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    @Slot()
+    def _tick_rate_limit(self) -> None:
+        engine = self.deps.engine
+        seconds = engine.rate_limit_pause_remaining() if engine is not None else 0.0
+        self.status_panel.set_rate_limit(seconds)
