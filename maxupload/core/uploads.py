@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from maxupload.core import checks
+from maxupload.core.another_note import MoveResult, move_to_new_batch
 from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
 from maxupload.core.errors import NoteLocked
 from maxupload.core.history import HistoryRecorder
@@ -500,6 +501,11 @@ class UploadService:
                 )
             )
         return snapshot(self.engine.remove(item_id))
+
+    def move_to_new_batch(self, ids: Sequence[int]) -> MoveResult:
+        """Photos refused for their note (signed, gone) added again as not sent yet, for the
+        note the user picks next; a fresh confirmation of that patient must cover them."""
+        return move_to_new_batch(self.store, self.engine, ids)
 
     def staged(self) -> list[PhotoSnapshot]:
         """Photos added and not sent yet (kept across restarts)."""
