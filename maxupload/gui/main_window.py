@@ -32,8 +32,10 @@ from maxupload.gui.announce import Announcer
 from maxupload.gui.confirmation_guard import ConfirmationGuard
 from maxupload.gui.engine_bridge import EngineBridge
 from maxupload.gui.keyboard import apply_window_focus_order
+from maxupload.gui.note_refresh import NoteRefresher
 from maxupload.gui.notify import Notifier
 from maxupload.gui.photo_model import PhotoModel, row_from_item
+from maxupload.gui.shown_error import ShownError
 from maxupload.gui.status_text import Tone
 from maxupload.gui.tasks import TaskPool
 from maxupload.gui.thumbnails import JobsByPath, ThumbnailLoader
@@ -42,6 +44,7 @@ from maxupload.gui.window_intake import WindowIntake
 from maxupload.gui.window_layout import WindowLayout
 from maxupload.gui.window_menus import WindowMenus
 from maxupload.gui.window_notices import WindowNotices
+from maxupload.gui.window_recovery import WindowRecovery
 from maxupload.gui.window_rows import WindowRows, photos_phrase
 from maxupload.gui.window_target import WindowTarget
 from maxupload.gui.window_upload import WindowUpload
@@ -89,6 +92,7 @@ class MainWindow(
     WindowIntake,
     WindowRows,
     WindowUpload,
+    WindowRecovery,
     WindowNotices,
     QMainWindow,
 ):
@@ -123,6 +127,9 @@ class MainWindow(
         self.model = PhotoModel(self)
 
         self._build()
+        self.shown_error = ShownError(self.status_panel)
+        self.note_refresh = NoteRefresher(self.banner, self.target, deps.io_pool, deps.client, self)
+        self.note_refresh.refreshed.connect(lambda _note_id: self._refresh_state())
         self.confirmation = ConfirmationGuard(
             self.banner, self.model, self.listed_rows, deps.confirm_idle_seconds, self
         )
@@ -146,6 +153,7 @@ class MainWindow(
         self.uploads.submitted.connect(self._submitted)
         self.uploads.submit_failed.connect(self._submit_failed)
         self.uploads.changed.connect(self._apply_items)
+        self.uploads.moved.connect(self._moved)
         self.uploads.failed.connect(self._show_exception)
         deps.notifier.shown.connect(self._notice_from_notifier)
         self.announcer = Announcer(self)
@@ -160,6 +168,7 @@ class MainWindow(
         self.model.rowsRemoved.connect(
             lambda *_: self.drop_zone.show_content(self.model.rowCount() > 0)
         )
+        self.model.rowsRemoved.connect(lambda *_: self.shown_error.prune(self.model.find_item))
         self._rate_timer = QTimer(self)
         self._rate_timer.setInterval(250)
         self._rate_timer.timeout.connect(self._tick_rate_limit)

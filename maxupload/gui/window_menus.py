@@ -46,6 +46,7 @@ class WindowMenus:
         self.retry_action = action("Retry", [], self.retry_selected)
         self.send_again_action = action("Send again…", [], self.send_again_selected)
         self.cancel_action = action("Cancel sending", [], self.cancel_selected)
+        self.move_action = action("Send to another note…", [], self.send_to_another_note_selected)
         self.preview_action = action(
             "Preview",
             ["Space"],
@@ -81,6 +82,7 @@ class WindowMenus:
             self.remove_action,
             self.retry_action,
             self.send_again_action,
+            self.move_action,
             self.cancel_action,
         ):
             photos_menu.addAction(act)
@@ -92,6 +94,7 @@ class WindowMenus:
         menu.addAction(self.preview_action)
         menu.addAction(self.retry_action)
         menu.addAction(self.send_again_action)
+        menu.addAction(self.move_action)
         menu.addAction(self.cancel_action)
         menu.addSeparator()
         menu.addAction(self.remove_action)

@@ -18,7 +18,7 @@ class WindowNotices:
     @Slot(object)
     def _show_exception(self, exc: BaseException) -> None:
         """A failed lookup or pool job: its plain message and next step in the status panel."""
-        self.status_panel.show_error(describe_error(exc))
+        self.shown_error.show(describe_error(exc))
 
     @Slot(object)
     def _batch_finished(self, _counts: dict[str, int]) -> None:

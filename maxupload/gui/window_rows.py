@@ -14,15 +14,15 @@ from PySide6.QtWidgets import (
 
 from maxupload.core.queue_store import ItemState
 from maxupload.core.uploads import PhotoSnapshot
+from maxupload.gui.note_refresh import refused_now
 from maxupload.gui.photo_model import PhotoRow, row_from_item
+from maxupload.gui.shown_error import NEEDS_USER, row_needs_user
 
 log = logging.getLogger(__name__)
 
 
 #: Photos the user may send again with "Retry" (nothing of them is stored).
 RETRYABLE = frozenset({ItemState.FAILED, ItemState.CANCELLED, ItemState.RETRY_LATER})
-#: Photos that wait for the user (their error is shown in the status panel).
-NEEDS_USER = frozenset({ItemState.FAILED, ItemState.NEEDS_DECISION})
 
 
 def photos_phrase(count: int, verb_one: str, verb_many: str) -> str:
@@ -44,7 +44,7 @@ class WindowRows:
     def _selection_changed(self) -> None:
         rows = self.selected_rows()
         self.preview.show_row(rows[0] if len(rows) == 1 else (rows[0] if rows else None))
-        if rows and (rows[0].error or rows[0].state in NEEDS_USER or rows[0].check_stop):
+        if rows and row_needs_user(rows[0]):
             self._show_row_error(rows[0])
         self._refresh_state()
 
@@ -172,6 +172,7 @@ class WindowRows:
             return
         item = snap.item if isinstance(snap, PhotoSnapshot) else snap
         i = self.model.find_item(int(item.id))
+        old: PhotoRow | None = None
         if item.hidden or item.id in self._removed:
             if i is not None:
                 self.model.remove_row_indexes([i])
@@ -190,9 +191,13 @@ class WindowRows:
         row = self.model.row_at(i)
         if row.state == ItemState.VERIFIED:
             self._drop_pasted(row.path)
+        self.shown_error.row_changed(row)  # a photo sent after all takes its error along
+        if refused_now(row, old):
+            self.note_refresh.refused(row.note_id or "")  # the banner shows the real status
         if row.state in NEEDS_USER and row.error:
             self._latest_error_item = row.item_id
-            self._show_row_error(row)
+            if self._error_belongs_on_screen(row):
+                self._show_row_error(row)
         current = self.preview.current_row()
         if current is not None and current.item_id == row.item_id:
             self.preview.show_row(row)
@@ -212,8 +217,18 @@ class WindowRows:
         )
 
     def _show_row_error(self, row: PhotoRow) -> None:
-        if row.outcome is not None:
-            self.status_panel.show_error(row.outcome, row.name)
+        note = self.banner.note
+        self.shown_error.show_row(row, note.id if note else None)
+
+    def _error_belongs_on_screen(self, row: PhotoRow) -> bool:
+        """A photo's new error pops up only under its own patient's banner (or an empty one);
+        under another patient's banner the row shows it, and the batch notification says so."""
+        note = self.banner.note
+        if not row.note_id:
+            return True
+        if note is None:
+            return self.banner.patient is None
+        return note.id == row.note_id
 
     @Slot(object)
     def _progress(self, progress: dict[int, tuple[int, int]]) -> None:

@@ -21,6 +21,7 @@ class WindowTarget:
     @Slot(object)
     def _note_chosen(self, note: Note | None) -> None:
         self.banner.set_target(note, self._provider)
+        self.shown_error.note_changed(note.id if note else None)
         if note is not None and note.facility is not None:
             self.connection_label.set_clinic(note.facility.name)
         self.model.set_current_note(note.id if note else None)
@@ -89,9 +90,7 @@ class WindowTarget:
         if action == Action.SETTINGS:
             self.deps.open_settings()
         elif action == Action.CHOOSE_NOTE:
-            self.banner.clear_confirmation()
-            self.target.search.setFocus()
-            self.show_notice("Choose another note for these photos, or remove them.")
+            self.choose_another_note()
         elif action in (Action.SEND_AGAIN, Action.RETRY):
             i = self.model.find_item(self._latest_error_item or -1)
             if i is not None and not self.selected_indexes():

@@ -12,6 +12,7 @@ from maxupload.core.queue_store import WAITING_STATES, ItemState
 from maxupload.gui.photo_model import PhotoRow
 from maxupload.gui.status_text import Tone
 from maxupload.gui.upload_controller import SubmitRequest
+from maxupload.gui.window_recovery import movable_rows
 from maxupload.gui.window_rows import RETRYABLE, photos_phrase
 
 
@@ -60,6 +61,8 @@ class WindowUpload:
             return "Choose the patient's note first."
         if note.is_locked:
             return "This note is signed: choose another note."
+        if self.banner.note_gone:
+            return "This note no longer exists in the EHR: choose another note."
         if self._provider is None:
             return "Choose the provider to upload as."
         if not self.listed_rows(note.id):
@@ -147,12 +150,12 @@ class WindowUpload:
     def _submit_failed(self, exc: BaseException) -> None:
         self._upload_pending = False
         outcome = describe_error(exc)
-        self.status_panel.show_error(outcome)
         note = self.banner.note
+        self.shown_error.show(outcome, note.id if note else None)
         if outcome.action == Action.CHOOSE_NOTE:
             self.confirmation.end(Expiry.UPLOAD_REFUSED)  # the note itself was refused
             if note is not None:
-                self.target.open_note(note.id)
+                self.note_refresh.refused(note.id)  # the banner shows what the server says
         else:
             self.confirmation.batch_not_sent()
         self._refresh_state()
@@ -182,3 +185,4 @@ class WindowUpload:
         self.retry_button.setEnabled(any(r.state in RETRYABLE and r.item_id for r in rows))
         self.send_again_button.setEnabled(any(r.state == ItemState.NEEDS_DECISION for r in rows))
         self.cancel_action.setEnabled(any(r.is_active and r.item_id for r in rows))
+        self.move_action.setEnabled(bool(movable_rows(rows)))
