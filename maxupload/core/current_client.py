@@ -12,31 +12,9 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import Protocol
 
+from maxupload.core.engine import UploadClient
 from maxupload.core.models import SignedUrl, UploadedImage
-
-
-class WorkerClient(Protocol):
-    """The API calls an upload worker makes (``ApiClient`` has them all)."""
-
-    def upload_image(
-        self,
-        note_id: str,
-        provider_id: str,
-        data: bytes,
-        file_name: str,
-        mime_type: str,
-        *,
-        on_progress: Callable[[int, int], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> UploadedImage: ...
-
-    def get_image_url(self, note_id: str, image_id: str) -> SignedUrl: ...
-
-    def download(self, url: str, *, cancel: threading.Event | None = None) -> bytes: ...
-
-    def close(self) -> None: ...
 
 
 class Generation:
@@ -63,13 +41,13 @@ class CurrentClient:
     never closes a client another request is using.
     """
 
-    def __init__(self, build: Callable[[], WorkerClient], generation: Callable[[], int]) -> None:
+    def __init__(self, build: Callable[[], UploadClient], generation: Callable[[], int]) -> None:
         self._build = build
         self._generation = generation
-        self._client: WorkerClient | None = None
+        self._client: UploadClient | None = None
         self._built_for = -1
 
-    def current(self) -> WorkerClient:
+    def current(self) -> UploadClient:
         """The client for the connection as it is now (the key is read again if it changed)."""
         now = self._generation()
         if self._client is None or now != self._built_for:

@@ -54,6 +54,23 @@ def _upload_while_paused(qtbot: Any, ctx: Any, change_server: Any) -> None:
         ctx.engine.resume()
 
 
+def _signed_on_the_way(
+    qtbot: Any, ctx: Any, sandbox: SandboxServer, folder: Path, count: int
+) -> list[str]:
+    """A confirmed batch for Rivera's open note, signed while the photos wait to go out: every
+    photo fails with 409 and the error panel shows. Returns the row states."""
+    note_id = sandbox.demo.open_note_id
+    window = ctx.window
+    _confirmed_batch(qtbot, ctx, sandbox, folder, note_id, count=count)
+    _upload_while_paused(
+        qtbot, ctx, lambda: sandbox.demo.note(note_id).__setitem__("status", "signed")
+    )
+    qtbot.waitUntil(lambda: states(window) == ["failed"] * count, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.status_panel.error_panel.isVisible(), timeout=TIMEOUT_MS)
+    assert [r["status"] for r in upload_requests(sandbox)] == [409] * count
+    return states(window)
+
+
 def _images_per_note(sandbox: SandboxServer) -> dict[str, int]:
     counts: dict[str, int] = {}
     for image in sandbox.uploads():
@@ -69,14 +86,7 @@ def test_signed_note_moves_the_failed_photos_to_another_note_with_a_fresh_confir
     sandbox.demo.note(new_note)["status"] = "awaiting_sign"  # Rivera's other visit, still open
     ctx = make_app()
     window = ctx.window
-    _confirmed_batch(qtbot, ctx, sandbox, tmp_path / "cam", old_note)
-
-    def sign() -> None:
-        sandbox.demo.note(old_note)["status"] = "signed"
-
-    _upload_while_paused(qtbot, ctx, sign)
-    qtbot.waitUntil(lambda: states(window) == ["failed", "failed"], timeout=TIMEOUT_MS)
-    assert [r["status"] for r in upload_requests(sandbox)] == [409, 409]
+    _signed_on_the_way(qtbot, ctx, sandbox, tmp_path / "cam", 2)
 
     # The banner reads the note again: it says signed, never "awaiting sign" any more.
     banner = window.banner
@@ -120,14 +130,9 @@ def test_send_to_another_note_from_the_photo_menu(
     qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     """The row action does the same for the selected failed photos only."""
-    old_note = sandbox.demo.open_note_id
     ctx = make_app()
     window = ctx.window
-    _confirmed_batch(qtbot, ctx, sandbox, tmp_path / "cam", old_note)
-    _upload_while_paused(
-        qtbot, ctx, lambda: sandbox.demo.note(old_note).__setitem__("status", "signed")
-    )
-    qtbot.waitUntil(lambda: states(window) == ["failed", "failed"], timeout=TIMEOUT_MS)
+    _signed_on_the_way(qtbot, ctx, sandbox, tmp_path / "cam", 2)
     window.select_row(0)
     assert window.move_action.isEnabled()
     window.move_action.trigger()
@@ -171,13 +176,8 @@ def test_error_panel_clears_after_a_successful_retry(
     old_note = sandbox.demo.open_note_id
     ctx = make_app()
     window = ctx.window
-    _confirmed_batch(qtbot, ctx, sandbox, tmp_path / "cam", old_note, count=1)
-    _upload_while_paused(
-        qtbot, ctx, lambda: sandbox.demo.note(old_note).__setitem__("status", "signed")
-    )
+    _signed_on_the_way(qtbot, ctx, sandbox, tmp_path / "cam", 1)
     panel = window.status_panel
-    qtbot.waitUntil(lambda: states(window) == ["failed"], timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: panel.error_panel.isVisible(), timeout=TIMEOUT_MS)
     sandbox.demo.note(old_note)["status"] = "awaiting_sign"
     window.select_row(0)
     _click(qtbot, window.retry_button)
@@ -190,15 +190,10 @@ def test_another_patients_error_does_not_stay_under_the_new_banner(
     qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     """Rivera's refused photo leaves its error; picking Okafor's note takes it away."""
-    old_note = sandbox.demo.open_note_id
     ctx = make_app()
     window = ctx.window
-    _confirmed_batch(qtbot, ctx, sandbox, tmp_path / "cam", old_note, count=1)
-    _upload_while_paused(
-        qtbot, ctx, lambda: sandbox.demo.note(old_note).__setitem__("status", "signed")
-    )
+    _signed_on_the_way(qtbot, ctx, sandbox, tmp_path / "cam", 1)
     panel = window.status_panel
-    qtbot.waitUntil(lambda: panel.error_panel.isVisible(), timeout=TIMEOUT_MS)
     assert "IMG_0000" in panel.error_text.text()
     (okafor_note,) = notes_of(sandbox, "Okafor")
     pick_patient(qtbot, window, sandbox, "Okafor")
