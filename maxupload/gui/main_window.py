@@ -168,7 +168,7 @@ class MainWindow(
         self.model.rowsRemoved.connect(
             lambda *_: self.drop_zone.show_content(self.model.rowCount() > 0)
         )
-        self.model.rowsRemoved.connect(lambda *_: self.shown_error.prune(self.model.find_item))
+        self.model.rowsRemoved.connect(lambda *_: self.shown_error.prune(self.model.rows()))
         self._rate_timer = QTimer(self)
         self._rate_timer.setInterval(250)
         self._rate_timer.timeout.connect(self._tick_rate_limit)

@@ -9,9 +9,11 @@ with the reason. A note that is gone is marked so on the banner.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QListWidgetItem
 
 from maxupload.core.errors import NotFound
 from maxupload.core.models import Note
@@ -82,16 +84,31 @@ class NoteRefresher(QObject):
     def _failed(self, note_id: str, exc: BaseException) -> None:
         self._reading.discard(note_id)
         shown = self._banner.note
-        if isinstance(exc, NotFound) and shown is not None and shown.id == note_id:
-            self._banner.mark_gone()
+        if isinstance(exc, NotFound):
+            self._mark_gone_in_list(note_id)
+            if shown is not None and shown.id == note_id:
+                self._banner.mark_gone()
         self.refreshed.emit(note_id)
 
     def _update_list(self, note: Note) -> None:
         """The note's line in the patient's note list shows its new status too."""
+        item = self._list_item(note.id)
+        if item is not None:
+            item.setData(DATA_ROLE, note)
+            item.setText(note_line(note))
+
+    def _mark_gone_in_list(self, note_id: str) -> None:
+        """A note the server no longer has says so in the list (its line is kept, so the
+        user sees what happened to the visit they picked)."""
+        item = self._list_item(note_id)
+        if item is not None:
+            item.setText(note_line(replace(item.data(DATA_ROLE), status="not_found")))
+
+    def _list_item(self, note_id: str) -> QListWidgetItem | None:
         notes = self._target.notes
         for i in range(notes.count()):
             item = notes.item(i)
             known = item.data(DATA_ROLE)
-            if known is not None and known.id == note.id:
-                item.setData(DATA_ROLE, note)
-                item.setText(note_line(note))
+            if known is not None and known.id == note_id:
+                return item
+        return None

@@ -9,7 +9,7 @@ user dismisses them or another error replaces them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 
 from maxupload.core.outcomes import Outcome
 from maxupload.core.queue_store import ItemState
@@ -55,9 +55,9 @@ class ShownError:
         if self.item_id is not None and row.item_id == self.item_id and not row_needs_user(row):
             self.clear()
 
-    def prune(self, find_item: Callable[[int], int | None]) -> None:
+    def prune(self, listed: Iterable[PhotoRow]) -> None:
         """Rows left the list: the error of a photo no longer listed goes with it."""
-        if self.item_id is not None and find_item(self.item_id) is None:
+        if self.item_id is not None and all(r.item_id != self.item_id for r in listed):
             self.clear()
 
     def note_changed(self, note_id: str | None) -> None:
