@@ -21,7 +21,11 @@ IMAGE_FILTER = (
 
 
 class WindowIntake:
-    """Takes photos in (dialogs, paste, drop) and shows them once the core has staged them."""
+    """Takes photos in (dialogs, paste, drop) and shows them once the core has staged them.
+
+    A part of ``MainWindow`` (mixed in): it uses the widgets ``WindowLayout`` builds and the
+    services ``MainWindow.__init__`` sets up.
+    """
 
     # ------------------------------------------------------------------ photos in
     @Slot()

@@ -46,7 +46,10 @@ def _accent_frame(tone: Tone, text: str, object_name: str) -> QLabel:
 
 
 class WindowLayout:
-    """Builds the window's widgets and puts them in place (no handlers live here)."""
+    """Builds the window's widgets and puts them in place (no handlers live here).
+
+    A part of ``MainWindow`` (mixed in): the other ``window_*`` parts use what it builds.
+    """
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:

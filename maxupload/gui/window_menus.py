@@ -13,7 +13,11 @@ from PySide6.QtWidgets import (
 
 
 class WindowMenus:
-    """The window's actions (with their shortcuts), its menus and the photo list's context menu."""
+    """The window's actions (with their shortcuts), its menus and the photo list's context menu.
+
+    A part of ``MainWindow`` (mixed in): it uses the widgets ``WindowLayout`` builds and the
+    services ``MainWindow.__init__`` sets up.
+    """
 
     def _build_actions(self) -> None:
         def action(

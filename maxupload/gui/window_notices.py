@@ -13,7 +13,11 @@ from maxupload.gui.window_rows import photos_phrase
 
 
 class WindowNotices:
-    """Notices, notifications and the rate-limit countdown."""
+    """Notices, notifications and the rate-limit countdown.
+
+    A part of ``MainWindow`` (mixed in): it uses the widgets ``WindowLayout`` builds and the
+    services ``MainWindow.__init__`` sets up.
+    """
 
     @Slot(object)
     def _show_exception(self, exc: BaseException) -> None:

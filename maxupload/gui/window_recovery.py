@@ -28,7 +28,11 @@ def movable_rows(rows: Iterable[PhotoRow]) -> list[PhotoRow]:
 
 
 class WindowRecovery:
-    """ "Choose another note" and "Send to another note…" on failed photos."""
+    """The actions "Choose another note" and "Send to another note…" on failed photos.
+
+    A part of ``MainWindow`` (mixed in): it uses the widgets ``WindowLayout`` builds and the
+    services ``MainWindow.__init__`` sets up.
+    """
 
     def refused_rows(self) -> list[PhotoRow]:
         """Failed photos whose note the server refused, of the note the error panel is about."""

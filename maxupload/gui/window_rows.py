@@ -31,7 +31,11 @@ def photos_phrase(count: int, verb_one: str, verb_many: str) -> str:
 
 
 class WindowRows:
-    """Selection, row actions and the engine's snapshots on the rows."""
+    """Selection, row actions and the engine's snapshots on the rows.
+
+    A part of ``MainWindow`` (mixed in): it uses the widgets ``WindowLayout`` builds and the
+    services ``MainWindow.__init__`` sets up.
+    """
 
     # ------------------------------------------------------------------ selection
     def selected_indexes(self) -> list[int]:

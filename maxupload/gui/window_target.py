@@ -15,7 +15,11 @@ from maxupload.gui.status_text import Tone
 
 
 class WindowTarget:
-    """Reacts to the patient, note and provider the user picks, and to the error panel's actions."""
+    """Reacts to the patient, note and provider the user picks, and to the error panel's actions.
+
+    A part of ``MainWindow`` (mixed in): it uses the widgets ``WindowLayout`` builds and the
+    services ``MainWindow.__init__`` sets up.
+    """
 
     # ------------------------------------------------------------------ target
     @Slot(object)

@@ -17,7 +17,11 @@ from maxupload.gui.window_rows import RETRYABLE, photos_phrase
 
 
 class WindowUpload:
-    """What Upload sends, whether it may, and the upload service's answer."""
+    """What Upload sends, whether it may, and the upload service's answer.
+
+    A part of ``MainWindow`` (mixed in): it uses the widgets ``WindowLayout`` builds and the
+    services ``MainWindow.__init__`` sets up.
+    """
 
     def sendable_rows(self) -> list[PhotoRow]:
         """Staged photos the checks let go now (held ones once acknowledged for this batch)."""
