@@ -287,3 +287,23 @@ def test_a_new_key_saved_in_settings_is_used_by_retry_and_the_next_upload(
     _another_batch(qtbot, ctx, sandbox, tmp_path / "third", 2)
     qtbot.waitUntil(lambda: states(window) == ["verified"] * 5, timeout=60_000)
     assert [r["status"] for r in upload_requests(sandbox)[before:]] == [200, 200]
+
+
+def test_a_note_deleted_before_upload_is_shown_gone_and_nothing_is_queued(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The note is read again when Upload is pressed; gone by then, it is refused, the banner
+    says so and the photos stay listed, not sent."""
+    note_id = sandbox.demo.open_note_id
+    ctx = make_app()
+    window = ctx.window
+    _confirmed_batch(qtbot, ctx, sandbox, tmp_path / "cam", note_id, count=1)
+    sandbox.demo.notes.remove(sandbox.demo.note(note_id))
+    _click(qtbot, window.status_panel.upload)
+    qtbot.waitUntil(lambda: window.banner.note_gone, timeout=TIMEOUT_MS)
+    assert window.status_panel.error_action.text() == "Choose another note"
+    assert "no longer exists" in window.status_panel.upload_hint.text()
+    assert states(window) == ["staged"] and not upload_requests(sandbox)
+    _click(qtbot, window.status_panel.error_action)
+    qtbot.waitUntil(lambda: "another note" in window.notice.text(), timeout=TIMEOUT_MS)
+    assert QApplication.focusWidget() is window.target.notes
