@@ -200,7 +200,10 @@ class WindowRows:
             self.note_refresh.refused(row.note_id or "")  # the banner shows the real status
         if row.state in NEEDS_USER and row.error:
             self._latest_error_item = row.item_id
-            if self._error_belongs_on_screen(row):
+            # A new error pops up once; a later snapshot of the same error (a retry timer, the
+            # end of the batch) does not bring back a panel the user dismissed or that cleared.
+            new_error = old is None or (old.state, old.error) != (row.state, row.error)
+            if new_error and self._error_belongs_on_screen(row):
                 self._show_row_error(row)
         current = self.preview.current_row()
         if current is not None and current.item_id == row.item_id:
