@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QCheckBox, QWidget
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QWidget
 
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import TIMEOUT_MS, add_photos, states, upload_requests
@@ -134,13 +135,28 @@ def test_signed_note_moves_the_failed_photos_to_another_note_with_a_fresh_confir
 def test_send_to_another_note_from_the_photo_menu(
     qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    """The row action does the same for the selected failed photos only."""
+    """The row's context menu does the same for the clicked failed photo only."""
     ctx = make_app()
     window = ctx.window
     _signed_on_the_way(qtbot, ctx, sandbox, tmp_path / "cam", 2)
-    window.select_row(0)
-    assert window.move_action.isEnabled()
-    window.move_action.trigger()
+    table = window.table
+    row_rect = table.visualRect(window.model.index(0, 0))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=row_rect.center())
+    assert window.selected_indexes() == [0]
+    at = row_rect.center()
+    menu_event = QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse,
+        at,
+        table.viewport().mapToGlobal(at),
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(table.viewport(), menu_event)  # a right-click on the row
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=TIMEOUT_MS)
+    menu = QApplication.activePopupWidget()
+    assert window.move_action in menu.actions() and window.move_action.isEnabled()
+    qtbot.mouseClick(
+        menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(window.move_action).center()
+    )
     qtbot.waitUntil(lambda: sorted(states(window)) == ["failed", "staged"], timeout=TIMEOUT_MS)
     assert not sandbox.uploads()
 
