@@ -74,6 +74,7 @@ class WindowDeps:
     open_settings: Callable[[], None] = lambda: None
     open_history: Callable[[], None] = lambda: None
     net_pool: TaskPool | None = None  # stored-copy downloads and signed links (network waits)
+    thumb_pool: TaskPool | None = None  # thumbnails, never behind a decode (else image_pool)
     copies: PreparedCopies | None = None  # the engine's prepared copies: the preview's is sent
     stored: StoredCopies | None = None  # stored copies verification downloaded, for the preview
     default_preset: str = "standard"
@@ -139,7 +140,11 @@ class MainWindow(
         self._build_actions()
         apply_window_focus_order(self)
         self.thumbnails = ThumbnailLoader(
-            self.model, deps.image_pool, deps.thumbnail_maker, self.devicePixelRatioF(), self
+            self.model,
+            deps.thumb_pool or deps.image_pool,
+            deps.thumbnail_maker,
+            self.devicePixelRatioF(),
+            self,
         )
         self._estimates = JobsByPath(self.model, deps.image_pool, self)
         deps.bridge.item_changed.connect(self._item_changed)
@@ -147,6 +152,7 @@ class MainWindow(
         deps.bridge.batch_finished.connect(self._batch_finished)
         deps.bridge.storage_failed.connect(self._show_exception)  # disk full: paused, one message
         self.uploads = deps.uploads
+        self.uploads.part_staged.connect(self._list_rows)
         self.uploads.staged.connect(self._staged)
         self.uploads.facts_read.connect(self._facts_read)
         self.uploads.checked.connect(self._checked)

@@ -83,13 +83,18 @@ class WindowIntake:
         )
         self.uploads.stage(wanted)
 
+    def _list_rows(self, result: Any) -> list[PhotoRow]:
+        """Rows for staged photos not listed yet (a large drop is listed part by part)."""
+        rows = [row_from_item(s) for s in result.photos if self.model.find_item(s.id) is None]
+        self.model.add_rows(rows)
+        if rows and not self.table.selectionModel().hasSelection():
+            self.table.selectRow(self.model.rowCount() - len(rows))
+        return rows
+
     @Slot(object)
     def _staged(self, result: Any) -> None:
         """Photos saved as staged: new rows (a file added twice keeps its one row)."""
-        rows: list[PhotoRow] = []
-        for snap in result.photos:
-            if self.model.find_item(snap.id) is None:
-                rows.append(row_from_item(snap))
+        self._list_rows(result)
         for twin in result.intake.duplicates:
             self.rejections.add(
                 twin.path.name,
@@ -101,14 +106,11 @@ class WindowIntake:
             self.rejections.add(
                 rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)
             )
-        self.model.add_rows(rows)
         n_ok, n_bad = len(result.added), len(result.intake.rejected)
         text = f"Added {n_ok} photo{'s' if n_ok != 1 else ''}"
         if n_bad:
             text += f"; {n_bad} file{'s' if n_bad != 1 else ''} not added (see the list below)"
         self.statusBar().showMessage(text + ".", 8000)
-        if rows and not self.table.selectionModel().hasSelection():
-            self.table.selectRow(self.model.rowCount() - len(rows))
         self._check_staged()
         self.intake_done.emit(n_ok, n_bad)
 
