@@ -252,25 +252,20 @@ class MainWindow(
                     f"{staged} added photo{'s were' if staged != 1 else ' was'} not sent yet. "
                     f"{'They stay' if staged != 1 else 'It stays'} in the list for next time."
                 )
-            box = QMessageBox(
+
+            def quit_now() -> None:
+                self._force_close = True
+                QTimer.singleShot(0, self.close)
+
+            self.ask(
                 QMessageBox.Icon.Question,
                 "Quit MaxUpload?",
                 "\n\n".join(parts),
-                QMessageBox.StandardButton.NoButton,
-                self,
+                "quitQuestion",
+                ("Quit", QMessageBox.ButtonRole.AcceptRole),
+                "Keep working",
+                quit_now,
             )
-            box.setObjectName("quitQuestion")
-            quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
-            keep = box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
-            box.setDefaultButton(keep)
-
-            def answered(_r: int) -> None:
-                if box.clickedButton() is quit_button:
-                    self._force_close = True
-                    QTimer.singleShot(0, self.close)
-
-            box.finished.connect(answered)
-            self._ask(box)
             return
         self._closed = True
         self._rate_timer.stop()

@@ -4,6 +4,7 @@ the engine's snapshots shown on each row."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,32 +128,46 @@ class WindowRows:
             return
         names_list = "\n".join(f"• {r.name}: {r.error or r.status.label}" for r in rows[:8])
         more = f"\n…and {len(rows) - 8} more" if len(rows) > 8 else ""
-        box = QMessageBox(
+        ids = [r.item_id for r in rows if r.item_id is not None]
+        self.ask(
             QMessageBox.Icon.Warning,
             "Send again? A copy may already be on the note",
             f"Max AI may already hold {'these photos' if len(rows) > 1 else 'this photo'}. "
             "Sending again can put a second copy on the patient's note.\n\n"
             f"{names_list}{more}\n\n"
             "Open the note in the EHR first. Send again only if the photo is not there.",
-            QMessageBox.StandardButton.NoButton,
-            self,
+            "sendAgainQuestion",
+            ("Send again", QMessageBox.ButtonRole.DestructiveRole),
+            "Don't send",
+            lambda: self._send_again(ids),
         )
-        box.setObjectName("sendAgainQuestion")
-        send = box.addButton("Send again", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Don't send", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        ids = [r.item_id for r in rows if r.item_id is not None]
-
-        def answered(_result: int) -> None:
-            if box.clickedButton() is send:
-                self._send_again(ids)
-
-        box.finished.connect(answered)
-        self._ask(box)
 
     def _send_again(self, ids: list[int]) -> None:
         self._started.update(ids)
         self.uploads.send_again(ids)
+
+    def ask(
+        self,
+        icon: QMessageBox.Icon,
+        title: str,
+        text: str,
+        name: str,
+        act: tuple[str, QMessageBox.ButtonRole],
+        keep: str,
+        on_act: Callable[[], None],
+    ) -> None:
+        """A window-modal question: ``act`` runs ``on_act``; ``keep``, the default, does nothing."""
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName(name)
+        act_button = box.addButton(*act)
+        box.setDefaultButton(box.addButton(keep, QMessageBox.ButtonRole.RejectRole))
+
+        def answered(_result: int) -> None:
+            if box.clickedButton() is act_button:
+                on_act()
+
+        box.finished.connect(answered)
+        self._ask(box)
 
     def _ask(self, box: QMessageBox) -> None:
         box.setWindowModality(Qt.WindowModality.WindowModal)
