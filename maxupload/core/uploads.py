@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from maxupload.core import checks
+from maxupload.core import checks, duplicates
 from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
 from maxupload.core.errors import NoteLocked
 from maxupload.core.history import HistoryRecorder
@@ -193,9 +193,9 @@ def check_outcome(stops: Sequence[Finding]) -> Outcome:
         OutcomeKind.HELD,
         first.code.value,
         first.message,
-        "Check the photo; to send it to this visit anyway, choose 'Send photos from another "
-        "day' (maxupload upload --allow-other-dates).",
+        "Check the photo; to send it to this visit anyway, choose 'Send photos from another day'.",
         action=Action.ACKNOWLEDGE,
+        cli_hint="maxupload upload --allow-other-dates",
     )
 
 
@@ -206,8 +206,12 @@ def item_outcome(item: QueueItem) -> Outcome:
         stops = checks.held_or_blocked(list(findings_of(item)))
         if stops:
             return check_outcome(stops)
+        if duplicates.is_skipped_copy(item):
+            return duplicates.copy_outcome(item)
         step = "Confirm the patient, then Upload."
         return Outcome(OutcomeKind.STAGED, "staged", "Added, not sent yet.", step)
+    if duplicates.is_skipped_copy(item):
+        return duplicates.copy_outcome(item)
     if state in (
         ItemState.NEEDS_DECISION,
         ItemState.FAILED,
@@ -220,6 +224,18 @@ def item_outcome(item: QueueItem) -> Outcome:
             item.error_message or "Something went wrong with this photo.",
             item.next_step
             or "Try again; if it keeps happening, contact support with the trace id.",
+            item.trace_id,
+        )
+    if state == ItemState.PENDING_UPLOAD or (
+        state == ItemState.VERIFIED
+        and item.server_status not in (None, ItemState.SYNCED, ItemState.ARCHIVED)
+    ):
+        return Outcome(
+            OutcomeKind.UNCONFIRMED,
+            item.server_status or state.value,
+            "Saved to Max AI; the EHR has not confirmed it.",
+            "Open the note in the EHR to check the photo is there. MaxUpload does not send it "
+            "again by itself.",
             item.trace_id,
         )
     if state in STORED_STATES:
@@ -306,7 +322,10 @@ class UploadService:
         (``read_now=False``: later, one photo at a time, with ``read_facts_of``)."""
         intake = scan([Path(p) for p in paths])
         before = {i.id for i in self.store.items(states=[ItemState.STAGED])}
-        photos = self.stage_accepted(intake.unique, reuse_staged=reuse_staged, read_now=read_now)
+        # Copies of a picture are listed too, marked as skipped (see core.duplicates).
+        photos = self.stage_accepted(intake.accepted, reuse_staged=reuse_staged, read_now=read_now)
+        marked = duplicates.mark_copies(self.store, [p.item for p in photos])
+        photos = [snapshot(i) for i in marked]
         return StageResult(photos, intake, frozenset(p.id for p in photos if p.id in before))
 
     def stage_accepted(
@@ -482,6 +501,14 @@ class UploadService:
         self.engine.start(only=[int(i) for i in ids])
         return out
 
+    def include(self, ids: Sequence[int]) -> list[PhotoSnapshot]:
+        """Send skipped copies of a picture after all ("Include anyway")."""
+        out = [snapshot(duplicates.include(self.store, self.engine, int(i))) for i in ids]
+        held = [s.id for s in out if s.state != ItemState.STAGED]
+        if held:
+            self.engine.start(only=held)
+        return out
+
     def cancel(self, ids: Sequence[int]) -> list[bool]:
         """Stop photos on their way (one already sent then waits for a decision)."""
         return [bool(self.engine.cancel(int(i))) for i in ids]
@@ -490,15 +517,15 @@ class UploadService:
         """Take a photo off the list; a staged one was never sent, so nothing is remembered."""
         item = self.store.get(item_id)
         if item.state == ItemState.STAGED:
-            return snapshot(
-                self.store.update(
-                    item_id,
-                    ItemState.CANCELLED,
-                    expect={ItemState.STAGED},
-                    message="removed before it was sent",
-                    hidden=True,
-                )
+            removed = self.store.update(
+                item_id,
+                ItemState.CANCELLED,
+                expect={ItemState.STAGED},
+                message="removed before it was sent",
+                hidden=True,
             )
+            duplicates.release_copies(self.store, item_id)
+            return snapshot(removed)
         return snapshot(self.engine.remove(item_id))
 
     def staged(self) -> list[PhotoSnapshot]:

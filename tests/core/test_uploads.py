@@ -197,7 +197,7 @@ def test_an_ehr_failure_waits_for_a_decision_and_send_again_sends_it(
     assert item.state == ItemState.NEEDS_DECISION
     outcome = snapshot(item).outcome
     assert outcome.kind is OutcomeKind.NEEDS_DECISION and outcome.action is Action.SEND_AGAIN
-    assert "send-again" in outcome.next_step
+    assert "send-again" in outcome.cli_hint and "maxupload" not in outcome.next_step
     (again,) = setup.service.send_again([snap.id])
     assert again.state in (ItemState.QUEUED, ItemState.READY)
     assert setup.engine.wait_idle(timeout=60)
