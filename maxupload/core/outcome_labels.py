@@ -55,7 +55,7 @@ _BY_KIND: dict[OutcomeKind, str] = {
     OutcomeKind.STAGED: "Not sent yet",
     OutcomeKind.HELD: "Held",
     OutcomeKind.BLOCKED: "Not sent to this patient",
-    OutcomeKind.SKIPPED: "Skipped (same picture)",
+    OutcomeKind.SKIPPED: "Skipped: a copy",
     OutcomeKind.RETRY_LATER: "Will retry by itself",
     OutcomeKind.NEEDS_DECISION: "A copy may be stored; check the note",
     OutcomeKind.FAILED: "Not sent",
@@ -150,7 +150,8 @@ def _photos(n: int) -> str:
 def batch_summary(counts: dict[CountGroup, int]) -> tuple[bool, str]:
     """``(needs the user, one line)`` for a finished batch: what reached the EHR, and each
     reason the user is needed, by its own name (a failure is not a decision)."""
-    parts = [f"{_photos(counts.get(CountGroup.IN_EHR, 0))} in the EHR"]
+    ok = counts.get(CountGroup.IN_EHR, 0)
+    parts = [f"{_photos(ok)} {'is' if ok == 1 else 'are'} in the EHR"]
     wording = {
         CountGroup.NEED_DECISION: "need your decision (a copy may be stored)",
         CountGroup.FAILED: "not sent (see why in the list)",

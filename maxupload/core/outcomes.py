@@ -154,12 +154,13 @@ class Outcome:
         return "\n".join(lines)
 
 
-#: Answers that refuse the photo for good, in the user's words (``{}``: the server's message).
+#: Answers that refuse the photo for good, in the user's words (the server's message follows
+#: in parentheses unless the words already say it).
 _REFUSALS: tuple[tuple[type[ApiError], str], ...] = (
-    (AuthError, "The API key was rejected ({})."),
-    (NotFound, "The note does not exist in this organization, or it cannot see it ({})."),
-    (NoteLocked, "The note is signed and takes no more images ({})."),
-    (BadRequest, "The server did not accept the photo: {}"),
+    (AuthError, "The API key was rejected"),
+    (NotFound, "The note does not exist in this organization, or it cannot see it"),
+    (NoteLocked, "The note is signed and takes no more images"),
+    (BadRequest, "The server did not accept the photo"),
 )
 
 
@@ -237,9 +238,8 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
         )
     for refusal, text in _REFUSALS:
         if isinstance(exc, refusal):
-            return Outcome(
-                OutcomeKind.FAILED, exc.code, text.format(exc.message), exc.next_step, trace
-            )
+            words = without_echo(text, exc.message) + "."
+            return Outcome(OutcomeKind.FAILED, exc.code, words, exc.next_step, trace)
     if isinstance(exc, ApiError):
         if phase == "upload" and (isinstance(exc, ServerError) or exc.status >= 500):
             return Outcome(
