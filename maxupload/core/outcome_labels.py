@@ -31,6 +31,10 @@ _BY_CODE: dict[tuple[OutcomeKind, str], str] = {
         "Cancelled after sending; a copy may be stored"
     ),
     (OutcomeKind.NEEDS_DECISION, "verify_mismatch"): "Stored copy differs from the photo sent",
+    (
+        OutcomeKind.NEEDS_DECISION,
+        "internal_error",
+    ): "Server error while sending; a copy may be stored",
     (OutcomeKind.FAILED, "unauthorized"): "Not sent: the API key was rejected",
     (OutcomeKind.FAILED, "forbidden"): "Not sent: the API key lacks a permission",
     (OutcomeKind.FAILED, "conflict"): "Not sent: the note is signed",
@@ -57,7 +61,7 @@ _BY_KIND: dict[OutcomeKind, str] = {
     OutcomeKind.BLOCKED: "Not sent to this patient",
     OutcomeKind.SKIPPED: "Skipped: a copy",
     OutcomeKind.RETRY_LATER: "Will retry by itself",
-    OutcomeKind.NEEDS_DECISION: "A copy may be stored; check the note",
+    OutcomeKind.NEEDS_DECISION: "Check the note: a copy may be stored",
     OutcomeKind.FAILED: "Not sent",
     OutcomeKind.CANCELLED: "Cancelled",
 }
