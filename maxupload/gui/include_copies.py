@@ -27,8 +27,12 @@ class IncludeCopies(QObject):
         selected: Callable[[], list[PhotoRow]],
         include: Callable[[Sequence[int]], None],
         notice: Callable[[str], None],
+        settled: Callable[[], None] = lambda: None,
     ) -> None:
+        """``settled`` is called once the copies are included (the warning shown for them is
+        out of date then)."""
         super().__init__(window)
+        self._settled = settled
         self._selected = selected
         self._include = include
         self._notice = notice
@@ -59,6 +63,7 @@ class IncludeCopies(QObject):
             self._notice("'Include anyway' is for photos skipped as copies: select one first.")
             return
         self._include([r.item_id for r in rows if r.item_id is not None])
+        self._settled()
         n = len(rows)
         self._notice(
             f"{n} cop{'ies' if n != 1 else 'y'} included: "

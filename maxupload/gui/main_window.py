@@ -397,7 +397,11 @@ class MainWindow(QMainWindow):
         self.send_again_action = action("Send again…", [], self.send_again_selected)
         self.cancel_action = action("Cancel sending", [], self.cancel_selected)
         self.include_copies = IncludeCopies(
-            self, self.selected_rows, lambda ids: self.uploads.include(ids), self.show_notice
+            self,
+            self.selected_rows,
+            lambda ids: self.uploads.include(ids),
+            self.show_notice,
+            lambda: self.status_panel.show_error(None),
         )
         self.preview_action = action(
             "Preview",
