@@ -12,9 +12,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QStyleFactory
 
+from maxupload.core.outcomes import Outcome, OutcomeKind
 from maxupload.gui.palettes import dark_palette
 from maxupload.gui.photo_model import Column
-from maxupload.core.outcomes import Outcome, OutcomeKind
 from maxupload.gui.status_text import (
     MIN_TEXT_CONTRAST,
     Tone,
