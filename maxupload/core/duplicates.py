@@ -3,7 +3,8 @@
 Two cases, one rule. A picture added twice to the list (the same content under two names) is
 staged twice, and the later copy carries the mark, before anything is sent. A picture already
 sent, on its way or perhaps stored for the note is held by the queue's duplicate guard when it
-is queued. Either copy reads "Same picture as <file>, …; this copy is skipped", and the user
+is queued (one already in the EHR is withdrawn at once, the photo on the note standing for
+it). Every such copy reads "Same picture as <file>, …; this copy is skipped", and the user
 can send it after all with "Include anyway" (``maxupload queue send-again`` in a terminal).
 """
 
@@ -27,12 +28,23 @@ _IN_BATCH_STEP = (
 class SendAgain(Protocol):
     def send_again(self, item_id: int, *, confirm_duplicate: bool = False) -> QueueItem: ...
 
+    def retry(self, item_id: int) -> QueueItem: ...
+
+
+#: The code of a copy not queued because the picture is already in the EHR for the note.
+ALREADY_SENT = "already_sent"
+
 
 def is_skipped_copy(item: QueueItem) -> bool:
     """A copy of a picture that is not sent unless the user includes it."""
-    if item.error_code != DUPLICATE or item.duplicate_ok:
+    if item.duplicate_ok:
         return False
-    return item.state in (ItemState.STAGED, ItemState.NEEDS_DECISION)
+    if item.error_code == ALREADY_SENT:
+        return item.state == ItemState.CANCELLED
+    return item.error_code == DUPLICATE and item.state in (
+        ItemState.STAGED,
+        ItemState.NEEDS_DECISION,
+    )
 
 
 def copy_outcome(item: QueueItem) -> Outcome:
@@ -91,6 +103,9 @@ def include(store: QueueStore, engine: SendAgain, item_id: int) -> QueueItem:
     item = store.get(item_id)
     if item.state == ItemState.STAGED:
         return _cleared(store, item, "included by the user", duplicate_ok=True)
+    if item.state == ItemState.CANCELLED:  # withdrawn as already in the EHR: queue it again
+        store.update(item_id, message="included by the user", duplicate_ok=True)
+        return engine.retry(item_id)
     return engine.send_again(item_id, confirm_duplicate=True)
 
 

@@ -282,6 +282,8 @@ class SubmitResult:
     #: Photos not queued again because an earlier item stands for them (already on the note,
     #: waiting for a decision, or an unsent twin sent in their place): staged id -> that item.
     stand_ins: dict[int, PhotoSnapshot] = field(default_factory=dict)
+    #: Of those, the copies of a picture already in the EHR: listed as skipped, to include.
+    skipped: list[PhotoSnapshot] = field(default_factory=list)
 
 
 # --- the service --------------------------------------------------------------------------
@@ -434,6 +436,9 @@ class UploadService:
                 result.queued.append(snapshot(self.store.get(bound.id)))
             else:
                 result.stand_ins[bound.id] = stand_in
+                withdrawn = snapshot(self.store.get(bound.id))
+                if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
+                    result.skipped.append(withdrawn)
                 if stand_in.id not in result.run:
                     result.run.append(stand_in.id)
         if self.history is not None:  # before the start, so no verification comes first
@@ -464,7 +469,7 @@ class UploadService:
                     retry_count=0,
                 )
         elif earlier.reached_server and earlier.state != ItemState.NEEDS_DECISION:
-            reason, code = duplicate_message(earlier, item.id)[0], "already_sent"
+            reason, code = duplicate_message(earlier, item.id)[0], duplicates.ALREADY_SENT
         elif earlier.state == ItemState.NEEDS_DECISION and not earlier.hidden:
             reason, code = (
                 f"Already waiting for your decision as item {earlier.id}.",
@@ -480,7 +485,7 @@ class UploadService:
             error_code=code,
             error_message=reason,
             next_step=None,
-            hidden=True,
+            hidden=code != duplicates.ALREADY_SENT,  # a skipped copy stays listed
         )
         return snapshot(earlier)
 

@@ -857,7 +857,8 @@ class MainWindow(QMainWindow):
         """The service queued what passed the checks; show every photo's new snapshot."""
         self._upload_pending = False
         self._apply_items([*result.queued, *result.stopped, *result.stand_ins.values()])
-        for staged_id in result.stand_ins:
+        self._apply_items(result.skipped)  # copies of a picture in the EHR stay, marked
+        for staged_id in set(result.stand_ins) - {s.id for s in result.skipped}:
             self._removed.add(staged_id)
             i = self.model.find_item(staged_id)
             if i is not None:  # an earlier item stands for it: one row per photo

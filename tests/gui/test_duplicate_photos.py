@@ -142,3 +142,44 @@ def test_include_anyway_sits_in_the_photos_menu_and_the_context_menu(
     include = next(a for a in menu.actions() if a.text() == "Include anyway")
     assert include.isEnabled()
     menu.close()
+
+
+def test_a_picture_already_in_the_ehr_is_skipped_on_the_copy_and_can_be_included(
+    qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    ctx = make_app()
+    window = ctx.window
+    (photo,) = make_photos(tmp_path / "cam", 1)
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
+        drop(window, [photo])
+    confirm_patient(qtbot, window, sandbox.demo.open_note_id)
+    window.status_panel.upload.click()
+    qtbot.waitUntil(lambda: line_by_words(window)["in EHR"] == 1, timeout=60_000)
+
+    # The next day's batch holds the same picture again, under another name.
+    again = tmp_path / "later" / "wound-left-arm.jpg"
+    again.parent.mkdir()
+    again.write_bytes(photo.read_bytes())
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
+        drop(window, [again])
+    box = window.banner.confirm_box
+    qtbot.waitUntil(lambda: box.isEnabled() and not box.isChecked(), timeout=TIMEOUT_MS)
+    box.click()
+    window.status_panel.upload.click()
+    qtbot.waitUntil(
+        lambda: any(r.path == again and r.is_skipped_copy for r in window.model.rows()),
+        timeout=TIMEOUT_MS,
+    )
+    assert len(sandbox.uploads()) == 1  # not sent again by default
+    row = window.model.row_at(_row_of(window, again))
+    assert row.status.label == "Skipped: a copy" and row.status.tone == "warning"
+    assert row.error.startswith("Same picture as IMG_0000.JPG, already sent to this note on")
+    assert_plain(row.error, "already_sent")
+    assert_line_matches_rows(window)
+
+    _click_row(qtbot, window, _row_of(window, again))
+    window.table.setFocus()
+    QTest.keyClick(window.table, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(sandbox.uploads()) == 2, timeout=60_000)
+    qtbot.waitUntil(lambda: line_by_words(window)["in EHR"] == 2, timeout=60_000)
+    assert_line_matches_rows(window)
