@@ -17,22 +17,19 @@ Everything returns ``PhotoSnapshot`` values: a state enum, the checks' findings 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from maxupload.core import checks, duplicates
-from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
+from maxupload.core.checks import CheckCode, Finding, PhotoFacts
 from maxupload.core.errors import NoteLocked
 from maxupload.core.history import HistoryRecorder
 from maxupload.core.intake import AcceptedFile, IntakeResult, scan
 from maxupload.core.models import Note, Target
-from maxupload.core.outcomes import Action, Outcome, OutcomeKind
+from maxupload.core.outcomes import OutcomeKind
 from maxupload.core.queue_store import (
-    STORED_STATES,
     WAITING_STATES,
     ItemState,
     QueueItem,
@@ -40,7 +37,31 @@ from maxupload.core.queue_store import (
     StagedEntry,
     duplicate_message,
 )
+from maxupload.core.snapshots import (
+    PhotoSnapshot,
+    check_outcome,
+    facts_columns,
+    facts_of,
+    findings_json,
+    findings_of,
+    item_outcome,
+    snapshot,
+)
 from maxupload.core.visit_time import visit_text
+
+__all__ = [
+    "PhotoSnapshot",
+    "StageResult",
+    "SubmitResult",
+    "UploadService",
+    "check_outcome",
+    "facts_of",
+    "findings_of",
+    "item_outcome",
+    "patient_label",
+    "snapshot",
+    "target_label",
+]
 
 
 class NoteReader(Protocol):
@@ -97,161 +118,6 @@ def ensure_open(note: Note) -> None:
             status=409,
             code="conflict",
         )
-
-
-# --- snapshots ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PhotoSnapshot:
-    """One photo as the front ends show it."""
-
-    item: QueueItem
-    outcome: Outcome
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def id(self) -> int:
-        return self.item.id
-
-    @property
-    def path(self) -> Path:
-        return Path(self.item.source_path)
-
-    @property
-    def state(self) -> ItemState:
-        return self.item.state
-
-    @property
-    def captured_at(self) -> datetime | None:
-        return _parse_time(self.item.captured_at)
-
-
-def facts_of(item: QueueItem) -> PhotoFacts:
-    """The facts read when the photo was staged."""
-    codes = tuple(json.loads(item.label_codes)) if item.label_codes else ()
-    return PhotoFacts(captured_at=_parse_time(item.captured_at), codes=codes)
-
-
-def findings_of(item: QueueItem) -> tuple[Finding, ...]:
-    """The findings last recorded for the item's target."""
-    if not item.findings:
-        return ()
-    return tuple(
-        Finding(
-            code=CheckCode(f["code"]),
-            severity=Severity(f["severity"]),
-            message=str(f["message"]),
-            captured_at=_parse_time(f.get("capturedAt")),
-            label=f.get("label"),
-        )
-        for f in json.loads(item.findings)
-    )
-
-
-def _findings_json(findings: Sequence[Finding]) -> str:
-    return json.dumps(
-        [
-            {
-                "code": f.code.value,
-                "severity": f.severity.value,
-                "message": f.message,
-                "capturedAt": f.captured_at.isoformat() if f.captured_at else None,
-                "label": f.label,
-            }
-            for f in findings
-        ]
-    )
-
-
-def _facts(facts: PhotoFacts) -> dict[str, Any]:
-    """The queue columns of a photo's facts."""
-    return {
-        "captured_at": facts.captured_at.isoformat() if facts.captured_at else None,
-        "label_codes": json.dumps(list(facts.codes)) if facts.codes else None,
-        "facts_read": True,
-    }
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def check_outcome(stops: Sequence[Finding]) -> Outcome:
-    """The outcome of a photo the checks stop: blocked beats held."""
-    blocked = [f for f in stops if f.severity is Severity.BLOCK]
-    first = (blocked or list(stops))[0]
-    if blocked:
-        return Outcome(
-            OutcomeKind.BLOCKED,
-            first.code.value,
-            first.message,
-            "This photo is not sent to this note: remove it, or choose the right patient's note.",
-            action=Action.REMOVE,
-        )
-    return Outcome(
-        OutcomeKind.HELD,
-        first.code.value,
-        first.message,
-        "Check the photo; to send it to this visit anyway, choose 'Send photos from another day'.",
-        action=Action.ACKNOWLEDGE,
-        cli_hint="maxupload upload --allow-other-dates",
-    )
-
-
-def item_outcome(item: QueueItem) -> Outcome:
-    """The one outcome of a queue item, from what the engine recorded on it."""
-    state = item.state
-    if state == ItemState.STAGED:
-        stops = checks.held_or_blocked(list(findings_of(item)))
-        if stops:
-            return check_outcome(stops)
-        if duplicates.is_skipped_copy(item):
-            return duplicates.copy_outcome(item)
-        step = "Confirm the patient, then Upload."
-        return Outcome(OutcomeKind.STAGED, "staged", "Added, not sent yet.", step)
-    if duplicates.is_skipped_copy(item):
-        return duplicates.copy_outcome(item)
-    if state in (
-        ItemState.NEEDS_DECISION,
-        ItemState.FAILED,
-        ItemState.CANCELLED,
-        ItemState.RETRY_LATER,
-    ):
-        return Outcome(
-            OutcomeKind(state.value),
-            item.error_code or state.value,
-            item.error_message or "Something went wrong with this photo.",
-            item.next_step
-            or "Try again; if it keeps happening, contact support with the trace id.",
-            item.trace_id,
-        )
-    if state == ItemState.PENDING_UPLOAD or (
-        state == ItemState.VERIFIED
-        and item.server_status not in (None, ItemState.SYNCED, ItemState.ARCHIVED)
-    ):
-        return Outcome(
-            OutcomeKind.UNCONFIRMED,
-            item.server_status or state.value,
-            "Saved to Max AI; the EHR has not confirmed it.",
-            "Open the note in the EHR to check the photo is there. MaxUpload does not send it "
-            "again by itself.",
-            item.trace_id,
-        )
-    if state in STORED_STATES:
-        verified = state == ItemState.VERIFIED
-        message = item.error_message or (
-            "On the note; the stored copy matches what was sent."
-            if verified
-            else "On the server; checking the stored copy."
-        )
-        return Outcome(OutcomeKind.OK, item.error_code or state.value, message, "", item.trace_id)
-    return Outcome(OutcomeKind.WORKING, state.value, "On its way.", "")
-
-
-def snapshot(item: QueueItem) -> PhotoSnapshot:
-    """A queue item as the front ends show it."""
-    return PhotoSnapshot(item, item_outcome(item), findings_of(item))
 
 
 # --- results ------------------------------------------------------------------------------
@@ -353,7 +219,9 @@ class UploadService:
             entry = StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256))
             if read_now:
                 facts = self.read_facts(Path(photo.path))
-                entry = StagedEntry(entry.source_path, entry.size, entry.sha256, **_facts(facts))
+                entry = StagedEntry(
+                    entry.source_path, entry.size, entry.sha256, **facts_columns(facts)
+                )
             entries.append(entry)
         return reused + [snapshot(i) for i in self.store.stage(entries)]
 
@@ -374,7 +242,7 @@ class UploadService:
         if item.state != ItemState.STAGED or item.facts_read:
             return item
         facts = self.read_facts(Path(item.source_path))
-        return self.store.update(item.id, **_facts(facts))
+        return self.store.update(item.id, **facts_columns(facts))
 
     def check(self, ids: Sequence[int], note: Note | None) -> list[PhotoSnapshot]:
         """Record the checks' findings of staged photos for ``note`` (cheap: the facts were read
@@ -385,7 +253,7 @@ class UploadService:
             if item.state != ItemState.STAGED:
                 continue
             found = self.evaluate(facts_of(item), note) if note is not None else []
-            out.append(snapshot(self.store.update(item.id, findings=_findings_json(found))))
+            out.append(snapshot(self.store.update(item.id, findings=findings_json(found))))
         return out
 
     # --- submit ---------------------------------------------------------------------------
@@ -425,7 +293,7 @@ class UploadService:
                 continue
             item = self._with_facts(item)  # never sent unchecked, even if not read yet
             found = self.evaluate(facts_of(item), note)
-            item = self.store.update(item.id, findings=_findings_json(found))
+            item = self.store.update(item.id, findings=findings_json(found))
             if checks.held_or_blocked(found, acknowledged):
                 result.stopped.append(snapshot(item))
                 continue

@@ -16,7 +16,7 @@ from PySide6.QtGui import QPalette
 from maxupload.gui.photo_model import Column
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.sandbox import SandboxServer
-from tests.gui.conftest import TIMEOUT_MS, add_photos, ready_to_upload, upload_requests
+from tests.gui.conftest import TIMEOUT_MS, add_photos, ready_to_upload
 from tests.gui.test_plain_words import assert_plain
 
 #: What a row's status column says -> the words of the counts line it belongs under. Written
@@ -217,23 +217,6 @@ def test_photos_added_or_held_while_others_are_sent_are_not_counted_as_sending(
     assert_line_matches_rows(window)
     assert window.status_panel.progress.format() == "%v of %m done"
     assert window.status_panel.progress.value() == 2
-
-
-def test_rate_limited_photos_wait_in_blue_and_end_in_the_ehr(
-    qtbot: Any, make_app: Any, sandbox: SandboxServer, tmp_path: Path
-) -> None:
-    ctx = make_app()
-    window = ctx.window
-    ready_to_upload(qtbot, window, sandbox, tmp_path / "cam", 2)
-    sandbox.set_faults(rate_limit_burst=2, retry_after_s=2)
-    window.status_panel.upload.click()
-    qtbot.waitUntil(window.status_panel.rate.isVisible, timeout=TIMEOUT_MS)
-    assert_line_matches_rows(window)
-    assert all(r.status.tone in ("busy", "neutral", "success") for r in window.model.rows())
-    qtbot.waitUntil(lambda: rows_by_words(window)["in EHR"] == 2, timeout=60_000)
-    assert_line_matches_rows(window)
-    assert any(r["status"] == 429 for r in sandbox.request_log())
-    assert len(upload_requests(sandbox)) >= 2
 
 
 def test_a_photo_saved_but_not_confirmed_in_the_ehr_is_amber_and_needs_you(
