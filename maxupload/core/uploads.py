@@ -298,13 +298,13 @@ class UploadService:
                 result.stopped.append(snapshot(item))
                 continue
             bound = self.store.bind(item_id, target, preset)
-            stand_in = self._settle_twin(bound, result.run)
-            if stand_in is None:
+            settled = self._settle_twin(bound, result.run)
+            if settled is None:
                 result.run.append(bound.id)
                 result.queued.append(snapshot(self.store.get(bound.id)))
             else:
+                stand_in, withdrawn = settled
                 result.stand_ins[bound.id] = stand_in
-                withdrawn = snapshot(self.store.get(bound.id))
                 if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
                     result.skipped.append(withdrawn)
                 if stand_in.id not in result.run:
@@ -315,11 +315,14 @@ class UploadService:
         self.engine.start(only=result.run)
         return result
 
-    def _settle_twin(self, item: QueueItem, run: list[int]) -> PhotoSnapshot | None:
+    def _settle_twin(
+        self, item: QueueItem, run: list[int]
+    ) -> tuple[PhotoSnapshot, PhotoSnapshot] | None:
         """A photo the guard held because of an earlier item for the same note: when that item
         was never sent (left by a crash, as the same provider and preset) it is sent in place;
         when it is on the note or waits for the user's decision, it stands for this photo and
-        no second decision item is made. Returns the standing-in item, or None."""
+        no second decision item is made. Returns the standing-in item and this photo as it was
+        left, or None."""
         if item.error_code != "duplicate" or item.duplicate_of is None:
             return None
         earlier = self.store.get(item.duplicate_of)
@@ -345,7 +348,7 @@ class UploadService:
             )
         else:
             return None
-        self.store.update(
+        withdrawn = self.store.update(
             item.id,
             ItemState.CANCELLED,
             message=f"not queued again: item {earlier.id} stands for this photo",
@@ -355,7 +358,7 @@ class UploadService:
             next_step=None,
             hidden=code != duplicates.ALREADY_SENT,  # a skipped copy stays listed
         )
-        return snapshot(earlier)
+        return snapshot(earlier), snapshot(withdrawn)
 
     # --- the user's actions on queued photos ---------------------------------------------
 

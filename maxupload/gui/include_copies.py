@@ -8,8 +8,9 @@ under the list all trigger the same action on the selected copies.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, SignalInstance, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
@@ -27,12 +28,15 @@ class IncludeCopies(QObject):
         selected: Callable[[], list[PhotoRow]],
         include: Callable[[Sequence[int]], None],
         notice: Callable[[str], None],
-        settled: Callable[[], None] = lambda: None,
+        settled: Callable[[], None],
+        changed: SignalInstance,
     ) -> None:
         """``settled`` is called once the copies are included (the warning shown for them is
-        out of date then)."""
+        out of date then); ``changed`` is the upload service's signal of new snapshots."""
         super().__init__(window)
         self._settled = settled
+        self._waiting: set[int] = set()
+        changed.connect(self._snapshots)
         self._selected = selected
         self._include = include
         self._notice = notice
@@ -62,10 +66,20 @@ class IncludeCopies(QObject):
         if not rows:
             self._notice("'Include anyway' is for photos skipped as copies: select one first.")
             return
-        self._include([r.item_id for r in rows if r.item_id is not None])
+        ids = [r.item_id for r in rows if r.item_id is not None]
+        self._waiting.update(ids)
+        self._include(ids)
         self._settled()
         n = len(rows)
         self._notice(
             f"{n} cop{'ies' if n != 1 else 'y'} included: "
             f"{'they are' if n != 1 else 'it is'} sent like the other photos."
         )
+
+    @Slot(object)
+    def _snapshots(self, snapshots: list[Any]) -> None:
+        """Included copies came back: a warning shown meanwhile for them is out of date."""
+        done = {int(s.id) for s in snapshots or []} & self._waiting
+        if done:
+            self._waiting -= done
+            self._settled()

@@ -402,6 +402,7 @@ class MainWindow(QMainWindow):
             lambda ids: self.uploads.include(ids),
             self.show_notice,
             lambda: self.status_panel.show_error(None),
+            self.deps.uploads.changed,
         )
         self.preview_action = action(
             "Preview",
@@ -612,6 +613,8 @@ class MainWindow(QMainWindow):
         for snap in result.photos:
             if self.model.find_item(snap.id) is None:
                 rows.append(row_from_item(snap))
+            else:  # listed already by a queue notice: show the snapshot if it is newer
+                self._apply_item(snap)
         for rejection in result.intake.rejected:
             self.rejections.add(
                 rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)

@@ -100,7 +100,8 @@ def test_include_anyway_before_upload_sends_both_and_removing_the_original_frees
         lambda: window.model.row_at(_row_of(window, copy)).status.label == "Not sent yet",
         timeout=TIMEOUT_MS,
     )
-    assert not window.status_panel.error_panel.isVisible()  # the warning is not left up
+    panel = window.status_panel.error_panel
+    qtbot.waitUntil(lambda: not panel.isVisible(), timeout=TIMEOUT_MS)  # no stale warning
     confirm_patient(qtbot, window, sandbox.demo.open_note_id)
     window.status_panel.upload.click()
     qtbot.waitUntil(lambda: line_by_words(window)["in EHR"] == 3, timeout=60_000)
@@ -141,7 +142,8 @@ def test_include_anyway_sits_in_the_photos_menu_and_the_context_menu(
     assert isinstance(menu, QMenu)
     include = next(a for a in menu.actions() if a.text() == "Include anyway")
     assert include.isEnabled()
-    menu.close()
+    while QApplication.activePopupWidget() is not None:
+        QApplication.activePopupWidget().close()
 
 
 def test_a_picture_already_in_the_ehr_is_skipped_on_the_copy_and_can_be_included(
