@@ -88,7 +88,7 @@ class CountGroup(enum.StrEnum):
     NEED_DECISION = "need your decision"
     FAILED = "not sent"
     HELD = "held back"
-    SKIPPED = "skipped copies"
+    SKIPPED = "skipped (same picture)"
     NOT_SENT_YET = "not sent yet"
     CANCELLED = "cancelled"
 
@@ -161,7 +161,7 @@ def batch_summary(counts: dict[CountGroup, int]) -> tuple[bool, str]:
         CountGroup.FAILED: "not sent (see why in the list)",
         CountGroup.UNCONFIRMED: "saved to Max AI, not confirmed in the EHR",
         CountGroup.HELD: "held back by the photo checks",
-        CountGroup.SKIPPED: "skipped as copies of another photo",
+        CountGroup.SKIPPED: "skipped (the same picture as another photo)",
     }
     for group, words in wording.items():
         n = counts.get(group, 0)

@@ -64,7 +64,7 @@ def test_a_copy_in_the_batch_is_skipped_in_full_and_included_with_the_keyboard(
     assert_plain(panel.error_text.text(), "duplicate")
     assert panel.error_action.text() == "Include anyway"
     assert window.include_copies.action.isEnabled()
-    assert line_by_words(window)["skipped copies"] == 1
+    assert line_by_words(window)["skipped (same picture)"] == 1
     assert_line_matches_rows(window)
 
     confirm_patient(qtbot, window, sandbox.demo.open_note_id)

@@ -25,7 +25,7 @@ _LINE_WORDS: list[tuple[str, str]] = [
     ("In EHR", "in EHR"),
     ("Archived", "in EHR"),
     ("Saved to Max AI", "saved, not confirmed in EHR"),
-    ("Skipped: a copy", "skipped copies"),
+    ("Skipped: a copy", "skipped (same picture)"),
     ("Not sent yet", "not sent yet"),
     ("Held", "held back"),
     ("Not sent to this patient", "held back"),
