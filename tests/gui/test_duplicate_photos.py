@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 
@@ -26,6 +27,15 @@ def _drop_with_a_copy(qtbot: Any, window: Any, folder: Path) -> Path:
     with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS):
         drop(window, [*photos, copy])
     return copy
+
+
+def press_ctrl_i(widget: Any) -> None:
+    """Ctrl+I as a person types it: Ctrl down, I, Ctrl up (nothing left held for later)."""
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    QTest.keyPress(widget, Qt.Key.Key_Control, ctrl)
+    QTest.keyClick(widget, Qt.Key.Key_I, ctrl)
+    QTest.keyRelease(widget, Qt.Key.Key_Control, Qt.KeyboardModifier.NoModifier)
+    assert QGuiApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier
 
 
 def _row_of(window: Any, path: Path) -> int:
@@ -82,7 +92,7 @@ def test_a_copy_in_the_batch_is_skipped_in_full_and_included_with_the_keyboard(
     # Include anyway, from the keyboard: the copy is sent after all.
     _click_row(qtbot, window, _row_of(window, copy))
     window.table.setFocus()
-    QTest.keyClick(window.table, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    press_ctrl_i(window.table)
     qtbot.waitUntil(lambda: len(sandbox.uploads()) == 3, timeout=60_000)
     qtbot.waitUntil(lambda: line_by_words(window)["in EHR"] == 3, timeout=60_000)
     assert_line_matches_rows(window)
@@ -181,7 +191,7 @@ def test_a_picture_already_in_the_ehr_is_skipped_on_the_copy_and_can_be_included
 
     _click_row(qtbot, window, _row_of(window, again))
     window.table.setFocus()
-    QTest.keyClick(window.table, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    press_ctrl_i(window.table)
     qtbot.waitUntil(lambda: len(sandbox.uploads()) == 2, timeout=60_000)
     qtbot.waitUntil(lambda: line_by_words(window)["in EHR"] == 2, timeout=60_000)
     assert_line_matches_rows(window)
