@@ -86,6 +86,9 @@ class WindowIntake:
     def _list_rows(self, result: Any) -> list[PhotoRow]:
         """Rows for staged photos not listed yet (a large drop is listed part by part)."""
         rows = [row_from_item(s) for s in result.photos if self.model.find_item(s.id) is None]
+        for snap in result.photos:  # listed already by a queue notice: the newer snapshot
+            if self.model.find_item(snap.id) is not None:  # wins (a copy's mark, say)
+                self._apply_item(snap)
         self.model.add_rows(rows)
         if rows and not self.table.selectionModel().hasSelection():
             self.table.selectRow(self.model.rowCount() - len(rows))
@@ -95,13 +98,6 @@ class WindowIntake:
     def _staged(self, result: Any) -> None:
         """Photos saved as staged: new rows (a file added twice keeps its one row)."""
         self._list_rows(result)
-        for twin in result.intake.duplicates:
-            self.rejections.add(
-                twin.path.name,
-                f"The same photo as {Path(twin.duplicate_of).name}; it is sent once.",
-                "Nothing to do.",
-                str(twin.path),
-            )
         for rejection in result.intake.rejected:
             self.rejections.add(
                 rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)

@@ -7,9 +7,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QMenu,
-)
+from PySide6.QtWidgets import QMenu
+
+from maxupload.gui.include_copies import IncludeCopies
 
 
 class WindowMenus:
@@ -50,6 +50,14 @@ class WindowMenus:
         self.retry_action = action("Retry", [], self.retry_selected)
         self.send_again_action = action("Send again…", [], self.send_again_selected)
         self.cancel_action = action("Cancel sending", [], self.cancel_selected)
+        self.include_copies = IncludeCopies(
+            self,
+            self.selected_rows,
+            lambda ids: self.uploads.include(ids),
+            self.show_notice,
+            self.shown_error.clear,
+            self.deps.uploads.changed,
+        )
         self.move_action = action("Send to another note…", [], self.send_to_another_note_selected)
         self.preview_action = action(
             "Preview",
@@ -86,6 +94,7 @@ class WindowMenus:
             self.remove_action,
             self.retry_action,
             self.send_again_action,
+            self.include_copies.action,
             self.move_action,
             self.cancel_action,
         ):
@@ -98,6 +107,7 @@ class WindowMenus:
         menu.addAction(self.preview_action)
         menu.addAction(self.retry_action)
         menu.addAction(self.send_again_action)
+        menu.addAction(self.include_copies.action)
         menu.addAction(self.move_action)
         menu.addAction(self.cancel_action)
         menu.addSeparator()

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Slot
 
+from maxupload.core.outcome_labels import batch_summary
 from maxupload.core.outcomes import describe_error
-from maxupload.core.queue_store import ItemState
 from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
-from maxupload.gui.window_rows import photos_phrase
 
 
 class WindowNotices:
@@ -26,23 +25,10 @@ class WindowNotices:
 
     @Slot(object)
     def _batch_finished(self, _counts: dict[str, int]) -> None:
-        counts = self.model.counts()
-        ok = counts.get(ItemState.VERIFIED, 0) + counts.get(ItemState.SYNCED, 0)
-        need = counts.get(ItemState.NEEDS_DECISION, 0) + counts.get(ItemState.FAILED, 0)
-        unconfirmed = counts.get(ItemState.PENDING_UPLOAD, 0)
-        if need:
-            self.deps.notifier.notify(
-                "MaxUpload needs you",
-                f"{photos_phrase(need, 'needs', 'need')} your decision; {ok} reached the EHR.",
-                warning=True,
-            )
+        needs_user, text = batch_summary(self.model.group_counts())
+        if needs_user:
+            self.deps.notifier.notify("MaxUpload needs you", text, warning=True)
         else:
-            text = f"{photos_phrase(ok, 'is', 'are')} in the EHR."
-            if unconfirmed:
-                text += f" {unconfirmed} saved to Max AI, not confirmed in the EHR."
-            stopped = sum(1 for r in self.model.staged_rows() if r.check_stop)
-            if stopped:
-                text += f" {photos_phrase(stopped, 'was', 'were')} held back by the photo checks."
             self.deps.notifier.notify("Upload finished", text)
 
     @Slot(str, str)

@@ -14,7 +14,7 @@ from PySide6.QtCore import Slot
 
 from maxupload.core.another_note import MOVABLE_STATES, MoveResult
 from maxupload.core.outcomes import Action
-from maxupload.core.uploads import snapshot
+from maxupload.core.snapshots import snapshot
 from maxupload.gui.photo_model import PhotoRow
 from maxupload.gui.status_text import Tone
 from maxupload.gui.window_rows import photos_phrase

@@ -95,11 +95,13 @@ class WindowTarget:
             self.deps.open_settings()
         elif action == Action.CHOOSE_NOTE:
             self.choose_another_note()
-        elif action in (Action.SEND_AGAIN, Action.RETRY):
+        elif action in (Action.SEND_AGAIN, Action.RETRY, Action.INCLUDE):
             i = self.model.find_item(self._latest_error_item or -1)
             if i is not None and not self.selected_indexes():
                 self.select_row(i)
             if action == Action.SEND_AGAIN:
                 self.send_again_selected()
+            elif action == Action.INCLUDE:
+                self.include_copies.include_selected()
             else:
                 self.retry_selected()

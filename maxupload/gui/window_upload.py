@@ -125,7 +125,8 @@ class WindowUpload:
         """The service queued what passed the checks; show every photo's new snapshot."""
         self._upload_pending = False
         self._apply_items([*result.queued, *result.stopped, *result.stand_ins.values()])
-        for staged_id in result.stand_ins:
+        self._apply_items(result.skipped)  # copies of a picture in the EHR stay, marked
+        for staged_id in set(result.stand_ins) - {s.id for s in result.skipped}:
             self._removed.add(staged_id)
             i = self.model.find_item(staged_id)
             if i is not None:  # an earlier item stands for it: one row per photo
@@ -167,8 +168,7 @@ class WindowUpload:
     # ------------------------------------------------------------------ state
     @Slot()
     def _refresh_state(self) -> None:
-        counts = self.model.counts()
-        self.status_panel.set_counts(counts)
+        self.status_panel.set_counts(self.model.group_counts())
         reason = self.upload_block_reason()
         note = self.banner.note
         n = len(self.upload_rows(note.id)) if note else 0
@@ -190,3 +190,4 @@ class WindowUpload:
         self.send_again_button.setEnabled(any(r.state == ItemState.NEEDS_DECISION for r in rows))
         self.cancel_action.setEnabled(any(r.is_active and r.item_id for r in rows))
         self.move_action.setEnabled(bool(movable_rows(rows)))
+        self.include_copies.refresh(rows)
