@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import threading
@@ -45,6 +46,7 @@ from maxupload.core.errors import (
     MaxUploadError,
     NoteLocked,
     NotFound,
+    RateLimited,
     ScopeError,
 )
 from maxupload.core.filenames import shown
@@ -62,7 +64,7 @@ from maxupload.core.queue_store import (
     QueueItem,
     QueueStore,
 )
-from maxupload.core.ratelimit import RateGate
+from maxupload.core.ratelimit import RATE_LIMIT_RESENDS, RateGate, rate_limited_wait
 from maxupload.core.runlock import QueueBusy, RunLock
 from maxupload.core.storage import FULL_ERRNOS, StorageError, storage_error
 from maxupload.core.stored_copies import StoredCopies
@@ -118,6 +120,7 @@ class UploadClient(VerifyClient, Protocol):
         *,
         on_progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        resend_when_rate_limited: bool = True,
     ) -> UploadedImage: ...
 
     def close(self) -> None: ...
@@ -753,36 +756,52 @@ class UploadEngine:
     ) -> QueueItem | None:
         assert item.mime_type
         mime = item.mime_type
-        # Sit out a rate-limit pause while still 'ready': stopped now, nothing is ambiguous.
-        while (remaining := self.gate.pause_remaining()) > 0 and not job.cancel.is_set():
-            job.cancel.wait(min(remaining, 1.0))
-        if job.cancel.is_set():
-            self._fail(item.id, Cancelled("Cancelled before sending."), "prepare", job)
-            return None
-        item = self.store.begin_upload(
-            item.id,
-            message=f"sending (attempt {item.attempts + 1})",
-            attempts=item.attempts + 1,
-            sent_at=time.time(),
-            **_CLEAR_ERROR,
-        )
-        if item.state != ItemState.UPLOADING:
-            return None  # held by the duplicate guard
-        job.phase = "upload"
-        try:
-            result = client.upload_image(
-                item.note_id,
-                item.provider_id,
-                data,
-                item.sent_file_name or f"photo{_MIME_SUFFIX.get(mime, '')}",
-                mime,
-                on_progress=lambda sent, total: self._progress(item.id, sent, total),
-                cancel=job.cancel,
+        item_id = item.id
+        for rate_limited in itertools.count():
+            # Sit out a rate-limit pause while still 'ready': stopped now, nothing is ambiguous.
+            while (remaining := self.gate.pause_remaining()) > 0 and not job.cancel.is_set():
+                job.cancel.wait(min(remaining, 1.0))
+            if job.cancel.is_set():
+                self._fail(item.id, Cancelled("Cancelled before sending."), "prepare", job)
+                return None
+            item = self.store.begin_upload(
+                item.id,
+                message=f"sending (attempt {item.attempts + 1})",
+                attempts=item.attempts + 1,
+                sent_at=time.time(),
+                **_CLEAR_ERROR,
             )
-        except BaseException as exc:
-            self._forget_client_if_refused(item, exc, clients)
-            self._fail(item.id, exc, "upload", job)
-            return None
+            if item.state != ItemState.UPLOADING:
+                return None  # held by the duplicate guard
+            job.phase = "upload"
+            try:
+                result = client.upload_image(
+                    item.note_id,
+                    item.provider_id,
+                    data,
+                    item.sent_file_name or f"photo{_MIME_SUFFIX.get(mime, '')}",
+                    mime,
+                    on_progress=lambda sent, total: self._progress(item_id, sent, total),
+                    cancel=job.cancel,
+                    resend_when_rate_limited=False,
+                )
+                break
+            except RateLimited as exc:
+                if rate_limited >= RATE_LIMIT_RESENDS:
+                    self._fail(item.id, exc, "upload", job)
+                    return None
+                # A 429 comes before any processing: back to 'ready' (nothing stored) before
+                # the wait, so a stop or crash during it simply sends the photo later.
+                item = self.store.update(
+                    item.id,
+                    ItemState.READY,
+                    expect={ItemState.UPLOADING},
+                    **rate_limited_wait(self.gate.pause_remaining()),
+                )
+            except BaseException as exc:
+                self._forget_client_if_refused(item, exc, clients)
+                self._fail(item.id, exc, "upload", job)
+                return None
         status = str(result.status or "")
         try:
             state = ItemState(status)
