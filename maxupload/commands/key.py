@@ -44,7 +44,9 @@ from maxupload.core.settings import (
     SettingsError,
     id_problem,
     is_allowed_base_url,
+    require_intact,
     save_settings,
+    settings_path,
 )
 
 EXIT_OK = 0
@@ -162,6 +164,8 @@ def _load(args: argparse.Namespace) -> tuple[Settings, _Target]:
     """Mask keys in all output, read the settings (saying what was wrong in them), pick a target."""
     install_cli_redaction()
     settings = effective_settings(args)
+    if not args.env:
+        require_intact(settings)  # a damaged file never points a key command at production
     for warning in settings.warnings:
         _err(f"Warning: {warning}")
     return settings, _Target(args, settings)
@@ -231,6 +235,13 @@ def run_set(args: argparse.Namespace) -> int:
 
 def _save_defaults(settings: Settings, target: _Target) -> None:
     if settings.base_url == target.base_url and settings.org_id == target.org_id:
+        return
+    if settings.damaged:  # writing defaults over it would lose what the user had set
+        _err(
+            f"Warning: {target.label} was not saved as the default: the settings file "
+            f"{settings_path()} is damaged ({settings.damaged}). Fix or delete it, then run "
+            "'maxupload key set' again."
+        )
         return
     settings.base_url = target.base_url
     settings.org_id = target.org_id
