@@ -20,6 +20,11 @@ FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 #: ``OSError`` numbers that mean MaxUpload's own folder or file cannot be written.
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
+#: ``OSError`` numbers that mean a file or folder is in the way of MaxUpload's own.
+_IN_THE_WAY_ERRNOS = frozenset({errno.ENOTDIR, errno.EEXIST, errno.EISDIR})
+#: Answers that name another cause than space, even on a disk that also happens to be full.
+_NOT_SPACE_ERRNOS = READ_ONLY_ERRNOS | _IN_THE_WAY_ERRNOS | {errno.ENOENT}
+
 _SQLITE_FULL = 13
 _SQLITE_READONLY = 8
 _SQLITE_IOERR = 10
@@ -70,6 +75,8 @@ def disk_is_full(path: Path | str | None) -> bool:
             stats = os.statvfs(folder)
         except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
             continue
+        if stats.f_blocks == 0:
+            return False  # a pseudo file system (/proc, /sys) has no space to run out of
         return stats.f_bavail == 0 or (stats.f_favail == 0 and stats.f_files > 0)
     return False
 
@@ -79,8 +86,11 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
     when ``exc`` is something else (e.g. a photo that cannot be read)."""
     if isinstance(exc, StorageError):
         return exc
-    if isinstance(exc, (sqlite3.OperationalError, OSError)) and disk_is_full(
-        path or getattr(exc, "filename", None)
+    definite = isinstance(exc, OSError) and exc.errno in _NOT_SPACE_ERRNOS
+    if (
+        isinstance(exc, (sqlite3.OperationalError, OSError))
+        and not definite
+        and disk_is_full(path or getattr(exc, "filename", None))
     ):
         return StorageFull(
             FULL_MESSAGE.format(where=_where(path or getattr(exc, "filename", None)))
@@ -129,7 +139,7 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
                     "folder), then try again."
                 ),
             )
-        if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        if exc.errno in _IN_THE_WAY_ERRNOS:
             return StorageError(
                 f"MaxUpload's data location{where} is not what it should be: "
                 f"{exc.strerror or exc}.",
@@ -140,3 +150,19 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
             )
         return None
     return None
+
+
+def open_failure(exc: BaseException, path: Path) -> StorageError:
+    """Why MaxUpload's own file ``path`` could not be opened, always with a next step that fits
+    (a missing or unwritable home folder is not another window's fault)."""
+    known = storage_error(exc, path)
+    if known is not None:
+        return known
+    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
+    return StorageError(
+        f"The upload queue file {path} cannot be opened ({reason}).",
+        next_step=(
+            "Check that MAXUPLOAD_HOME (or your home folder) is a folder your user can write "
+            "to, and that the disk works; then try again."
+        ),
+    )
