@@ -27,6 +27,7 @@ from maxupload.core.logsetup import (
     redact,
     register_secret,
 )
+from maxupload.core.missing_key import no_key_problem
 from maxupload.core.secrets import (
     ENV_API_KEY,
     ConnectionReport,
@@ -282,7 +283,10 @@ def run_status(args: argparse.Namespace) -> int:
         return EXIT_OK
     if stored:
         return EXIT_OK
-    _err(f"No API key for {target.label}: run 'maxupload key set'.")
+    if health.state == "locked":
+        _err(f"The stored key for {target.label} cannot be read: {health.message}")
+    else:
+        _err(f"No API key for {target.label}: run 'maxupload key set'.")
     return EXIT_FAILED
 
 
@@ -315,7 +319,8 @@ def run_test(args: argparse.Namespace) -> int:
     _settings, target = prepared
     key = resolve_api_key(target.base_url, target.org_id)
     if not key:
-        _err(f"No API key for {target.label}: run 'maxupload key set' first.")
+        message, step = no_key_problem(target.base_url, target.org_id)
+        _err(f"{message} {step}")
         return EXIT_FAILED
     return _connection_test(target, key)
 

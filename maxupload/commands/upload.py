@@ -281,10 +281,9 @@ def api_key_for(base_url: str, org_id: str) -> str | None:
 
 
 def no_key_message(base_url: str, org_id: str) -> tuple[str, str]:
-    return (
-        f"No API key for organization {org_id} at {base_url}.",
-        f"Run 'maxupload key set --org {org_id}' (or set MAXUPLOAD_API_KEY for scripts).",
-    )
+    from maxupload.core.missing_key import no_key_problem
+
+    return no_key_problem(base_url, org_id)
 
 
 def make_client(base_url: str, api_key: str, org_id: str, gate: RateGate) -> ApiClient:

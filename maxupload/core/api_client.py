@@ -47,6 +47,7 @@ from maxupload.core.environments import api_root, with_version
 from maxupload.core.errors import (
     ApiError,
     Cancelled,
+    ImageNotFound,
     InsecureUrlError,
     NetworkError,
     NotFound,
@@ -476,7 +477,7 @@ class ApiClient:
             try:
                 data = self._get_json(with_version(self._base_url, "v2") + path)
             except ApiError as second:
-                raise first from second
+                raise ImageNotFound.from_not_found(first) from second
         try:
             url = _req_str(data, "url")
         except _BadAnswer as exc:

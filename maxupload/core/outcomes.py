@@ -20,6 +20,7 @@ from maxupload.core.errors import (
     BadRequest,
     Cancelled,
     EhrSyncFailed,
+    ImageNotFound,
     InsecureUrlError,
     MaxUploadError,
     NetworkError,
@@ -143,6 +144,13 @@ _REFUSALS: tuple[tuple[type[ApiError], str], ...] = (
 )
 
 
+#: 4xx answers about the request itself, never about the photo in it.
+_REQUEST_REFUSALS = {
+    414: "address is too long",
+    431: "headers are too large",
+}
+
+
 def retry_step(item_id: int) -> str:
     return f"Fix the cause, then choose 'Retry' (maxupload queue retry {item_id})."
 
@@ -236,6 +244,18 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
                 "with the trace id.",
                 trace,
             )
+        if exc.status in _REQUEST_REFUSALS:  # the request's address or headers, not the photo
+            return Outcome(
+                OutcomeKind.FAILED,
+                exc.code,
+                f"The server refused the request, not the photo: its "
+                f"{_REQUEST_REFUSALS[exc.status]} (HTTP {exc.status}: {exc.message}); "
+                "nothing was stored.",
+                "Check the note id, provider id and organization (and any proxy in between), "
+                f"then choose 'Retry' (maxupload queue retry {item_id}); if it keeps happening, "
+                "contact support with the trace id.",
+                trace,
+            )
         return Outcome(
             OutcomeKind.FAILED,
             exc.code,
@@ -295,6 +315,9 @@ def describe_error(exc: BaseException) -> Outcome:
     if isinstance(exc, NoteLocked):
         text = "The note is signed and takes no more photos."
         return Outcome(failed, exc.code, text, step, trace, Action.CHOOSE_NOTE)
+    if isinstance(exc, ImageNotFound):
+        text = f"The stored photo was not found in Max AI ({exc.message})."
+        return Outcome(failed, "image_not_found", text, step, trace)  # not "pick another note"
     if isinstance(exc, NotFound):
         text = "The note was not found in this organization."
         return Outcome(failed, exc.code, text, step, trace, Action.CHOOSE_NOTE)

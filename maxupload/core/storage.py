@@ -33,10 +33,23 @@ _SQLITE_CANTOPEN = 14
 _SQLITE_NOTADB = 26
 
 FULL_MESSAGE = "The disk holding MaxUpload's data is full{where}: free space, then resume."
-_MOVE_ASIDE = (
-    "Close MaxUpload, move the queue file aside (photos already stored in Max AI stay there; "
-    "check the note in the EHR), then start again."
-)
+
+
+def _move_aside(path: Path | str | None) -> str:
+    """What to do with a damaged queue file: keep it (for support), start a new one."""
+    if not path:
+        return (
+            "Close MaxUpload, rename the queue file (keep it for support), then start again "
+            "with a new, empty queue. Photos already stored in Max AI stay there: check the note "
+            "in the EHR before sending again the ones that were waiting."
+        )
+    return (
+        f"Close MaxUpload, rename the damaged file (for example: mv '{path}' "
+        f"'{path}.damaged'), keep it for support, then start again with a new, empty queue. "
+        "Photos already stored in Max AI stay there, and the upload history ('maxupload "
+        "history', or History in the window) still lists them: check the note in the EHR "
+        "before sending again the ones that were waiting."
+    )
 
 
 class StorageError(MaxUploadError):
@@ -106,7 +119,7 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
         if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text:
             return QueueFileDamaged(
                 f"The upload queue file{_where(path)} is damaged ({exc}).",
-                next_step=_MOVE_ASIDE,
+                next_step=_move_aside(path),
             )
         if primary == _SQLITE_READONLY or "readonly" in text or "read-only" in text:
             return StorageError(
@@ -124,7 +137,7 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
         if type(exc) is sqlite3.DatabaseError:
             return QueueFileDamaged(
                 f"The upload queue file{_where(path)} cannot be used ({exc}).",
-                next_step=_MOVE_ASIDE,
+                next_step=_move_aside(path),
             )
         return None
     if isinstance(exc, OSError):
