@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import os
-import ssl
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,23 +110,14 @@ def test_a_locked_keyring_says_unlock_it_not_key_set(
     assert sandbox.uploads() == []
 
 
-@pytest.fixture
-def untrusted_server() -> Iterator[TlsServer]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
-    server = TlsServer(context)
-    yield server
-    server.stop()
-
-
 def test_a_tls_failure_does_not_promise_a_retry_after_exiting(
-    untrusted_server: TlsServer,
+    untrusted_tls_server: TlsServer,
     picture: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("MAXUPLOAD_API_KEY", "max_dev_ak_" + "7e5" * 10 + "ab")
-    url = f"https://127.0.0.1:{untrusted_server.server_address[1]}/v3"
+    url = f"https://127.0.0.1:{untrusted_tls_server.server_address[1]}/v3"
     argv = ["upload", "--note", "nte_1", "--provider", "prv_1", "--org", "org_1"]
     code, out, err = run([*argv, "--base-url", url, "--yes", str(picture)], capsys)
     assert code == 2, out + err
