@@ -53,7 +53,7 @@ from maxupload.core.filenames import shown
 from maxupload.core.history import HistoryRecorder
 from maxupload.core.intake import hash_file
 from maxupload.core.models import Target, UploadedImage
-from maxupload.core.outcomes import Outcome, Phase, classify
+from maxupload.core.outcomes import Outcome, Phase, classify, gave_up_step
 from maxupload.core.paths import app_paths, write_private
 from maxupload.core.queue_store import (
     ACTIVE_STATES,
@@ -922,10 +922,7 @@ class UploadEngine:
                 next_at = time.time() + self.retry_delays[retry_count]
                 retry_count += 1
             else:
-                step = (
-                    "MaxUpload stopped trying by itself: check the connection, then choose "
-                    f"'Retry' (maxupload queue retry {item_id})."
-                )
+                step = gave_up_step(exc, item_id)
         log.info(
             "queue item %s: %s during %s (%s, trace_id=%s)",
             item_id,

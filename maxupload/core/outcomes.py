@@ -151,6 +151,21 @@ _REQUEST_REFUSALS = {
 }
 
 
+def gave_up_step(exc: BaseException, item_id: int) -> str:
+    """The next step once MaxUpload has stopped trying again by itself, fitting the cause."""
+    retry = f"choose 'Retry' (maxupload queue retry {item_id})"
+    if isinstance(exc, RateLimited):
+        return f"Max AI kept asking MaxUpload to slow down: wait a few minutes, then {retry}."
+    if isinstance(exc, ApiError) and exc.status >= 500:
+        return (
+            f"The server kept failing: try again later ({retry}); if it keeps happening, "
+            "contact support with the trace id."
+        )
+    if isinstance(exc, NotFound | VerificationError):
+        return f"Open the note in the EHR to check the photo; to check again, {retry}."
+    return f"MaxUpload stopped trying by itself: check the connection, then {retry}."
+
+
 def retry_step(item_id: int) -> str:
     return f"Fix the cause, then choose 'Retry' (maxupload queue retry {item_id})."
 
