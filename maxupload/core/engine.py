@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import logging
 import os
 import threading
@@ -753,55 +752,54 @@ class UploadEngine:
         job: _Job,
         client: UploadClient,
         clients: dict[tuple[str, str], UploadClient],
+        rate_limited: int = 0,
     ) -> QueueItem | None:
         assert item.mime_type
         mime = item.mime_type
-        item_id = item.id
-        for rate_limited in itertools.count():
-            # Sit out a rate-limit pause while still 'ready': stopped now, nothing is ambiguous.
-            while (remaining := self.gate.pause_remaining()) > 0 and not job.cancel.is_set():
-                job.cancel.wait(min(remaining, 1.0))
-            if job.cancel.is_set():
-                self._fail(item.id, Cancelled("Cancelled before sending."), "prepare", job)
-                return None
-            item = self.store.begin_upload(
-                item.id,
-                message=f"sending (attempt {item.attempts + 1})",
-                attempts=item.attempts + 1,
-                sent_at=time.time(),
-                **_CLEAR_ERROR,
+        # Sit out a rate-limit pause while still 'ready': stopped now, nothing is ambiguous.
+        while (remaining := self.gate.pause_remaining()) > 0 and not job.cancel.is_set():
+            job.cancel.wait(min(remaining, 1.0))
+        if job.cancel.is_set():
+            self._fail(item.id, Cancelled("Cancelled before sending."), "prepare", job)
+            return None
+        item = self.store.begin_upload(
+            item.id,
+            message=f"sending (attempt {item.attempts + 1})",
+            attempts=item.attempts + 1,
+            sent_at=time.time(),
+            **_CLEAR_ERROR,
+        )
+        if item.state != ItemState.UPLOADING:
+            return None  # held by the duplicate guard
+        job.phase = "upload"
+        try:
+            result = client.upload_image(
+                item.note_id,
+                item.provider_id,
+                data,
+                item.sent_file_name or f"photo{_MIME_SUFFIX.get(mime, '')}",
+                mime,
+                on_progress=lambda sent, total: self._progress(item.id, sent, total),
+                cancel=job.cancel,
+                resend_when_rate_limited=False,
             )
-            if item.state != ItemState.UPLOADING:
-                return None  # held by the duplicate guard
-            job.phase = "upload"
-            try:
-                result = client.upload_image(
-                    item.note_id,
-                    item.provider_id,
-                    data,
-                    item.sent_file_name or f"photo{_MIME_SUFFIX.get(mime, '')}",
-                    mime,
-                    on_progress=lambda sent, total: self._progress(item_id, sent, total),
-                    cancel=job.cancel,
-                    resend_when_rate_limited=False,
-                )
-                break
-            except RateLimited as exc:
-                if rate_limited >= RATE_LIMIT_RESENDS:
-                    self._fail(item.id, exc, "upload", job)
-                    return None
-                # A 429 comes before any processing: back to 'ready' (nothing stored) before
-                # the wait, so a stop or crash during it simply sends the photo later.
-                item = self.store.update(
-                    item.id,
-                    ItemState.READY,
-                    expect={ItemState.UPLOADING},
-                    **rate_limited_wait(self.gate.pause_remaining()),
-                )
-            except BaseException as exc:
-                self._forget_client_if_refused(item, exc, clients)
+        except RateLimited as exc:
+            if rate_limited >= RATE_LIMIT_RESENDS:
                 self._fail(item.id, exc, "upload", job)
                 return None
+            # A 429 comes before any processing: back to 'ready' (nothing stored) before the
+            # wait, so a stop or crash during it simply sends the photo later.
+            item = self.store.update(
+                item.id,
+                ItemState.READY,
+                expect={ItemState.UPLOADING},
+                **rate_limited_wait(self.gate.pause_remaining()),
+            )
+            return self._upload(item, data, job, client, clients, rate_limited + 1)
+        except BaseException as exc:
+            self._forget_client_if_refused(item, exc, clients)
+            self._fail(item.id, exc, "upload", job)
+            return None
         status = str(result.status or "")
         try:
             state = ItemState(status)
