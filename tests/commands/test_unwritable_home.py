@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from maxupload.core.storage import disk_is_full
+from maxupload.sandbox import SandboxServer
 from tests.commands.test_no_tracebacks import queue_with_items, run
+from tests.commands.test_upload import upload_args
+from tests.plugins.images import photo, write_jpeg
 
 COMMANDS = [["queue"], ["queue", "resume"], ["queue", "show", "1"]]
 UNWRITABLE_HOME = Path("/proc/1")
@@ -102,3 +105,20 @@ def test_read_only_queue_file(
     assert str(read_only_queue) in err and "cannot write" in err and "Next:" in err
     assert "close other" not in err.lower() and "full" not in err.lower()
     assert read_only_queue.read_bytes() == before  # nothing lost or changed
+
+
+@pytest.mark.skipif(not UNWRITABLE_HOME.is_dir(), reason="needs /proc (Linux)")
+def test_upload_with_a_home_folder_not_writable_sends_nothing_and_says_why(
+    home_env: pytest.MonkeyPatch,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    picture = write_jpeg(tmp_path / "wound.jpg", photo(200, 150, seed=3))
+    home_env.setenv("HOME", str(UNWRITABLE_HOME))
+    home_env.setenv("MAXUPLOAD_API_KEY", sandbox.demo.api_key)
+    code, _out, err = run([*upload_args(sandbox, picture), "--yes"], capsys)
+    assert code == 3, err
+    assert str(UNWRITABLE_HOME) in err and "home folder" in err
+    assert "full" not in err.lower() and "close other" not in err.lower()
+    assert sandbox.uploads() == []
