@@ -168,15 +168,12 @@ class AppContext:
         from maxupload.core.engine import UploadEngine
         from maxupload.core.queue_store import QueueStore
         from maxupload.core.uploads import UploadService
-        from maxupload.gui import jobs
         from maxupload.gui.engine_bridge import EngineBridge, EngineListenerAdapter
         from maxupload.gui.main_window import MainWindow, WindowDeps
         from maxupload.gui.notify import Notifier
         from maxupload.gui.tasks import TaskPool
         from maxupload.gui.upload_controller import UploadController
-
-        jobs.warm_up()
-        import maxupload.gui.settings_dialog  # noqa: F401  (imported now, not on first open)
+        from maxupload.gui.warm_up import WarmUp, start_up_steps
 
         self.demo_server = demo_server
         self.key_store = key_store
@@ -195,6 +192,9 @@ class AppContext:
 
         self.io_pool = TaskPool(2)
         self.image_pool = TaskPool(2, background=True)
+        # Thumbnails have a lane of their own: most come from the EXIF thumbnail in a few ms,
+        # and on the image pool they waited for the size estimates and checks running there.
+        self.thumb_pool = TaskPool(1, background=True)
         self.net_pool = TaskPool(2)
         self.bridge = EngineBridge()
         self.connection = Connection(settings, key_store)
@@ -222,6 +222,7 @@ class AppContext:
             io_pool=self.io_pool,
             image_pool=self.image_pool,
             net_pool=self.net_pool,
+            thumb_pool=self.thumb_pool,
             bridge=self.bridge,
             engine=self.engine,
             copies=self.engine.copies,
@@ -247,6 +248,8 @@ class AppContext:
             f"{APP_NAME} {__version__}" + (" (demo mode)" if demo_server is not None else "")
         )
         deps.on_closed.append(self.shutdown)
+        # Codecs, the label reader and the settings dialog load after the first paint.
+        self.warm_up = WarmUp(start_up_steps(), self.window)
 
     def _engine_client(self, target: Target) -> Any:
         return self.connection.make_client(target.base_url, target.org_id)
@@ -258,6 +261,7 @@ class AppContext:
         # behind them. Measured with tests/benchmarks/bench_gui.py.
         sys.setswitchinterval(0.001)
         self.window.show()
+        self.warm_up.start()
         engine, store = self.engine, self.store
 
         def restore() -> list[Any]:
@@ -344,6 +348,7 @@ class AppContext:
         finally:
             self.io_pool.shutdown()
             self.image_pool.shutdown()
+            self.thumb_pool.shutdown()
             self.net_pool.shutdown()
             self.connection.close()
             with contextlib.suppress(Exception):

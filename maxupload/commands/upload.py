@@ -293,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_NOT_ALL_SENT
 
     # Read the note before anything is queued: wrong org, wrong note or a signed note stop here.
+    from maxupload.core.copy_facts import facts_from_copies
     from maxupload.core.ratelimit import RateGate
     from maxupload.core.uploads import UploadService, patient_label, target_label
 
@@ -332,7 +333,10 @@ def run(args: argparse.Namespace) -> int:
 
     def submit(engine: UploadEngine) -> list[int]:
         """Stage, check and queue the photos through the service both front ends use."""
-        service = UploadService(store, engine, history=engine.history)
+        # The checks (one photo per core) scan the decode that prepares the copy the engine
+        # then sends: one decode per photo. Every photo is checked before any is queued.
+        read = facts_from_copies(engine.copies, preset)
+        service = UploadService(store, engine, history=engine.history, read_facts=read)
         staged = service.stage_accepted(to_send)
         result = service.submit(
             [s.id for s in staged],
@@ -347,6 +351,7 @@ def run(args: argparse.Namespace) -> int:
         for snap in result.stopped:
             print_stopped(snap, as_json, printer.out)
             service.remove(snap.id)  # nothing waits: run again with the flag, or other photos
+            engine.copies.discard(snap.path, preset)  # never sent: not kept
             stopped.append(snap.id)
         for staged_id, earlier in result.stand_ins.items():
             if store.get(staged_id).error_code != "queued_earlier":

@@ -18,7 +18,7 @@ Everything returns ``PhotoSnapshot`` values: a state enum, the checks' findings 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +26,10 @@ from typing import Any, Protocol
 
 from maxupload.core import checks
 from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
+from maxupload.core.copy_facts import map_parallel
 from maxupload.core.errors import NoteLocked
 from maxupload.core.history import HistoryRecorder
-from maxupload.core.intake import AcceptedFile, IntakeResult, scan
+from maxupload.core.intake import AcceptedFile, IntakeResult, merge_results, scan_in_parts
 from maxupload.core.models import Note, Target
 from maxupload.core.outcomes import Action, Outcome, OutcomeKind
 from maxupload.core.queue_store import (
@@ -255,6 +256,15 @@ class StageResult:
         return [p for p in self.photos if p.id not in self.reused]
 
 
+def merge_staged(parts: Sequence[StageResult]) -> StageResult:
+    """One ``StageResult`` of the parts of one ``stage_in_parts`` call, in their order."""
+    return StageResult(
+        [p for part in parts for p in part.photos],
+        merge_results([part.intake for part in parts]),
+        frozenset().union(*(part.reused for part in parts)),
+    )
+
+
 @dataclass
 class SubmitResult:
     """What ``submit`` did with each staged photo."""
@@ -304,10 +314,26 @@ class UploadService:
     ) -> StageResult:
         """Scan files and folders, save the photos, and read each photo's facts once
         (``read_now=False``: later, one photo at a time, with ``read_facts_of``)."""
-        intake = scan([Path(p) for p in paths])
+        parts = self.stage_in_parts(paths, reuse_staged=reuse_staged, read_now=read_now)
+        return merge_staged(list(parts))
+
+    def stage_in_parts(
+        self,
+        paths: Sequence[Path],
+        *,
+        first: int | None = None,
+        size: int | None = None,
+        reuse_staged: bool = False,
+        read_now: bool = True,
+    ) -> Iterator[StageResult]:
+        """``stage`` a part at a time (see ``intake.scan_in_parts``): each part's photos are
+        saved before the next part is read, so a long list can be shown as it grows."""
         before = {i.id for i in self.store.items(states=[ItemState.STAGED])}
-        photos = self.stage_accepted(intake.unique, reuse_staged=reuse_staged, read_now=read_now)
-        return StageResult(photos, intake, frozenset(p.id for p in photos if p.id in before))
+        for intake in scan_in_parts([Path(p) for p in paths], first=first, size=size):
+            photos = self.stage_accepted(
+                intake.unique, reuse_staged=reuse_staged, read_now=read_now
+            )
+            yield StageResult(photos, intake, frozenset(p.id for p in photos if p.id in before))
 
     def stage_accepted(
         self,
@@ -329,11 +355,13 @@ class UploadService:
                 reused.append(snapshot(staged[str(photo.path)]))
                 continue
             known.add(str(photo.path))
-            entry = StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256))
-            if read_now:
-                facts = self.read_facts(Path(photo.path))
-                entry = StagedEntry(entry.source_path, entry.size, entry.sha256, **_facts(facts))
-            entries.append(entry)
+            entries.append(StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256)))
+        if read_now:  # one photo per core: decoding and scanning release Python's lock
+            read = map_parallel(self.read_facts, [e.source_path for e in entries])
+            entries = [
+                StagedEntry(e.source_path, e.size, e.sha256, **_facts(f))
+                for e, f in zip(entries, read, strict=True)
+            ]
         return reused + [snapshot(i) for i in self.store.stage(entries)]
 
     # --- the note -------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import Any
 
 from PySide6.QtGui import QImage
 
-from maxupload.core.image_formats import register_heif
 from maxupload.core.imaging import estimate_size, get_preset, prepare, thumbnail
 from maxupload.core.models import SignedUrl
 from maxupload.core.prepared_copies import PreparedCopies
@@ -21,15 +20,6 @@ from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
 THUMBNAIL_PX = 128
 #: Previews keep up to this many pixels on the long edge, so 100 % shows real detail.
 PREVIEW_PX = 4096
-
-
-def warm_up() -> None:
-    """Load image codecs now, at start-up: an import on a worker later would hold the GIL
-    (PySide6 inspects every newly imported module's source) and stall the window."""
-    from PIL import Image
-
-    register_heif()
-    Image.init()
 
 
 def make_thumbnail(path: Path, size: int = THUMBNAIL_PX) -> QImage:

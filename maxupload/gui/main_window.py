@@ -93,6 +93,7 @@ class WindowDeps:
     open_settings: Callable[[], None] = lambda: None
     open_history: Callable[[], None] = lambda: None
     net_pool: TaskPool | None = None  # stored-copy downloads and signed links (network waits)
+    thumb_pool: TaskPool | None = None  # thumbnails, never behind a decode (else image_pool)
     copies: PreparedCopies | None = None  # the engine's prepared copies: the preview's is sent
     stored: StoredCopies | None = None  # stored copies verification downloaded, for the preview
     default_preset: str = "standard"
@@ -169,7 +170,11 @@ class MainWindow(QMainWindow):
         self._build_actions()
         apply_window_focus_order(self)
         self.thumbnails = ThumbnailLoader(
-            self.model, deps.image_pool, deps.thumbnail_maker, self.devicePixelRatioF(), self
+            self.model,
+            deps.thumb_pool or deps.image_pool,
+            deps.thumbnail_maker,
+            self.devicePixelRatioF(),
+            self,
         )
         self._estimates = JobsByPath(self.model, deps.image_pool, self)
         deps.bridge.item_changed.connect(self._item_changed)
@@ -177,6 +182,7 @@ class MainWindow(QMainWindow):
         deps.bridge.batch_finished.connect(self._batch_finished)
         deps.bridge.storage_failed.connect(self._show_exception)  # disk full: paused, one message
         self.uploads = deps.uploads
+        self.uploads.part_staged.connect(self._list_rows)
         self.uploads.staged.connect(self._staged)
         self.uploads.facts_read.connect(self._facts_read)
         self.uploads.checked.connect(self._checked)
@@ -595,13 +601,18 @@ class MainWindow(QMainWindow):
         )
         self.uploads.stage(wanted)
 
+    def _list_rows(self, result: Any) -> list[PhotoRow]:
+        """Rows for staged photos not listed yet (a large drop is listed part by part)."""
+        rows = [row_from_item(s) for s in result.photos if self.model.find_item(s.id) is None]
+        self.model.add_rows(rows)
+        if rows and not self.table.selectionModel().hasSelection():
+            self.table.selectRow(self.model.rowCount() - len(rows))
+        return rows
+
     @Slot(object)
     def _staged(self, result: Any) -> None:
         """Photos saved as staged: new rows (a file added twice keeps its one row)."""
-        rows: list[PhotoRow] = []
-        for snap in result.photos:
-            if self.model.find_item(snap.id) is None:
-                rows.append(row_from_item(snap))
+        self._list_rows(result)
         for twin in result.intake.duplicates:
             self.rejections.add(
                 twin.path.name,
@@ -613,14 +624,11 @@ class MainWindow(QMainWindow):
             self.rejections.add(
                 rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)
             )
-        self.model.add_rows(rows)
         n_ok, n_bad = len(result.added), len(result.intake.rejected)
         text = f"Added {n_ok} photo{'s' if n_ok != 1 else ''}"
         if n_bad:
             text += f"; {n_bad} file{'s' if n_bad != 1 else ''} not added (see the list below)"
         self.statusBar().showMessage(text + ".", 8000)
-        if rows and not self.table.selectionModel().hasSelection():
-            self.table.selectRow(self.model.rowCount() - len(rows))
         self._check_staged()
         self.intake_done.emit(n_ok, n_bad)
 
