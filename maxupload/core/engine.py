@@ -850,7 +850,7 @@ class UploadEngine:
                     error_kind=outcome.kind,
                     error_code=outcome.code,
                     error_message=outcome.message,
-                    next_step=outcome.next_step,
+                    next_step=outcome.terminal_step,
                     next_attempt_at=None,
                 )
                 return
@@ -914,7 +914,7 @@ class UploadEngine:
         item = self.store.get(item_id)
         next_at: float | None = None
         retry_count = item.retry_count
-        step = outcome.next_step
+        step = outcome.terminal_step
         if outcome.kind == "retry_later":
             if retry_count < len(self.retry_delays):
                 next_at = time.time() + self.retry_delays[retry_count]
@@ -976,7 +976,7 @@ class UploadEngine:
                         error_kind="failed",
                         error_code=outcome.code,
                         error_message=f"Not sent: {outcome.message}",
-                        next_step=outcome.next_step.replace(
+                        next_step=outcome.terminal_step.replace(
                             f"queue retry {item.id}", f"queue retry {other.id}"
                         ),
                         trace_id=outcome.trace_id,

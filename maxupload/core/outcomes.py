@@ -35,6 +35,7 @@ from maxupload.core.errors import (
 from maxupload.core.image_formats import ImageRejected
 from maxupload.core.queue_store import ItemState, send_again_step
 from maxupload.core.verify import CopyMismatch
+from maxupload.core.wording import join_hint, split_hint, without_echo
 
 Phase = Literal["prepare", "upload", "verify"]
 
@@ -43,10 +44,12 @@ class OutcomeKind(enum.StrEnum):
     """What an outcome means for the user; the window picks a colour per kind."""
 
     OK = "ok"  # on the server (and verified, or verification under way)
+    UNCONFIRMED = "unconfirmed"  # stored in Max AI, the EHR has not confirmed it: check the note
     WORKING = "working"  # queued or on its way; nothing for the user to do
     STAGED = "staged"  # added, not sent yet
     HELD = "held"  # a photo check holds it until the user acknowledges
     BLOCKED = "blocked"  # a photo check refuses it for this target
+    SKIPPED = "skipped"  # the same picture is in the batch or on the note; sent only if included
     RETRY_LATER = "retry_later"
     NEEDS_DECISION = "needs_decision"
     FAILED = "failed"
@@ -66,6 +69,7 @@ class Action(enum.StrEnum):
     RETRY = "retry"  # safe to try again
     ACKNOWLEDGE = "acknowledge"  # confirm a held photo is meant for this note
     REMOVE = "remove"  # the photo cannot go to this note
+    INCLUDE = "include"  # send a skipped copy of a picture after all
 
 
 ACTION_LABELS: dict[Action, str] = {
@@ -73,6 +77,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CHOOSE_NOTE: "Choose another note",
     Action.SEND_AGAIN: "Send again…",
     Action.RETRY: "Retry",
+    Action.INCLUDE: "Include anyway",
 }
 
 _STATE_OF_KIND: dict[str, ItemState] = {
@@ -96,12 +101,18 @@ _KIND_ACTIONS: dict[str, Action] = {
     OutcomeKind.NEEDS_DECISION: Action.SEND_AGAIN,
     OutcomeKind.FAILED: Action.RETRY,
     OutcomeKind.CANCELLED: Action.RETRY,
+    OutcomeKind.SKIPPED: Action.INCLUDE,
 }
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened, in the user's words: kind, code, message, next step, suggested action."""
+    """What happened, in the user's words: kind, code, message, next step, suggested action.
+
+    ``next_step`` is for people (the window shows it as is); ``cli_hint`` is the command line
+    that does the same in a terminal. A next step given with its command in parentheses is
+    taken apart here, so no front end ever has to.
+    """
 
     kind: OutcomeKind
     code: str
@@ -109,9 +120,13 @@ class Outcome:
     next_step: str
     trace_id: str | None = None
     action: Action = field(default=Action.NONE)
+    cli_hint: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", OutcomeKind(self.kind))
+        plain, hint = split_hint(self.next_step)
+        object.__setattr__(self, "next_step", plain)
+        object.__setattr__(self, "cli_hint", self.cli_hint or hint)
         if self.action is Action.NONE:
             action = _CODE_ACTIONS.get(self.code) or _KIND_ACTIONS.get(self.kind, Action.NONE)
             object.__setattr__(self, "action", action)
@@ -119,6 +134,11 @@ class Outcome:
     @property
     def state(self) -> ItemState:
         return _STATE_OF_KIND[self.kind]
+
+    @property
+    def terminal_step(self) -> str:
+        """The next step as the command line prints it (and the queue file keeps it)."""
+        return join_hint(self.next_step, self.cli_hint)
 
     @property
     def summary(self) -> str:
@@ -135,12 +155,13 @@ class Outcome:
         return "\n".join(lines)
 
 
-#: Answers that refuse the photo for good, in the user's words (``{}``: the server's message).
+#: Answers that refuse the photo for good, in the user's words (the server's message follows
+#: in parentheses unless the words already say it).
 _REFUSALS: tuple[tuple[type[ApiError], str], ...] = (
-    (AuthError, "The API key was rejected ({})."),
-    (NotFound, "The note does not exist in this organization, or it cannot see it ({})."),
-    (NoteLocked, "The note is signed and takes no more images ({})."),
-    (BadRequest, "The server did not accept the photo: {}"),
+    (AuthError, "The API key was rejected"),
+    (NotFound, "The note does not exist in this organization, or it cannot see it"),
+    (NoteLocked, "The note is signed and takes no more images"),
+    (BadRequest, "The server did not accept the photo"),
 )
 
 
@@ -196,8 +217,11 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
         return Outcome(
             OutcomeKind.NEEDS_DECISION,
             exc.code,
-            "EHR sync failed: the photo may be stored in Max AI but did not reach the EHR "
-            f"({exc.message}).",
+            without_echo(
+                "EHR sync failed: the photo may be stored in Max AI but did not reach the EHR",
+                exc.message,
+            )
+            + ".",
             send_again_step(item_id),
             trace,
         )
@@ -237,9 +261,8 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
         )
     for refusal, text in _REFUSALS:
         if isinstance(exc, refusal):
-            return Outcome(
-                OutcomeKind.FAILED, exc.code, text.format(exc.message), exc.next_step, trace
-            )
+            words = without_echo(text, exc.message) + "."
+            return Outcome(OutcomeKind.FAILED, exc.code, words, exc.next_step, trace)
     if isinstance(exc, ApiError):
         if phase == "upload" and (isinstance(exc, ServerError) or exc.status >= 500):
             return Outcome(

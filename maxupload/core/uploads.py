@@ -17,23 +17,20 @@ Everything returns ``PhotoSnapshot`` values: a state enum, the checks' findings 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from maxupload.core import checks
-from maxupload.core.checks import CheckCode, Finding, PhotoFacts, Severity
+from maxupload.core import checks, duplicates
+from maxupload.core.checks import CheckCode, Finding, PhotoFacts
 from maxupload.core.copy_facts import map_parallel
 from maxupload.core.errors import NoteLocked
 from maxupload.core.history import HistoryRecorder
 from maxupload.core.intake import AcceptedFile, IntakeResult, merge_results, scan_in_parts
 from maxupload.core.models import Note, Target
-from maxupload.core.outcomes import Action, Outcome, OutcomeKind
+from maxupload.core.outcomes import OutcomeKind
 from maxupload.core.queue_store import (
-    STORED_STATES,
     WAITING_STATES,
     ItemState,
     QueueItem,
@@ -41,7 +38,31 @@ from maxupload.core.queue_store import (
     StagedEntry,
     duplicate_message,
 )
+from maxupload.core.snapshots import (
+    PhotoSnapshot,
+    check_outcome,
+    facts_columns,
+    facts_of,
+    findings_json,
+    findings_of,
+    item_outcome,
+    snapshot,
+)
 from maxupload.core.visit_time import visit_text
+
+__all__ = [
+    "PhotoSnapshot",
+    "StageResult",
+    "SubmitResult",
+    "UploadService",
+    "check_outcome",
+    "facts_of",
+    "findings_of",
+    "item_outcome",
+    "patient_label",
+    "snapshot",
+    "target_label",
+]
 
 
 class NoteReader(Protocol):
@@ -100,145 +121,6 @@ def ensure_open(note: Note) -> None:
         )
 
 
-# --- snapshots ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PhotoSnapshot:
-    """One photo as the front ends show it."""
-
-    item: QueueItem
-    outcome: Outcome
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def id(self) -> int:
-        return self.item.id
-
-    @property
-    def path(self) -> Path:
-        return Path(self.item.source_path)
-
-    @property
-    def state(self) -> ItemState:
-        return self.item.state
-
-    @property
-    def captured_at(self) -> datetime | None:
-        return _parse_time(self.item.captured_at)
-
-
-def facts_of(item: QueueItem) -> PhotoFacts:
-    """The facts read when the photo was staged."""
-    codes = tuple(json.loads(item.label_codes)) if item.label_codes else ()
-    return PhotoFacts(captured_at=_parse_time(item.captured_at), codes=codes)
-
-
-def findings_of(item: QueueItem) -> tuple[Finding, ...]:
-    """The findings last recorded for the item's target."""
-    if not item.findings:
-        return ()
-    return tuple(
-        Finding(
-            code=CheckCode(f["code"]),
-            severity=Severity(f["severity"]),
-            message=str(f["message"]),
-            captured_at=_parse_time(f.get("capturedAt")),
-            label=f.get("label"),
-        )
-        for f in json.loads(item.findings)
-    )
-
-
-def _findings_json(findings: Sequence[Finding]) -> str:
-    return json.dumps(
-        [
-            {
-                "code": f.code.value,
-                "severity": f.severity.value,
-                "message": f.message,
-                "capturedAt": f.captured_at.isoformat() if f.captured_at else None,
-                "label": f.label,
-            }
-            for f in findings
-        ]
-    )
-
-
-def _facts(facts: PhotoFacts) -> dict[str, Any]:
-    """The queue columns of a photo's facts."""
-    return {
-        "captured_at": facts.captured_at.isoformat() if facts.captured_at else None,
-        "label_codes": json.dumps(list(facts.codes)) if facts.codes else None,
-        "facts_read": True,
-    }
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def check_outcome(stops: Sequence[Finding]) -> Outcome:
-    """The outcome of a photo the checks stop: blocked beats held."""
-    blocked = [f for f in stops if f.severity is Severity.BLOCK]
-    first = (blocked or list(stops))[0]
-    if blocked:
-        return Outcome(
-            OutcomeKind.BLOCKED,
-            first.code.value,
-            first.message,
-            "This photo is not sent to this note: remove it, or choose the right patient's note.",
-            action=Action.REMOVE,
-        )
-    return Outcome(
-        OutcomeKind.HELD,
-        first.code.value,
-        first.message,
-        "Check the photo; to send it to this visit anyway, choose 'Send photos from another "
-        "day' (maxupload upload --allow-other-dates).",
-        action=Action.ACKNOWLEDGE,
-    )
-
-
-def item_outcome(item: QueueItem) -> Outcome:
-    """The one outcome of a queue item, from what the engine recorded on it."""
-    state = item.state
-    if state == ItemState.STAGED:
-        stops = checks.held_or_blocked(list(findings_of(item)))
-        if stops:
-            return check_outcome(stops)
-        step = "Confirm the patient, then Upload."
-        return Outcome(OutcomeKind.STAGED, "staged", "Added, not sent yet.", step)
-    if state in (
-        ItemState.NEEDS_DECISION,
-        ItemState.FAILED,
-        ItemState.CANCELLED,
-        ItemState.RETRY_LATER,
-    ):
-        return Outcome(
-            OutcomeKind(state.value),
-            item.error_code or state.value,
-            item.error_message or "Something went wrong with this photo.",
-            item.next_step
-            or "Try again; if it keeps happening, contact support with the trace id.",
-            item.trace_id,
-        )
-    if state in STORED_STATES:
-        verified = state == ItemState.VERIFIED
-        message = item.error_message or (
-            "On the note; the stored copy matches what was sent."
-            if verified
-            else "On the server; checking the stored copy."
-        )
-        return Outcome(OutcomeKind.OK, item.error_code or state.value, message, "", item.trace_id)
-    return Outcome(OutcomeKind.WORKING, state.value, "On its way.", "")
-
-
-def snapshot(item: QueueItem) -> PhotoSnapshot:
-    """A queue item as the front ends show it."""
-    return PhotoSnapshot(item, item_outcome(item), findings_of(item))
-
-
 # --- results ------------------------------------------------------------------------------
 
 
@@ -276,6 +158,8 @@ class SubmitResult:
     #: Photos not queued again because an earlier item stands for them (already on the note,
     #: waiting for a decision, or an unsent twin sent in their place): staged id -> that item.
     stand_ins: dict[int, PhotoSnapshot] = field(default_factory=dict)
+    #: Of those, the copies of a picture already in the EHR: listed as skipped, to include.
+    skipped: list[PhotoSnapshot] = field(default_factory=list)
 
 
 # --- the service --------------------------------------------------------------------------
@@ -330,9 +214,12 @@ class UploadService:
         saved before the next part is read, so a long list can be shown as it grows."""
         before = {i.id for i in self.store.items(states=[ItemState.STAGED])}
         for intake in scan_in_parts([Path(p) for p in paths], first=first, size=size):
+            # Copies of a picture are listed too, marked as skipped (see core.duplicates).
             photos = self.stage_accepted(
-                intake.unique, reuse_staged=reuse_staged, read_now=read_now
+                intake.accepted, reuse_staged=reuse_staged, read_now=read_now
             )
+            marked = duplicates.mark_copies(self.store, [p.item for p in photos])
+            photos = [snapshot(i) for i in marked]
             yield StageResult(photos, intake, frozenset(p.id for p in photos if p.id in before))
 
     def stage_accepted(
@@ -359,7 +246,7 @@ class UploadService:
         if read_now:  # one photo per core: decoding and scanning release Python's lock
             read = map_parallel(self.read_facts, [e.source_path for e in entries])
             entries = [
-                StagedEntry(e.source_path, e.size, e.sha256, **_facts(f))
+                StagedEntry(e.source_path, e.size, e.sha256, **facts_columns(f))
                 for e, f in zip(entries, read, strict=True)
             ]
         return reused + [snapshot(i) for i in self.store.stage(entries)]
@@ -381,7 +268,7 @@ class UploadService:
         if item.state != ItemState.STAGED or item.facts_read:
             return item
         facts = self.read_facts(Path(item.source_path))
-        return self.store.update(item.id, **_facts(facts))
+        return self.store.update(item.id, **facts_columns(facts))
 
     def check(self, ids: Sequence[int], note: Note | None) -> list[PhotoSnapshot]:
         """Record the checks' findings of staged photos for ``note`` (cheap: the facts were read
@@ -392,7 +279,7 @@ class UploadService:
             if item.state != ItemState.STAGED:
                 continue
             found = self.evaluate(facts_of(item), note) if note is not None else []
-            out.append(snapshot(self.store.update(item.id, findings=_findings_json(found))))
+            out.append(snapshot(self.store.update(item.id, findings=findings_json(found))))
         return out
 
     # --- submit ---------------------------------------------------------------------------
@@ -432,17 +319,20 @@ class UploadService:
                 continue
             item = self._with_facts(item)  # never sent unchecked, even if not read yet
             found = self.evaluate(facts_of(item), note)
-            item = self.store.update(item.id, findings=_findings_json(found))
+            item = self.store.update(item.id, findings=findings_json(found))
             if checks.held_or_blocked(found, acknowledged):
                 result.stopped.append(snapshot(item))
                 continue
             bound = self.store.bind(item_id, target, preset)
-            stand_in = self._settle_twin(bound, result.run)
-            if stand_in is None:
+            settled = self._settle_twin(bound, result.run)
+            if settled is None:
                 result.run.append(bound.id)
                 result.queued.append(snapshot(self.store.get(bound.id)))
             else:
+                stand_in, withdrawn = settled
                 result.stand_ins[bound.id] = stand_in
+                if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
+                    result.skipped.append(withdrawn)
                 if stand_in.id not in result.run:
                     result.run.append(stand_in.id)
         if self.history is not None:  # before the start, so no verification comes first
@@ -451,11 +341,14 @@ class UploadService:
         self.engine.start(only=result.run)
         return result
 
-    def _settle_twin(self, item: QueueItem, run: list[int]) -> PhotoSnapshot | None:
+    def _settle_twin(
+        self, item: QueueItem, run: list[int]
+    ) -> tuple[PhotoSnapshot, PhotoSnapshot] | None:
         """A photo the guard held because of an earlier item for the same note: when that item
         was never sent (left by a crash, as the same provider and preset) it is sent in place;
         when it is on the note or waits for the user's decision, it stands for this photo and
-        no second decision item is made. Returns the standing-in item, or None."""
+        no second decision item is made. Returns the standing-in item and this photo as it was
+        left, or None."""
         if item.error_code != "duplicate" or item.duplicate_of is None:
             return None
         earlier = self.store.get(item.duplicate_of)
@@ -473,7 +366,7 @@ class UploadService:
                     retry_count=0,
                 )
         elif earlier.reached_server and earlier.state != ItemState.NEEDS_DECISION:
-            reason, code = duplicate_message(earlier, item.id)[0], "already_sent"
+            reason, code = duplicate_message(earlier, item.id)[0], duplicates.ALREADY_SENT
         elif earlier.state == ItemState.NEEDS_DECISION and not earlier.hidden:
             reason, code = (
                 f"Already waiting for your decision as item {earlier.id}.",
@@ -481,7 +374,7 @@ class UploadService:
             )
         else:
             return None
-        self.store.update(
+        withdrawn = self.store.update(
             item.id,
             ItemState.CANCELLED,
             message=f"not queued again: item {earlier.id} stands for this photo",
@@ -489,9 +382,9 @@ class UploadService:
             error_code=code,
             error_message=reason,
             next_step=None,
-            hidden=True,
+            hidden=code != duplicates.ALREADY_SENT,  # a skipped copy stays listed
         )
-        return snapshot(earlier)
+        return snapshot(earlier), snapshot(withdrawn)
 
     # --- the user's actions on queued photos ---------------------------------------------
 
@@ -510,6 +403,14 @@ class UploadService:
         self.engine.start(only=[int(i) for i in ids])
         return out
 
+    def include(self, ids: Sequence[int]) -> list[PhotoSnapshot]:
+        """Send skipped copies of a picture after all ("Include anyway")."""
+        out = [snapshot(duplicates.include(self.store, self.engine, int(i))) for i in ids]
+        held = [s.id for s in out if s.state != ItemState.STAGED]
+        if held:
+            self.engine.start(only=held)
+        return out
+
     def cancel(self, ids: Sequence[int]) -> list[bool]:
         """Stop photos on their way (one already sent then waits for a decision)."""
         return [bool(self.engine.cancel(int(i))) for i in ids]
@@ -518,15 +419,15 @@ class UploadService:
         """Take a photo off the list; a staged one was never sent, so nothing is remembered."""
         item = self.store.get(item_id)
         if item.state == ItemState.STAGED:
-            return snapshot(
-                self.store.update(
-                    item_id,
-                    ItemState.CANCELLED,
-                    expect={ItemState.STAGED},
-                    message="removed before it was sent",
-                    hidden=True,
-                )
+            removed = self.store.update(
+                item_id,
+                ItemState.CANCELLED,
+                expect={ItemState.STAGED},
+                message="removed before it was sent",
+                hidden=True,
             )
+            duplicates.release_copies(self.store, item_id)
+            return snapshot(removed)
         return snapshot(self.engine.remove(item_id))
 
     def staged(self) -> list[PhotoSnapshot]:

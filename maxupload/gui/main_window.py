@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from maxupload.core.checks import CheckCode
 from maxupload.core.confirmation import DEFAULT_IDLE_SECONDS, Expiry
 from maxupload.core.models import Note, Provider
+from maxupload.core.outcome_labels import batch_summary
 from maxupload.core.outcomes import Action, OutcomeKind, describe_error
 from maxupload.core.prepared_copies import PreparedCopies
 from maxupload.core.queue_store import WAITING_STATES, ItemState
@@ -49,6 +50,7 @@ from maxupload.gui.confirmation_guard import ConfirmationGuard
 from maxupload.gui.connection_label import ConnectionLabel
 from maxupload.gui.drop_zone import DropZone, image_from_mime, paths_from_mime
 from maxupload.gui.engine_bridge import EngineBridge
+from maxupload.gui.include_copies import IncludeCopies
 from maxupload.gui.keyboard import apply_window_focus_order
 from maxupload.gui.notify import Notifier
 from maxupload.gui.originals_option import OriginalsOption
@@ -400,6 +402,14 @@ class MainWindow(QMainWindow):
         self.retry_action = action("Retry", [], self.retry_selected)
         self.send_again_action = action("Send again…", [], self.send_again_selected)
         self.cancel_action = action("Cancel sending", [], self.cancel_selected)
+        self.include_copies = IncludeCopies(
+            self,
+            self.selected_rows,
+            lambda ids: self.uploads.include(ids),
+            self.show_notice,
+            lambda: self.status_panel.show_error(None),
+            self.deps.uploads.changed,
+        )
         self.preview_action = action(
             "Preview",
             ["Space"],
@@ -435,6 +445,7 @@ class MainWindow(QMainWindow):
             self.remove_action,
             self.retry_action,
             self.send_again_action,
+            self.include_copies.action,
             self.cancel_action,
         ):
             photos_menu.addAction(act)
@@ -604,6 +615,9 @@ class MainWindow(QMainWindow):
     def _list_rows(self, result: Any) -> list[PhotoRow]:
         """Rows for staged photos not listed yet (a large drop is listed part by part)."""
         rows = [row_from_item(s) for s in result.photos if self.model.find_item(s.id) is None]
+        for snap in result.photos:  # listed already by a queue notice: the newer snapshot
+            if self.model.find_item(snap.id) is not None:  # wins (a copy's mark, say)
+                self._apply_item(snap)
         self.model.add_rows(rows)
         if rows and not self.table.selectionModel().hasSelection():
             self.table.selectRow(self.model.rowCount() - len(rows))
@@ -613,13 +627,6 @@ class MainWindow(QMainWindow):
     def _staged(self, result: Any) -> None:
         """Photos saved as staged: new rows (a file added twice keeps its one row)."""
         self._list_rows(result)
-        for twin in result.intake.duplicates:
-            self.rejections.add(
-                twin.path.name,
-                f"The same photo as {Path(twin.duplicate_of).name}; it is sent once.",
-                "Nothing to do.",
-                str(twin.path),
-            )
         for rejection in result.intake.rejected:
             self.rejections.add(
                 rejection.path.name, rejection.reason, rejection.next_step, str(rejection.path)
@@ -691,6 +698,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.preview_action)
         menu.addAction(self.retry_action)
         menu.addAction(self.send_again_action)
+        menu.addAction(self.include_copies.action)
         menu.addAction(self.cancel_action)
         menu.addSeparator()
         menu.addAction(self.remove_action)
@@ -861,7 +869,8 @@ class MainWindow(QMainWindow):
         """The service queued what passed the checks; show every photo's new snapshot."""
         self._upload_pending = False
         self._apply_items([*result.queued, *result.stopped, *result.stand_ins.values()])
-        for staged_id in result.stand_ins:
+        self._apply_items(result.skipped)  # copies of a picture in the EHR stay, marked
+        for staged_id in set(result.stand_ins) - {s.id for s in result.skipped}:
             self._removed.add(staged_id)
             i = self.model.find_item(staged_id)
             if i is not None:  # an earlier item stands for it: one row per photo
@@ -961,23 +970,10 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _batch_finished(self, _counts: dict[str, int]) -> None:
-        counts = self.model.counts()
-        ok = counts.get(ItemState.VERIFIED, 0) + counts.get(ItemState.SYNCED, 0)
-        need = counts.get(ItemState.NEEDS_DECISION, 0) + counts.get(ItemState.FAILED, 0)
-        unconfirmed = counts.get(ItemState.PENDING_UPLOAD, 0)
-        if need:
-            self.deps.notifier.notify(
-                "MaxUpload needs you",
-                f"{_photos(need, 'needs', 'need')} your decision; {ok} reached the EHR.",
-                warning=True,
-            )
+        needs_user, text = batch_summary(self.model.group_counts())
+        if needs_user:
+            self.deps.notifier.notify("MaxUpload needs you", text, warning=True)
         else:
-            text = f"{_photos(ok, 'is', 'are')} in the EHR."
-            if unconfirmed:
-                text += f" {unconfirmed} saved to Max AI, not confirmed in the EHR."
-            stopped = sum(1 for r in self.model.staged_rows() if r.check_stop)
-            if stopped:
-                text += f" {_photos(stopped, 'was', 'were')} held back by the photo checks."
             self.deps.notifier.notify("Upload finished", text)
 
     @Slot(str, str)
@@ -1010,20 +1006,21 @@ class MainWindow(QMainWindow):
             self.banner.clear_confirmation()
             self.target.search.setFocus()
             self.show_notice("Choose another note for these photos, or remove them.")
-        elif action in (Action.SEND_AGAIN, Action.RETRY):
+        elif action in (Action.SEND_AGAIN, Action.RETRY, Action.INCLUDE):
             i = self.model.find_item(self._latest_error_item or -1)
             if i is not None and not self.selected_indexes():
                 self.select_row(i)
             if action == Action.SEND_AGAIN:
                 self.send_again_selected()
+            elif action == Action.INCLUDE:
+                self.include_copies.include_selected()
             else:
                 self.retry_selected()
 
     # ------------------------------------------------------------------ state
     @Slot()
     def _refresh_state(self) -> None:
-        counts = self.model.counts()
-        self.status_panel.set_counts(counts)
+        self.status_panel.set_counts(self.model.group_counts())
         reason = self.upload_block_reason()
         note = self.banner.note
         n = len(self.upload_rows(note.id)) if note else 0
@@ -1044,6 +1041,7 @@ class MainWindow(QMainWindow):
         self.retry_button.setEnabled(any(r.state in _RETRYABLE and r.item_id for r in rows))
         self.send_again_button.setEnabled(any(r.state == ItemState.NEEDS_DECISION for r in rows))
         self.cancel_action.setEnabled(any(r.is_active and r.item_id for r in rows))
+        self.include_copies.refresh(rows)
 
     def has_pending_work(self) -> tuple[int, int]:
         """(photos still on their way, photos added but never sent)."""

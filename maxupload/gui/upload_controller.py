@@ -172,6 +172,10 @@ class UploadController(QObject):
     def send_again(self, ids: Sequence[int]) -> None:
         self._run(lambda: self.service.send_again(list(ids)))
 
+    def include(self, ids: Sequence[int]) -> None:
+        """Send skipped copies of a picture after all ("Include anyway")."""
+        self._run(lambda: self.service.include(list(ids)))
+
     def remove(self, ids: Sequence[int]) -> None:
         """One job per photo: one that cannot be removed now does not keep the others."""
         for item_id in list(ids):

@@ -25,7 +25,7 @@ def test_a_tls_failure_fails_with_what_to_check(untrusted_tls_server: Any) -> No
     assert outcome.kind == "failed"  # never retried by itself ...
     assert "by itself" not in outcome.next_step and "retries" not in caught.value.next_step
     assert "date and time" in caught.value.next_step  # ... and says what to check
-    assert "queue retry 7" in outcome.next_step
+    assert "queue retry 7" in outcome.terminal_step and "maxupload" not in outcome.next_step
 
 
 def test_a_missing_stored_copy_is_not_called_a_missing_note() -> None:

@@ -61,12 +61,14 @@ def test_a_large_drop_is_listed_part_by_part_and_never_loses_or_repeats_a_file(
 
     with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS) as signal:
         drop(window, [folder])
-    assert signal.args == [8, 0]
+    assert signal.args == [9, 0]
     assert listed[0] == 2  # the first rows were listed before the rest of the folder was read
     assert listed == sorted(listed) and len(listed) >= 3
-    assert sorted(r.path for r in window.model.rows()) == sorted(photos)  # each once
-    (entry,) = window.rejections.entries()
-    assert entry[0] == twin.name and photos[0].name in entry[1]  # the copy said so, once
+    assert sorted(r.path for r in window.model.rows()) == sorted([*photos, twin])  # each once
+    # The copy is listed, skipped, and says of which photo (it can be included anyway).
+    (copy,) = [r for r in window.model.rows() if r.is_skipped_copy]
+    assert copy.path == twin and photos[0].name in copy.error
+    assert not window.rejections.entries()
     assert window.table.selectionModel().hasSelection()  # the first row, as before
 
 
