@@ -65,7 +65,7 @@ def test_a_431_is_about_the_request_not_the_photo(sandbox: SandboxServer) -> Non
     outcome = classify(caught.value, "upload", 4)
     assert "refused the photo" not in outcome.message
     assert "not the photo" in outcome.message and "nothing was stored" in outcome.message
-    assert "queue retry 4" in outcome.next_step
+    assert "queue retry 4" in outcome.terminal_step
 
 
 def test_a_missing_stored_photo_is_not_called_a_missing_note(sandbox: SandboxServer) -> None:
