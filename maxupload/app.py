@@ -20,6 +20,7 @@ from typing import Any
 
 from maxupload import APP_NAME, __version__
 from maxupload.core.api_client import ApiClient
+from maxupload.core.current_client import CurrentClient, Generation
 from maxupload.core.environments import environment_words
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.managed import (
@@ -88,6 +89,7 @@ class Connection:
         self._gate = gate
         self._client: Any = None
         self._lock = threading.Lock()
+        self.generation = Generation()  # moves on with every change: workers rebuild clients
 
     @property
     def settings(self) -> Settings:
@@ -107,6 +109,12 @@ class Connection:
 
     def make_client(self, base_url: str, org_id: str) -> Any:
         return ApiClient(base_url, self.key_for(base_url, org_id), org_id, gate=self._gate)
+
+    def worker_client(self, target: Target) -> CurrentClient:
+        """An upload worker's client for ``target``: it sends with the key saved last."""
+        return CurrentClient(
+            lambda: self.make_client(target.base_url, target.org_id), self.generation
+        )
 
     def client(self) -> Any:
         with self._lock:
@@ -131,6 +139,7 @@ class Connection:
         with self._lock:
             old, self._client = self._client, None
             self._settings = settings
+            self.generation.bump()
         if old is not None:
             with contextlib.suppress(Exception):
                 old.close()
@@ -252,7 +261,7 @@ class AppContext:
         self.warm_up = WarmUp(start_up_steps(), self.window)
 
     def _engine_client(self, target: Target) -> Any:
-        return self.connection.make_client(target.base_url, target.org_id)
+        return self.connection.worker_client(target)
 
     def start(self) -> None:
         """Show the window and restore the queue (recovery runs on the pool)."""
@@ -328,13 +337,9 @@ class AppContext:
         self.history_window.search()
 
     def _settings_saved(self, result: Any) -> None:
-        before = self.connection.current()
-        self.connection.update(result.settings)
-        self.window.show_notice("")
-        if self.connection.current() != before or result.key_changed:
-            self.window.reset_target()  # another clinic or key: the note and confirmation end
-        self.window.connection_label.set_environment(self.connection.describe())
-        self.window.preview.set_preset_spec(result.settings.preset)
+        from maxupload.gui.window_settings import apply_saved_settings
+
+        apply_saved_settings(self.window, self.connection, result)
 
     def shutdown(self) -> None:
         """Stop everything this context started; safe to call twice."""

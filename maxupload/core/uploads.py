@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from maxupload.core import checks, duplicates
+from maxupload.core.another_note import MoveResult, move_to_new_batch
 from maxupload.core.checks import CheckCode, Finding, PhotoFacts
 from maxupload.core.copy_facts import map_parallel
 from maxupload.core.errors import NoteLocked
@@ -429,6 +430,11 @@ class UploadService:
             duplicates.release_copies(self.store, item_id)
             return snapshot(removed)
         return snapshot(self.engine.remove(item_id))
+
+    def move_to_new_batch(self, ids: Sequence[int]) -> MoveResult:
+        """Photos refused for their note (signed, gone) added again as not sent yet, for the
+        note the user picks next; a fresh confirmation of that patient must cover them."""
+        return move_to_new_batch(self.store, self.engine, ids)
 
     def staged(self) -> list[PhotoSnapshot]:
         """Photos added and not sent yet (kept across restarts)."""

@@ -53,6 +53,7 @@ class UploadController(QObject):
         submitted(object): a ``SubmitResult``.
         submit_failed(object): the exception that stopped a submit (e.g. the note was signed).
         changed(list): ``PhotoSnapshot`` values after a user action (retry, send again, remove).
+        moved(object): a ``MoveResult`` once failed photos wait to go to another note.
         failed(object): the exception of any other failed call.
     """
 
@@ -63,6 +64,7 @@ class UploadController(QObject):
     submitted = Signal(object)
     submit_failed = Signal(object)
     changed = Signal(list)
+    moved = Signal(object)
     failed = Signal(object)
 
     def __init__(
@@ -183,6 +185,13 @@ class UploadController(QObject):
 
     def _remover(self, item_id: int) -> Callable[[], list[Any]]:
         return lambda: [self.service.remove(item_id)]
+
+    def move_to_new_batch(self, ids: Sequence[int]) -> None:
+        """Failed photos added again as not sent yet, for the note the user picks next."""
+        wanted = list(ids)
+        self.io_pool.submit(
+            lambda: self.service.move_to_new_batch(wanted), self.moved.emit, self.failed.emit
+        )
 
     def cancel(self, ids: Sequence[int]) -> None:
         wanted = list(ids)
