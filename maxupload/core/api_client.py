@@ -47,6 +47,7 @@ from maxupload.core.environments import api_root, with_version
 from maxupload.core.errors import (
     ApiError,
     Cancelled,
+    ImageNotFound,
     InsecureUrlError,
     NetworkError,
     NotFound,
@@ -300,6 +301,8 @@ class _Call:
     on_progress: ProgressCallback | None = None
     cancel: threading.Event | None = None
     max_bytes: int = MAX_API_RESPONSE_BYTES
+    #: False: a 429 pauses every request for its wait, then raises (the caller re-sends).
+    resend_when_rate_limited: bool = True
 
 
 @dataclass(frozen=True)
@@ -415,6 +418,7 @@ class ApiClient:
         *,
         on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        resend_when_rate_limited: bool = True,
     ) -> UploadedImage:
         """Attach one JPEG or PNG to a note, streamed so progress and cancel are real.
 
@@ -428,7 +432,9 @@ class ApiClient:
         with a 500 may have stored the file before failing (as it does before a 502), so every
         5xx on an upload counts as "a copy may be stored" and the user decides. Only a 429
         (answered before any processing) and a request that never went out complete are
-        re-sent automatically.
+        re-sent automatically; with ``resend_when_rate_limited=False`` a 429 raises
+        ``RateLimited`` at once (every request still waits out the pause), so a queue can
+        first record that nothing was stored and then send again itself.
         """
         if mime_type not in UPLOAD_MIME_TYPES:
             raise ValueError(f"Only JPEG and PNG can be uploaded, not {mime_type!r}.")
@@ -442,6 +448,7 @@ class ApiClient:
             body=_Multipart(data, file_name, mime_type),
             on_progress=on_progress,
             cancel=cancel,
+            resend_when_rate_limited=resend_when_rate_limited,
         )
         answer = self._execute(call)
         try:
@@ -470,7 +477,7 @@ class ApiClient:
             try:
                 data = self._get_json(with_version(self._base_url, "v2") + path)
             except ApiError as second:
-                raise first from second
+                raise ImageNotFound.from_not_found(first) from second
         try:
             url = _req_str(data, "url")
         except _BadAnswer as exc:
@@ -635,6 +642,9 @@ class ApiClient:
                 if rate_limited >= self._policy.rate_limit_retries:
                     raise self._api_error(call, answer, info)
                 wait = self._rate_limit_wait(info, rate_limited)
+                if not call.resend_when_rate_limited:
+                    self._gate.pause_for(wait)
+                    raise self._api_error(call, answer, info)
                 log.info(
                     "%s %s: rate limited (trace_id=%s); all requests wait %.1f s",
                     call.method,

@@ -45,13 +45,14 @@ from maxupload.core.errors import (
     MaxUploadError,
     NoteLocked,
     NotFound,
+    RateLimited,
     ScopeError,
 )
 from maxupload.core.filenames import shown
 from maxupload.core.history import HistoryRecorder
 from maxupload.core.intake import hash_file
 from maxupload.core.models import Target, UploadedImage
-from maxupload.core.outcomes import Outcome, Phase, classify
+from maxupload.core.outcomes import Outcome, Phase, classify, gave_up_step
 from maxupload.core.paths import app_paths, write_private
 from maxupload.core.queue_store import (
     ACTIVE_STATES,
@@ -62,7 +63,7 @@ from maxupload.core.queue_store import (
     QueueItem,
     QueueStore,
 )
-from maxupload.core.ratelimit import RateGate
+from maxupload.core.ratelimit import RATE_LIMIT_RESENDS, RateGate, rate_limited_wait
 from maxupload.core.runlock import QueueBusy, RunLock
 from maxupload.core.storage import FULL_ERRNOS, StorageError, storage_error
 from maxupload.core.stored_copies import StoredCopies
@@ -118,6 +119,7 @@ class UploadClient(VerifyClient, Protocol):
         *,
         on_progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        resend_when_rate_limited: bool = True,
     ) -> UploadedImage: ...
 
     def close(self) -> None: ...
@@ -750,6 +752,7 @@ class UploadEngine:
         job: _Job,
         client: UploadClient,
         clients: dict[tuple[str, str], UploadClient],
+        rate_limited: int = 0,
     ) -> QueueItem | None:
         assert item.mime_type
         mime = item.mime_type
@@ -778,7 +781,21 @@ class UploadEngine:
                 mime,
                 on_progress=lambda sent, total: self._progress(item.id, sent, total),
                 cancel=job.cancel,
+                resend_when_rate_limited=False,
             )
+        except RateLimited as exc:
+            if rate_limited >= RATE_LIMIT_RESENDS:
+                self._fail(item.id, exc, "upload", job)
+                return None
+            # A 429 comes before any processing: back to 'ready' (nothing stored) before the
+            # wait, so a stop or crash during it simply sends the photo later.
+            item = self.store.update(
+                item.id,
+                ItemState.READY,
+                expect={ItemState.UPLOADING},
+                **rate_limited_wait(self.gate.pause_remaining()),
+            )
+            return self._upload(item, data, job, client, clients, rate_limited + 1)
         except BaseException as exc:
             self._forget_client_if_refused(item, exc, clients)
             self._fail(item.id, exc, "upload", job)
@@ -903,10 +920,7 @@ class UploadEngine:
                 next_at = time.time() + self.retry_delays[retry_count]
                 retry_count += 1
             else:
-                step = (
-                    "MaxUpload stopped trying by itself: check the connection, then choose "
-                    f"'Retry' (maxupload queue retry {item_id})."
-                )
+                step = gave_up_step(exc, item_id)
         log.info(
             "queue item %s: %s during %s (%s, trace_id=%s)",
             item_id,

@@ -20,6 +20,7 @@ from maxupload.core.errors import (
     BadRequest,
     Cancelled,
     EhrSyncFailed,
+    ImageNotFound,
     InsecureUrlError,
     MaxUploadError,
     NetworkError,
@@ -164,6 +165,28 @@ _REFUSALS: tuple[tuple[type[ApiError], str], ...] = (
 )
 
 
+#: 4xx answers about the request itself, never about the photo in it.
+_REQUEST_REFUSALS = {
+    414: "address is too long",
+    431: "headers are too large",
+}
+
+
+def gave_up_step(exc: BaseException, item_id: int) -> str:
+    """The next step once MaxUpload has stopped trying again by itself, fitting the cause."""
+    retry = f"choose 'Retry' (maxupload queue retry {item_id})"
+    if isinstance(exc, RateLimited):
+        return f"Max AI kept asking MaxUpload to slow down: wait a few minutes, then {retry}."
+    if isinstance(exc, ApiError) and exc.status >= 500:
+        return (
+            f"The server kept failing: try again later ({retry}); if it keeps happening, "
+            "contact support with the trace id."
+        )
+    if isinstance(exc, NotFound | VerificationError):
+        return f"Open the note in the EHR to check the photo; to check again, {retry}."
+    return f"MaxUpload stopped trying by itself: check the connection, then {retry}."
+
+
 def retry_step(item_id: int) -> str:
     return f"Fix the cause, then choose 'Retry' (maxupload queue retry {item_id})."
 
@@ -259,6 +282,18 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
                 "with the trace id.",
                 trace,
             )
+        if exc.status in _REQUEST_REFUSALS:  # the request's address or headers, not the photo
+            return Outcome(
+                OutcomeKind.FAILED,
+                exc.code,
+                f"The server refused the request, not the photo: its "
+                f"{_REQUEST_REFUSALS[exc.status]} (HTTP {exc.status}: {exc.message}); "
+                "nothing was stored.",
+                "Check the note id, provider id and organization (and any proxy in between), "
+                f"then choose 'Retry' (maxupload queue retry {item_id}); if it keeps happening, "
+                "contact support with the trace id.",
+                trace,
+            )
         return Outcome(
             OutcomeKind.FAILED,
             exc.code,
@@ -318,6 +353,9 @@ def describe_error(exc: BaseException) -> Outcome:
     if isinstance(exc, NoteLocked):
         text = "The note is signed and takes no more photos."
         return Outcome(failed, exc.code, text, step, trace, Action.CHOOSE_NOTE)
+    if isinstance(exc, ImageNotFound):
+        text = f"The stored photo was not found in Max AI ({exc.message})."
+        return Outcome(failed, "image_not_found", text, step, trace)  # not "pick another note"
     if isinstance(exc, NotFound):
         text = "The note was not found in this organization."
         return Outcome(failed, exc.code, text, step, trace, Action.CHOOSE_NOTE)

@@ -16,6 +16,7 @@ State machine (``ItemState``)::
                  │           └─ same photo already sent (or perhaps sent) ──────────> needs_decision
                  └─ unusable or changed file ───────────────────────────────────────> failed
 
+    uploading ─(429: answered before any processing, nothing stored)─> ready, sent again
     retry_later ─(automatically after a delay, or "retry")─> queued / ready
     failed, cancelled ─("retry")─> queued
     needs_decision ─("send again", confirmed: a second copy may result)─> queued / ready
@@ -63,7 +64,7 @@ from maxupload.core.logsetup import redact
 from maxupload.core.models import Target
 from maxupload.core.paths import app_paths
 from maxupload.core.runlock import RunLock
-from maxupload.core.storage import storage_error
+from maxupload.core.storage import open_failure, storage_error
 
 
 class ItemState(enum.StrEnum):
@@ -479,10 +480,7 @@ class QueueStore:
             self._conn = connect(self.path)
             migrate(self._conn)
         except (sqlite3.Error, OSError) as exc:
-            problem: MaxUploadError | None = storage_error(exc, self.path)
-            if problem is None:
-                problem = QueueStoreError(f"The upload queue file {self.path} cannot be opened.")
-            raise problem from exc
+            raise open_failure(exc, self.path) from exc
         finally:
             opening.release()
         for suffix in ("-wal", "-shm"):
