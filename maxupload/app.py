@@ -31,8 +31,10 @@ from maxupload.core.config.managed import (
 )
 from maxupload.core.config.secrets import StoreHealth, resolve_api_key
 from maxupload.core.config.settings import Settings
+from maxupload.core.engine.current_client import CurrentClient, Generation
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.imaging.prepared_copies import PreparedCopies
+from maxupload.core.system.large_allocations import keep_large_blocks_on_mmap
 from maxupload.core.system.paths import app_paths
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,7 @@ class Connection:
         self._gate = gate
         self._client: Any = None
         self._lock = threading.Lock()
+        self.generation = Generation()  # moves on with every change: workers rebuild clients
 
     @property
     def settings(self) -> Settings:
@@ -107,6 +110,12 @@ class Connection:
 
     def make_client(self, base_url: str, org_id: str) -> Any:
         return ApiClient(base_url, self.key_for(base_url, org_id), org_id, gate=self._gate)
+
+    def worker_client(self, target: Target) -> CurrentClient:
+        """An upload worker's client for ``target``: it sends with the key saved last."""
+        return CurrentClient(
+            lambda: self.make_client(target.base_url, target.org_id), self.generation
+        )
 
     def client(self) -> Any:
         with self._lock:
@@ -131,6 +140,7 @@ class Connection:
         with self._lock:
             old, self._client = self._client, None
             self._settings = settings
+            self.generation.bump()
         if old is not None:
             with contextlib.suppress(Exception):
                 old.close()
@@ -168,15 +178,12 @@ class AppContext:
         from maxupload.core.engine.scheduler import UploadEngine
         from maxupload.core.queue.store import QueueStore
         from maxupload.core.uploads import UploadService
-        from maxupload.gui import jobs
         from maxupload.gui.engine_bridge import EngineBridge, EngineListenerAdapter
         from maxupload.gui.main_window import MainWindow, WindowDeps
         from maxupload.gui.notify import Notifier
         from maxupload.gui.tasks import TaskPool
         from maxupload.gui.upload_controller import UploadController
-
-        jobs.warm_up()
-        import maxupload.gui.settings_dialog  # noqa: F401  (imported now, not on first open)
+        from maxupload.gui.warm_up import WarmUp, start_up_steps
 
         self.demo_server = demo_server
         self.key_store = key_store
@@ -195,6 +202,9 @@ class AppContext:
 
         self.io_pool = TaskPool(2)
         self.image_pool = TaskPool(2, background=True)
+        # Thumbnails have a lane of their own: most come from the EXIF thumbnail in a few ms,
+        # and on the image pool they waited for the size estimates and checks running there.
+        self.thumb_pool = TaskPool(1, background=True)
         self.net_pool = TaskPool(2)
         self.bridge = EngineBridge()
         self.connection = Connection(settings, key_store)
@@ -222,6 +232,7 @@ class AppContext:
             io_pool=self.io_pool,
             image_pool=self.image_pool,
             net_pool=self.net_pool,
+            thumb_pool=self.thumb_pool,
             bridge=self.bridge,
             engine=self.engine,
             copies=self.engine.copies,
@@ -247,9 +258,11 @@ class AppContext:
             f"{APP_NAME} {__version__}" + (" (demo mode)" if demo_server is not None else "")
         )
         deps.on_closed.append(self.shutdown)
+        # Codecs, the label reader and the settings dialog load after the first paint.
+        self.warm_up = WarmUp(start_up_steps(), self.window)
 
     def _engine_client(self, target: Target) -> Any:
-        return self.connection.make_client(target.base_url, target.org_id)
+        return self.connection.worker_client(target)
 
     def start(self) -> None:
         """Show the window and restore the queue (recovery runs on the pool)."""
@@ -257,7 +270,9 @@ class AppContext:
         # over every 1 ms instead of 5 ms keeps a paint (many short Python calls) from waiting
         # behind them. Measured with tests/benchmarks/bench_gui.py.
         sys.setswitchinterval(0.001)
+        keep_large_blocks_on_mmap()  # a new photo buffer never holds the GIL for 30-40 ms
         self.window.show()
+        self.warm_up.start()
         engine, store = self.engine, self.store
 
         def restore() -> list[Any]:
@@ -324,13 +339,9 @@ class AppContext:
         self.history_window.search()
 
     def _settings_saved(self, result: Any) -> None:
-        before = self.connection.current()
-        self.connection.update(result.settings)
-        self.window.show_notice("")
-        if self.connection.current() != before or result.key_changed:
-            self.window.reset_target()  # another clinic or key: the note and confirmation end
-        self.window.connection_label.set_environment(self.connection.describe())
-        self.window.preview.set_preset_spec(result.settings.preset)
+        from maxupload.gui.window_settings import apply_saved_settings
+
+        apply_saved_settings(self.window, self.connection, result)
 
     def shutdown(self) -> None:
         """Stop everything this context started; safe to call twice."""
@@ -344,6 +355,7 @@ class AppContext:
         finally:
             self.io_pool.shutdown()
             self.image_pool.shutdown()
+            self.thumb_pool.shutdown()
             self.net_pool.shutdown()
             self.connection.close()
             with contextlib.suppress(Exception):

@@ -284,19 +284,25 @@ def main(argv: list[str] | None = None) -> int:
 
             # The EHR push fails for one more photo: the window asks the user, never re-sends.
             ctx.demo_server.set_faults(ehr_fail=1)
+            # A copy of a picture already sent comes along: it is skipped, not sent twice.
             extra = clinical_photo(Path(tmp) / "IMG_4199.JPG", seed=99)
+            copy = Path(tmp) / "IMG_4101 copy.JPG"
+            copy.write_bytes((folder / "IMG_4101.JPG").read_bytes())
             mime = QMimeData()
-            mime.setUrls([QUrl.fromLocalFile(str(extra))])
+            mime.setUrls([QUrl.fromLocalFile(str(extra)), QUrl.fromLocalFile(str(copy))])
             window.drop_zone.handle_mime(mime)
-            wait_until(app, lambda: bool(window.model.staged_rows()))
+            wait_until(app, lambda: len(window.model.staged_rows()) == 2)
             window.rejections.clear()
             window.banner.confirm_box.click()  # the last batch's confirmation ended with it
             window.upload()
             wait_until(
                 app, lambda: any(r.state == "needs_decision" for r in window.model.rows()), 60
             )
-            last = window.model.rowCount() - 1
-            window.select_row(last)
+            wait_until(app, lambda: any(r.is_skipped_copy for r in window.model.rows()), 60)
+            failed = next(
+                i for i, r in enumerate(window.model.rows()) if r.state == "needs_decision"
+            )
+            window.select_row(failed)
             window.table.scrollToBottom()
             wait_until(app, lambda: window.status_panel.error_panel.isVisible())
             settle(app, 1.0)

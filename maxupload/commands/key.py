@@ -20,6 +20,7 @@ from typing import TextIO
 
 from maxupload.commands.managed_args import effective_settings
 from maxupload.core.api.environments import environment_name, resolve_base_url
+from maxupload.core.config.missing_key import no_key_problem
 from maxupload.core.config.secrets import (
     ENV_API_KEY,
     ConnectionReport,
@@ -37,7 +38,9 @@ from maxupload.core.config.settings import (
     SettingsError,
     id_problem,
     is_allowed_base_url,
+    require_intact,
     save_settings,
+    settings_path,
 )
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.system.logsetup import (
@@ -162,6 +165,8 @@ def _load(args: argparse.Namespace) -> tuple[Settings, _Target]:
     """Mask keys in all output, read the settings (saying what was wrong in them), pick a target."""
     install_cli_redaction()
     settings = effective_settings(args)
+    if not args.env:
+        require_intact(settings)  # a damaged file never points a key command at production
     for warning in settings.warnings:
         _err(f"Warning: {warning}")
     return settings, _Target(args, settings)
@@ -232,6 +237,13 @@ def run_set(args: argparse.Namespace) -> int:
 def _save_defaults(settings: Settings, target: _Target) -> None:
     if settings.base_url == target.base_url and settings.org_id == target.org_id:
         return
+    if settings.damaged:  # writing defaults over it would lose what the user had set
+        _err(
+            f"Warning: {target.label} was not saved as the default: the settings file "
+            f"{settings_path()} is damaged ({settings.damaged}). Fix or delete it, then run "
+            "'maxupload key set' again."
+        )
+        return
     settings.base_url = target.base_url
     settings.org_id = target.org_id
     try:
@@ -271,7 +283,10 @@ def run_status(args: argparse.Namespace) -> int:
         return EXIT_OK
     if stored:
         return EXIT_OK
-    _err(f"No API key for {target.label}: run 'maxupload key set'.")
+    if health.state == "locked":
+        _err(f"The stored key for {target.label} cannot be read: {health.message}")
+    else:
+        _err(f"No API key for {target.label}: run 'maxupload key set'.")
     return EXIT_FAILED
 
 
@@ -304,7 +319,8 @@ def run_test(args: argparse.Namespace) -> int:
     _settings, target = prepared
     key = resolve_api_key(target.base_url, target.org_id)
     if not key:
-        _err(f"No API key for {target.label}: run 'maxupload key set' first.")
+        message, step = no_key_problem(target.base_url, target.org_id)
+        _err(f"{message} {step}")
         return EXIT_FAILED
     return _connection_test(target, key)
 

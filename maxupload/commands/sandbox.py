@@ -10,11 +10,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from maxupload.commands.argtypes import port
 from maxupload.core.api.environments import is_loopback_host
-from maxupload.sandbox import Faults, SandboxConfig, SandboxServer
-from maxupload.sandbox.labels import write_demo_labels
+
+if TYPE_CHECKING:  # the server is loaded only when this command runs, not for every command
+    from maxupload.sandbox import SandboxConfig, SandboxServer
 
 #: Start-up fault options: flag, Faults field (also the argparse dest), metavar, help.
 _FAULT_OPTIONS = (
@@ -77,6 +79,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def build_config(args: argparse.Namespace) -> SandboxConfig:
+    from maxupload.sandbox import Faults, SandboxConfig
+
     return SandboxConfig(
         host=args.host,
         port=args.port,
@@ -141,6 +145,8 @@ def banner(srv: SandboxServer) -> str:
 def write_labels(folder: str) -> int:
     """``--write-labels DIR``: one label PNG per demo patient, for photographing or dropping."""
     try:
+        from maxupload.sandbox.labels import write_demo_labels
+
         written = write_demo_labels(Path(folder))
     except OSError as exc:
         print(f"maxupload sandbox: cannot write the labels into {folder}: {exc}", file=sys.stderr)
@@ -169,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"maxupload sandbox: {exc}", file=sys.stderr)
         return 2
+    from maxupload.sandbox import SandboxServer
+
     srv = SandboxServer(config, echo=lambda line: print(line, flush=True))
     try:
         srv.start()

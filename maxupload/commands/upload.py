@@ -16,28 +16,28 @@ rejected, note missing or signed, queue busy, bad arguments); 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from maxupload.commands.argtypes import api_id, workers
-from maxupload.commands.upload_report import (
-    check_fields,
-    not_queued_record,
-    print_stand_in,
-    print_stopped,
+from maxupload.commands.upload_output import (
+    CliListener,
+    Printer,
+    error,
+    info,
+    plural,
+    reached_server,
+    summary,
 )
+from maxupload.commands.upload_report import print_stand_in, print_stopped
 from maxupload.core.api.environments import resolve_base_url
 from maxupload.core.api.errors import NetworkError, NoteLocked, RateLimited, TlsNotVerified
 from maxupload.core.api.models import Note, Target
 from maxupload.core.checks.photo import CheckCode
 from maxupload.core.checks.visit_time import visit_text
 from maxupload.core.errors import MaxUploadError
-from maxupload.core.queue.filenames import shown
-from maxupload.core.queue.model import UPLOADED_STATES, ItemState, QueueItem
+from maxupload.core.queue.model import QueueItem
 from maxupload.core.queue.store import QueueStore
 
 if TYPE_CHECKING:
@@ -113,148 +113,6 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# --- output ---------------------------------------------------------------------------------
-
-
-def plural(count: int, word: str) -> str:
-    """``1 photo``, ``2 photos``."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def size_kb(item: QueueItem) -> int | None:
-    return None if item.size_sent is None else max(1, round(item.size_sent / 1024))
-
-
-def status_of(item: QueueItem) -> str:
-    """The server's status when the photo reached it, else the queue state."""
-    if item.image_id and item.state in (*UPLOADED_STATES, ItemState.VERIFIED):
-        return item.server_status or "unknown"
-    return item.state.value
-
-
-def item_record(item: QueueItem) -> dict[str, Any]:
-    """The ``--json`` object for one photo."""
-    return {
-        "file": shown(item.source_path),
-        "itemId": item.id,
-        "status": status_of(item),
-        "state": item.state.value,
-        "imageId": item.image_id,
-        "sizeKb": size_kb(item),
-        "verified": item.state == ItemState.VERIFIED,
-        "traceId": item.trace_id,
-        "errorCode": item.error_code,
-        "message": item.error_message,
-        "nextStep": item.next_step,
-        "patient": item.patient_label,
-        "noteId": item.note_id,
-        **check_fields(item),
-    }
-
-
-def item_lines(item: QueueItem) -> list[str]:
-    """Human lines for one photo: ``file  synced  img_...  123 KB  verified`` or the problem."""
-    head = f"{shown(item.source_path)}  {status_of(item)}"
-    if item.image_id:
-        head += f"  {item.image_id}"
-        kb = size_kb(item)
-        if kb is not None:
-            head += f"  {kb} KB"
-        if item.state == ItemState.VERIFIED:
-            head += "  verified"
-        elif item.error_message:
-            head += "  not verified"
-    return [head, *problem_lines(item, "    ")]
-
-
-def problem_lines(item: QueueItem, indent: str) -> list[str]:
-    """What went wrong with a photo, what to do next, and the trace id for support."""
-    lines = []
-    if item.error_message:
-        lines.append(f"{indent}{item.error_message}")
-    if item.next_step:
-        lines.append(f"{indent}Next: {item.next_step}")
-    if item.trace_id and item.error_message:
-        lines.append(f"{indent}Trace id: {item.trace_id} (give it to support)")
-    return lines
-
-
-def reached_server(item: QueueItem) -> bool:
-    """The photo is on the server and nothing about it waits for the user."""
-    return item.image_id is not None and item.state != ItemState.NEEDS_DECISION
-
-
-class Printer:
-    """Prints each photo once, when the engine is done with it (thread-safe)."""
-
-    def __init__(self, as_json: bool, out: TextIO | None = None) -> None:
-        self.as_json = as_json
-        self.out = out or sys.stdout
-        self._lock = threading.Lock()
-        self.printed: set[int] = set()
-
-    def rejected(self, path: Path, reason: str, next_step: str) -> None:
-        self._not_queued(path, "rejected", "rejected", reason, next_step)
-
-    def skipped(self, path: Path, reason: str) -> None:
-        self._not_queued(path, "skipped", "duplicate_in_batch", reason, None)
-
-    def _not_queued(
-        self, path: Path, status: str, code: str, reason: str, next_step: str | None
-    ) -> None:
-        """A file that never became a queue item, with why and what to do."""
-        with self._lock:
-            if self.as_json:
-                record = not_queued_record(shown(path), status, code, reason, next_step)
-                print(json.dumps(record), file=self.out, flush=True)
-                return
-            print(f"{shown(path)}  {status}", file=self.out)
-            print(f"    {reason}", file=self.out)
-            if next_step:
-                print(f"    Next: {next_step}", file=self.out)
-            self.out.flush()
-
-    def item(self, item: QueueItem, *, force: bool = False) -> None:
-        with self._lock:
-            if item.id in self.printed or not (force or item.settled):
-                return
-            self.printed.add(item.id)
-            if self.as_json:
-                print(json.dumps(item_record(item)), file=self.out, flush=True)
-            else:
-                for line in item_lines(item):
-                    print(line, file=self.out)
-                self.out.flush()
-
-
-class _CliListener:
-    def __init__(self, printer: Printer, ids: set[int] | None) -> None:
-        self.printer = printer
-        self.ids = ids
-
-    def item_changed(self, item: QueueItem) -> None:
-        if self.ids is None or item.id in self.ids:
-            self.printer.item(item)
-
-    def item_progress(self, item_id: int, sent: int, total: int) -> None:
-        return None
-
-    def batch_finished(self, counts: dict[str, int]) -> None:
-        return None
-
-
-def info(as_json: bool, text: str = "") -> None:
-    """Messages that are not per-file results (stderr under --json, keeping stdout clean)."""
-    print(text, file=sys.stderr if as_json else sys.stdout, flush=True)
-
-
-def error(text: str, next_step: str | None = None) -> None:
-    print(f"maxupload: {text}", file=sys.stderr)
-    if next_step:
-        print(f"  Next: {next_step}", file=sys.stderr)
-    sys.stderr.flush()
-
-
 # --- setup ----------------------------------------------------------------------------------
 
 
@@ -277,10 +135,9 @@ def api_key_for(base_url: str, org_id: str) -> str | None:
 
 
 def no_key_message(base_url: str, org_id: str) -> tuple[str, str]:
-    return (
-        f"No API key for organization {org_id} at {base_url}.",
-        f"Run 'maxupload key set --org {org_id}' (or set MAXUPLOAD_API_KEY for scripts).",
-    )
+    from maxupload.core.config.missing_key import no_key_problem
+
+    return no_key_problem(base_url, org_id)
 
 
 def make_client(base_url: str, api_key: str, org_id: str, gate: RateGate) -> ApiClient:
@@ -330,7 +187,7 @@ def run_queue(
 
     printer = printer or Printer(as_json)
     ids: set[int] | None = None if only is None else set(only)
-    listener = _CliListener(printer, ids)
+    listener = CliListener(printer, ids)
     engine = UploadEngine(
         store,
         factory,
@@ -380,30 +237,6 @@ def run_queue(
         printer.item(item, force=True)
     ok = all(reached_server(i) for i in final)
     return (EXIT_OK if ok else EXIT_NOT_ALL_SENT), final
-
-
-def summary(items: Sequence[QueueItem], rejected: int = 0, stopped: int = 0) -> str:
-    """One line for the run: what the server really has, then what waits for whom. ``items``
-    holds one item per photo (for a photo not queued again, the earlier item standing for it)."""
-    reached = sum(1 for i in items if reached_server(i))
-    verified = sum(1 for i in items if i.state == ItemState.VERIFIED)
-    decision = sum(1 for i in items if i.state == ItemState.NEEDS_DECISION)
-    total = len(items) + rejected + stopped
-    text = f"{reached} of {total} photos reached the server ({verified} verified)"
-    extra = []
-    if decision:
-        extra.append(f"{decision} waiting for your decision")
-    failed = sum(1 for i in items if i.state in (ItemState.FAILED, ItemState.CANCELLED))
-    if failed:
-        extra.append(f"{failed} not sent")
-    later = sum(1 for i in items if i.state == ItemState.RETRY_LATER)
-    if later:
-        extra.append(f"{later} to retry later ('maxupload queue resume')")
-    if stopped:
-        extra.append(f"{stopped} stopped by the photo checks")
-    if rejected:
-        extra.append(f"{rejected} rejected")
-    return text + ("; " + ", ".join(extra) if extra else "") + "."
 
 
 def run(args: argparse.Namespace) -> int:
@@ -457,6 +290,7 @@ def run(args: argparse.Namespace) -> int:
 
     # Read the note before anything is queued: wrong org, wrong note or a signed note stop here.
     from maxupload.core.api.ratelimit import RateGate
+    from maxupload.core.checks.copy_facts import facts_from_copies
     from maxupload.core.uploads import UploadService, patient_label, target_label
 
     try:
@@ -495,7 +329,10 @@ def run(args: argparse.Namespace) -> int:
 
     def submit(engine: UploadEngine) -> list[int]:
         """Stage, check and queue the photos through the service both front ends use."""
-        service = UploadService(store, engine, history=engine.history)
+        # The checks (one photo per core) scan the decode that prepares the copy the engine
+        # then sends: one decode per photo. Every photo is checked before any is queued.
+        read = facts_from_copies(engine.copies, preset)
+        service = UploadService(store, engine, history=engine.history, read_facts=read)
         staged = service.stage_accepted(to_send)
         result = service.submit(
             [s.id for s in staged],
@@ -510,6 +347,7 @@ def run(args: argparse.Namespace) -> int:
         for snap in result.stopped:
             print_stopped(snap, as_json, printer.out)
             service.remove(snap.id)  # nothing waits: run again with the flag, or other photos
+            engine.copies.discard(snap.path, preset)  # never sent: not kept
             stopped.append(snap.id)
         for staged_id, earlier in result.stand_ins.items():
             if store.get(staged_id).error_code != "queued_earlier":

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from maxupload.core.checks.recorded import findings_of
 from maxupload.core.queue.filenames import shown
 from maxupload.core.queue.model import QueueItem
-from maxupload.core.uploads import PhotoSnapshot
+from maxupload.core.uploads import PhotoSnapshot, findings_of
 
 
 def check_fields(item: QueueItem) -> dict[str, Any]:
@@ -48,7 +47,11 @@ def print_stopped(snap: PhotoSnapshot, as_json: bool, out: TextIO) -> None:
     status = outcome.kind.value  # "held" or "blocked"
     if as_json:
         record = not_queued_record(
-            shown(snap.item.source_path), status, outcome.code, outcome.message, outcome.next_step
+            shown(snap.item.source_path),
+            status,
+            outcome.code,
+            outcome.message,
+            outcome.terminal_step,
         )
         record.update(check_fields(snap.item))
         print(json.dumps(record), file=out, flush=True)
@@ -56,7 +59,7 @@ def print_stopped(snap: PhotoSnapshot, as_json: bool, out: TextIO) -> None:
     print(f"{shown(snap.item.source_path)}  {status}: not sent", file=out)
     for finding in snap.findings:
         print(f"    {finding.message}", file=out)
-    print(f"    Next: {outcome.next_step}", file=out, flush=True)
+    print(f"    Next: {outcome.terminal_step}", file=out, flush=True)
 
 
 def print_stand_in(staged: QueueItem, earlier: PhotoSnapshot, as_json: bool, out: TextIO) -> None:

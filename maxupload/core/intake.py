@@ -12,8 +12,8 @@ import hashlib
 import os
 import stat
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from maxupload.core.imaging.formats import (
@@ -310,26 +310,50 @@ def scan(
     A duplicate (same content as an earlier accepted file) is accepted with ``duplicate_of``
     set, so the caller decides whether to send it again.
     """
+    parts = scan_in_parts(paths, max_pixels=max_pixels, exclude=exclude, cancel=cancel)
+    return merge_results(list(parts))
+
+
+def scan_in_parts(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    first: int | None = None,
+    size: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+    cancel: threading.Event | None = None,
+) -> Iterator[IntakeResult]:
+    """``scan`` a part at a time, so a long list can be shown while the rest is read: the first
+    ``first`` files, then ``size`` at a time (None: all at once). Each part holds its own files'
+    results (the first also what the folder walk skipped or could not open); duplicates are
+    found across parts exactly as in one scan. The last part may be empty."""
     files, skipped, rejected = expand(paths, exclude=exclude, cancel=cancel)
-    result = IntakeResult(skipped=skipped, rejected=rejected)
+    part = IntakeResult(skipped=skipped, rejected=rejected)
     first_by_hash: dict[str, Path] = {}
+    limit, done = first, 0
     for path in files:
         if cancel is not None and cancel.is_set():
             break
         checked = check_file(path, max_pixels=max_pixels)
         if isinstance(checked, Rejection):
-            result.rejected.append(checked)
-            continue
-        first = first_by_hash.setdefault(checked.sha256, checked.path)
-        if first != checked.path:
-            checked = AcceptedFile(
-                checked.path,
-                checked.size,
-                checked.kind,
-                checked.sha256,
-                first,
-                checked.width,
-                checked.height,
-            )
-        result.accepted.append(checked)
-    return result
+            part.rejected.append(checked)
+        else:
+            earlier = first_by_hash.setdefault(checked.sha256, checked.path)
+            if earlier != checked.path:
+                checked = replace(checked, duplicate_of=earlier)
+            part.accepted.append(checked)
+        done += 1
+        if limit is not None and done == limit:
+            yield part
+            part, limit, done = IntakeResult(), size, 0
+    yield part
+
+
+def merge_results(parts: Sequence[IntakeResult]) -> IntakeResult:
+    """One ``IntakeResult`` of parts from ``scan_in_parts``, in their order."""
+    merged = IntakeResult()
+    for part in parts:
+        merged.accepted.extend(part.accepted)
+        merged.rejected.extend(part.rejected)
+        merged.skipped.extend(part.skipped)
+    return merged

@@ -20,6 +20,7 @@ from maxupload.core.api.errors import (
     BadRequest,
     Cancelled,
     EhrSyncFailed,
+    ImageNotFound,
     InsecureUrlError,
     NetworkError,
     NoteLocked,
@@ -35,6 +36,7 @@ from maxupload.core.errors import MaxUploadError
 from maxupload.core.imaging.formats import ImageRejected
 from maxupload.core.queue.model import ItemState
 from maxupload.core.queue.texts import send_again_step
+from maxupload.core.wording import join_hint, split_hint, without_echo
 
 Phase = Literal["prepare", "upload", "verify"]
 
@@ -43,10 +45,12 @@ class OutcomeKind(enum.StrEnum):
     """What an outcome means for the user; the window picks a colour per kind."""
 
     OK = "ok"  # on the server (and verified, or verification under way)
+    UNCONFIRMED = "unconfirmed"  # stored in Max AI, the EHR has not confirmed it: check the note
     WORKING = "working"  # queued or on its way; nothing for the user to do
     STAGED = "staged"  # added, not sent yet
     HELD = "held"  # a photo check holds it until the user acknowledges
     BLOCKED = "blocked"  # a photo check refuses it for this target
+    SKIPPED = "skipped"  # the same picture is in the batch or on the note; sent only if included
     RETRY_LATER = "retry_later"
     NEEDS_DECISION = "needs_decision"
     FAILED = "failed"
@@ -66,6 +70,7 @@ class Action(enum.StrEnum):
     RETRY = "retry"  # safe to try again
     ACKNOWLEDGE = "acknowledge"  # confirm a held photo is meant for this note
     REMOVE = "remove"  # the photo cannot go to this note
+    INCLUDE = "include"  # send a skipped copy of a picture after all
 
 
 ACTION_LABELS: dict[Action, str] = {
@@ -73,6 +78,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CHOOSE_NOTE: "Choose another note",
     Action.SEND_AGAIN: "Send again…",
     Action.RETRY: "Retry",
+    Action.INCLUDE: "Include anyway",
 }
 
 _STATE_OF_KIND: dict[str, ItemState] = {
@@ -96,12 +102,18 @@ _KIND_ACTIONS: dict[str, Action] = {
     OutcomeKind.NEEDS_DECISION: Action.SEND_AGAIN,
     OutcomeKind.FAILED: Action.RETRY,
     OutcomeKind.CANCELLED: Action.RETRY,
+    OutcomeKind.SKIPPED: Action.INCLUDE,
 }
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened, in the user's words: kind, code, message, next step, suggested action."""
+    """What happened, in the user's words: kind, code, message, next step, suggested action.
+
+    ``next_step`` is for people (the window shows it as is); ``cli_hint`` is the command line
+    that does the same in a terminal. A next step given with its command in parentheses is
+    taken apart here, so no front end ever has to.
+    """
 
     kind: OutcomeKind
     code: str
@@ -109,9 +121,13 @@ class Outcome:
     next_step: str
     trace_id: str | None = None
     action: Action = field(default=Action.NONE)
+    cli_hint: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", OutcomeKind(self.kind))
+        plain, hint = split_hint(self.next_step)
+        object.__setattr__(self, "next_step", plain)
+        object.__setattr__(self, "cli_hint", self.cli_hint or hint)
         if self.action is Action.NONE:
             action = _CODE_ACTIONS.get(self.code) or _KIND_ACTIONS.get(self.kind, Action.NONE)
             object.__setattr__(self, "action", action)
@@ -119,6 +135,11 @@ class Outcome:
     @property
     def state(self) -> ItemState:
         return _STATE_OF_KIND[self.kind]
+
+    @property
+    def terminal_step(self) -> str:
+        """The next step as the command line prints it (and the queue file keeps it)."""
+        return join_hint(self.next_step, self.cli_hint)
 
     @property
     def summary(self) -> str:
@@ -135,13 +156,36 @@ class Outcome:
         return "\n".join(lines)
 
 
-#: Answers that refuse the photo for good, in the user's words (``{}``: the server's message).
+#: Answers that refuse the photo for good, in the user's words (the server's message follows
+#: in parentheses unless the words already say it).
 _REFUSALS: tuple[tuple[type[ApiError], str], ...] = (
-    (AuthError, "The API key was rejected ({})."),
-    (NotFound, "The note does not exist in this organization, or it cannot see it ({})."),
-    (NoteLocked, "The note is signed and takes no more images ({})."),
-    (BadRequest, "The server did not accept the photo: {}"),
+    (AuthError, "The API key was rejected"),
+    (NotFound, "The note does not exist in this organization, or it cannot see it"),
+    (NoteLocked, "The note is signed and takes no more images"),
+    (BadRequest, "The server did not accept the photo"),
 )
+
+
+#: 4xx answers about the request itself, never about the photo in it.
+_REQUEST_REFUSALS = {
+    414: "address is too long",
+    431: "headers are too large",
+}
+
+
+def gave_up_step(exc: BaseException, item_id: int) -> str:
+    """The next step once MaxUpload has stopped trying again by itself, fitting the cause."""
+    retry = f"choose 'Retry' (maxupload queue retry {item_id})"
+    if isinstance(exc, RateLimited):
+        return f"Max AI kept asking MaxUpload to slow down: wait a few minutes, then {retry}."
+    if isinstance(exc, ApiError) and exc.status >= 500:
+        return (
+            f"The server kept failing: try again later ({retry}); if it keeps happening, "
+            "contact support with the trace id."
+        )
+    if isinstance(exc, NotFound | VerificationError):
+        return f"Open the note in the EHR to check the photo; to check again, {retry}."
+    return f"MaxUpload stopped trying by itself: check the connection, then {retry}."
 
 
 def retry_step(item_id: int) -> str:
@@ -174,8 +218,11 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
         return Outcome(
             OutcomeKind.NEEDS_DECISION,
             exc.code,
-            "EHR sync failed: the photo may be stored in Max AI but did not reach the EHR "
-            f"({exc.message}).",
+            without_echo(
+                "EHR sync failed: the photo may be stored in Max AI but did not reach the EHR",
+                exc.message,
+            )
+            + ".",
             send_again_step(item_id),
             trace,
         )
@@ -215,9 +262,8 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
         )
     for refusal, text in _REFUSALS:
         if isinstance(exc, refusal):
-            return Outcome(
-                OutcomeKind.FAILED, exc.code, text.format(exc.message), exc.next_step, trace
-            )
+            words = without_echo(text, exc.message) + "."
+            return Outcome(OutcomeKind.FAILED, exc.code, words, exc.next_step, trace)
     if isinstance(exc, ApiError):
         if phase == "upload" and (isinstance(exc, ServerError) or exc.status >= 500):
             return Outcome(
@@ -235,6 +281,18 @@ def classify(exc: BaseException, phase: Phase, item_id: int) -> Outcome:
                 f"The server had a problem (HTTP {exc.status}: {exc.message}).",
                 "MaxUpload tries again by itself; if it keeps happening, contact support "
                 "with the trace id.",
+                trace,
+            )
+        if exc.status in _REQUEST_REFUSALS:  # the request's address or headers, not the photo
+            return Outcome(
+                OutcomeKind.FAILED,
+                exc.code,
+                f"The server refused the request, not the photo: its "
+                f"{_REQUEST_REFUSALS[exc.status]} (HTTP {exc.status}: {exc.message}); "
+                "nothing was stored.",
+                "Check the note id, provider id and organization (and any proxy in between), "
+                f"then choose 'Retry' (maxupload queue retry {item_id}); if it keeps happening, "
+                "contact support with the trace id.",
                 trace,
             )
         return Outcome(
@@ -296,6 +354,9 @@ def describe_error(exc: BaseException) -> Outcome:
     if isinstance(exc, NoteLocked):
         text = "The note is signed and takes no more photos."
         return Outcome(failed, exc.code, text, step, trace, Action.CHOOSE_NOTE)
+    if isinstance(exc, ImageNotFound):
+        text = f"The stored photo was not found in Max AI ({exc.message})."
+        return Outcome(failed, "image_not_found", text, step, trace)  # not "pick another note"
     if isinstance(exc, NotFound):
         text = "The note was not found in this organization."
         return Outcome(failed, exc.code, text, step, trace, Action.CHOOSE_NOTE)

@@ -17,36 +17,49 @@ Everything returns ``PhotoSnapshot`` values: a state enum, the checks' findings 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from maxupload.core import duplicates
 from maxupload.core.api.errors import NoteLocked
 from maxupload.core.api.models import Note, Target
 from maxupload.core.checks import photo as checks
-from maxupload.core.checks.photo import CheckCode, Finding, PhotoFacts, Severity
-from maxupload.core.checks.recorded import (
+from maxupload.core.checks.copy_facts import map_parallel
+from maxupload.core.checks.photo import CheckCode, Finding, PhotoFacts
+from maxupload.core.checks.visit_time import visit_text
+from maxupload.core.history.store import HistoryRecorder
+from maxupload.core.intake import AcceptedFile, IntakeResult, merge_results, scan_in_parts
+from maxupload.core.outcomes import OutcomeKind
+from maxupload.core.queue.another_note import MoveResult, move_to_new_batch
+from maxupload.core.queue.model import WAITING_STATES, ItemState, QueueItem, StagedEntry
+from maxupload.core.queue.store import QueueStore
+from maxupload.core.queue.texts import duplicate_message
+from maxupload.core.snapshots import (
+    PhotoSnapshot,
+    check_outcome,
     facts_columns,
     facts_of,
     findings_json,
     findings_of,
-    parse_time,
+    item_outcome,
+    snapshot,
 )
-from maxupload.core.checks.visit_time import visit_text
-from maxupload.core.history.store import HistoryRecorder
-from maxupload.core.intake import AcceptedFile, IntakeResult, scan
-from maxupload.core.outcomes import Action, Outcome, OutcomeKind
-from maxupload.core.queue.model import (
-    STORED_STATES,
-    WAITING_STATES,
-    ItemState,
-    QueueItem,
-    StagedEntry,
-)
-from maxupload.core.queue.store import QueueStore
-from maxupload.core.queue.texts import duplicate_message
+
+__all__ = [
+    "PhotoSnapshot",
+    "StageResult",
+    "SubmitResult",
+    "UploadService",
+    "check_outcome",
+    "facts_of",
+    "findings_of",
+    "item_outcome",
+    "patient_label",
+    "snapshot",
+    "target_label",
+]
 
 
 class NoteReader(Protocol):
@@ -105,95 +118,6 @@ def ensure_open(note: Note) -> None:
         )
 
 
-# --- snapshots ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PhotoSnapshot:
-    """One photo as the front ends show it."""
-
-    item: QueueItem
-    outcome: Outcome
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def id(self) -> int:
-        return self.item.id
-
-    @property
-    def path(self) -> Path:
-        return Path(self.item.source_path)
-
-    @property
-    def state(self) -> ItemState:
-        return self.item.state
-
-    @property
-    def captured_at(self) -> datetime | None:
-        return parse_time(self.item.captured_at)
-
-
-def check_outcome(stops: Sequence[Finding]) -> Outcome:
-    """The outcome of a photo the checks stop: blocked beats held."""
-    blocked = [f for f in stops if f.severity is Severity.BLOCK]
-    first = (blocked or list(stops))[0]
-    if blocked:
-        return Outcome(
-            OutcomeKind.BLOCKED,
-            first.code.value,
-            first.message,
-            "This photo is not sent to this note: remove it, or choose the right patient's note.",
-            action=Action.REMOVE,
-        )
-    return Outcome(
-        OutcomeKind.HELD,
-        first.code.value,
-        first.message,
-        "Check the photo; to send it to this visit anyway, choose 'Send photos from another "
-        "day' (maxupload upload --allow-other-dates).",
-        action=Action.ACKNOWLEDGE,
-    )
-
-
-def item_outcome(item: QueueItem) -> Outcome:
-    """The one outcome of a queue item, from what the engine recorded on it."""
-    state = item.state
-    if state == ItemState.STAGED:
-        stops = checks.held_or_blocked(list(findings_of(item)))
-        if stops:
-            return check_outcome(stops)
-        step = "Confirm the patient, then Upload."
-        return Outcome(OutcomeKind.STAGED, "staged", "Added, not sent yet.", step)
-    if state in (
-        ItemState.NEEDS_DECISION,
-        ItemState.FAILED,
-        ItemState.CANCELLED,
-        ItemState.RETRY_LATER,
-    ):
-        return Outcome(
-            OutcomeKind(state.value),
-            item.error_code or state.value,
-            item.error_message or "Something went wrong with this photo.",
-            item.next_step
-            or "Try again; if it keeps happening, contact support with the trace id.",
-            item.trace_id,
-        )
-    if state in STORED_STATES:
-        verified = state == ItemState.VERIFIED
-        message = item.error_message or (
-            "On the note; the stored copy matches what was sent."
-            if verified
-            else "On the server; checking the stored copy."
-        )
-        return Outcome(OutcomeKind.OK, item.error_code or state.value, message, "", item.trace_id)
-    return Outcome(OutcomeKind.WORKING, state.value, "On its way.", "")
-
-
-def snapshot(item: QueueItem) -> PhotoSnapshot:
-    """A queue item as the front ends show it."""
-    return PhotoSnapshot(item, item_outcome(item), findings_of(item))
-
-
 # --- results ------------------------------------------------------------------------------
 
 
@@ -211,6 +135,15 @@ class StageResult:
         return [p for p in self.photos if p.id not in self.reused]
 
 
+def merge_staged(parts: Sequence[StageResult]) -> StageResult:
+    """One ``StageResult`` of the parts of one ``stage_in_parts`` call, in their order."""
+    return StageResult(
+        [p for part in parts for p in part.photos],
+        merge_results([part.intake for part in parts]),
+        frozenset().union(*(part.reused for part in parts)),
+    )
+
+
 @dataclass
 class SubmitResult:
     """What ``submit`` did with each staged photo."""
@@ -222,6 +155,8 @@ class SubmitResult:
     #: Photos not queued again because an earlier item stands for them (already on the note,
     #: waiting for a decision, or an unsent twin sent in their place): staged id -> that item.
     stand_ins: dict[int, PhotoSnapshot] = field(default_factory=dict)
+    #: Of those, the copies of a picture already in the EHR: listed as skipped, to include.
+    skipped: list[PhotoSnapshot] = field(default_factory=list)
 
 
 # --- the service --------------------------------------------------------------------------
@@ -247,7 +182,7 @@ class UploadService:
         self._evaluate = evaluate
 
     def read_facts(self, path: Path) -> PhotoFacts:
-        """The photo's facts (``maxupload.core.checks.photo`` unless other checks were given)."""
+        """The photo's facts (``maxupload.core.checks`` unless other checks were given)."""
         return (self._read_facts or checks.read_facts)(path)
 
     def evaluate(self, facts: PhotoFacts, note: Note) -> list[Finding]:
@@ -260,10 +195,29 @@ class UploadService:
     ) -> StageResult:
         """Scan files and folders, save the photos, and read each photo's facts once
         (``read_now=False``: later, one photo at a time, with ``read_facts_of``)."""
-        intake = scan([Path(p) for p in paths])
+        parts = self.stage_in_parts(paths, reuse_staged=reuse_staged, read_now=read_now)
+        return merge_staged(list(parts))
+
+    def stage_in_parts(
+        self,
+        paths: Sequence[Path],
+        *,
+        first: int | None = None,
+        size: int | None = None,
+        reuse_staged: bool = False,
+        read_now: bool = True,
+    ) -> Iterator[StageResult]:
+        """``stage`` a part at a time (see ``intake.scan_in_parts``): each part's photos are
+        saved before the next part is read, so a long list can be shown as it grows."""
         before = {i.id for i in self.store.items(states=[ItemState.STAGED])}
-        photos = self.stage_accepted(intake.unique, reuse_staged=reuse_staged, read_now=read_now)
-        return StageResult(photos, intake, frozenset(p.id for p in photos if p.id in before))
+        for intake in scan_in_parts([Path(p) for p in paths], first=first, size=size):
+            # Copies of a picture are listed too, marked as skipped (see core.duplicates).
+            photos = self.stage_accepted(
+                intake.accepted, reuse_staged=reuse_staged, read_now=read_now
+            )
+            marked = duplicates.mark_copies(self.store, [p.item for p in photos])
+            photos = [snapshot(i) for i in marked]
+            yield StageResult(photos, intake, frozenset(p.id for p in photos if p.id in before))
 
     def stage_accepted(
         self,
@@ -285,13 +239,13 @@ class UploadService:
                 reused.append(snapshot(staged[str(photo.path)]))
                 continue
             known.add(str(photo.path))
-            entry = StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256))
-            if read_now:
-                facts = self.read_facts(Path(photo.path))
-                entry = StagedEntry(
-                    entry.source_path, entry.size, entry.sha256, **facts_columns(facts)
-                )
-            entries.append(entry)
+            entries.append(StagedEntry(Path(photo.path), int(photo.size), str(photo.sha256)))
+        if read_now:  # one photo per core: decoding and scanning release Python's lock
+            read = map_parallel(self.read_facts, [e.source_path for e in entries])
+            entries = [
+                StagedEntry(e.source_path, e.size, e.sha256, **facts_columns(f))
+                for e, f in zip(entries, read, strict=True)
+            ]
         return reused + [snapshot(i) for i in self.store.stage(entries)]
 
     # --- the note -------------------------------------------------------------------------
@@ -367,12 +321,15 @@ class UploadService:
                 result.stopped.append(snapshot(item))
                 continue
             bound = self.store.bind(item_id, target, preset)
-            stand_in = self._settle_twin(bound, result.run)
-            if stand_in is None:
+            settled = self._settle_twin(bound, result.run)
+            if settled is None:
                 result.run.append(bound.id)
                 result.queued.append(snapshot(self.store.get(bound.id)))
             else:
+                stand_in, withdrawn = settled
                 result.stand_ins[bound.id] = stand_in
+                if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
+                    result.skipped.append(withdrawn)
                 if stand_in.id not in result.run:
                     result.run.append(stand_in.id)
         if self.history is not None:  # before the start, so no verification comes first
@@ -381,11 +338,14 @@ class UploadService:
         self.engine.start(only=result.run)
         return result
 
-    def _settle_twin(self, item: QueueItem, run: list[int]) -> PhotoSnapshot | None:
+    def _settle_twin(
+        self, item: QueueItem, run: list[int]
+    ) -> tuple[PhotoSnapshot, PhotoSnapshot] | None:
         """A photo the guard held because of an earlier item for the same note: when that item
         was never sent (left by a crash, as the same provider and preset) it is sent in place;
         when it is on the note or waits for the user's decision, it stands for this photo and
-        no second decision item is made. Returns the standing-in item, or None."""
+        no second decision item is made. Returns the standing-in item and this photo as it was
+        left, or None."""
         if item.error_code != "duplicate" or item.duplicate_of is None:
             return None
         earlier = self.store.get(item.duplicate_of)
@@ -403,7 +363,7 @@ class UploadService:
                     retry_count=0,
                 )
         elif earlier.reached_server and earlier.state != ItemState.NEEDS_DECISION:
-            reason, code = duplicate_message(earlier, item.id)[0], "already_sent"
+            reason, code = duplicate_message(earlier, item.id)[0], duplicates.ALREADY_SENT
         elif earlier.state == ItemState.NEEDS_DECISION and not earlier.hidden:
             reason, code = (
                 f"Already waiting for your decision as item {earlier.id}.",
@@ -411,7 +371,7 @@ class UploadService:
             )
         else:
             return None
-        self.store.update(
+        withdrawn = self.store.update(
             item.id,
             ItemState.CANCELLED,
             message=f"not queued again: item {earlier.id} stands for this photo",
@@ -419,9 +379,9 @@ class UploadService:
             error_code=code,
             error_message=reason,
             next_step=None,
-            hidden=True,
+            hidden=code != duplicates.ALREADY_SENT,  # a skipped copy stays listed
         )
-        return snapshot(earlier)
+        return snapshot(earlier), snapshot(withdrawn)
 
     # --- the user's actions on queued photos ---------------------------------------------
 
@@ -440,6 +400,14 @@ class UploadService:
         self.engine.start(only=[int(i) for i in ids])
         return out
 
+    def include(self, ids: Sequence[int]) -> list[PhotoSnapshot]:
+        """Send skipped copies of a picture after all ("Include anyway")."""
+        out = [snapshot(duplicates.include(self.store, self.engine, int(i))) for i in ids]
+        held = [s.id for s in out if s.state != ItemState.STAGED]
+        if held:
+            self.engine.start(only=held)
+        return out
+
     def cancel(self, ids: Sequence[int]) -> list[bool]:
         """Stop photos on their way (one already sent then waits for a decision)."""
         return [bool(self.engine.cancel(int(i))) for i in ids]
@@ -448,16 +416,21 @@ class UploadService:
         """Take a photo off the list; a staged one was never sent, so nothing is remembered."""
         item = self.store.get(item_id)
         if item.state == ItemState.STAGED:
-            return snapshot(
-                self.store.update(
-                    item_id,
-                    ItemState.CANCELLED,
-                    expect={ItemState.STAGED},
-                    message="removed before it was sent",
-                    hidden=True,
-                )
+            removed = self.store.update(
+                item_id,
+                ItemState.CANCELLED,
+                expect={ItemState.STAGED},
+                message="removed before it was sent",
+                hidden=True,
             )
+            duplicates.release_copies(self.store, item_id)
+            return snapshot(removed)
         return snapshot(self.engine.remove(item_id))
+
+    def move_to_new_batch(self, ids: Sequence[int]) -> MoveResult:
+        """Photos refused for their note (signed, gone) added again as not sent yet, for the
+        note the user picks next; a fresh confirmation of that patient must cover them."""
+        return move_to_new_batch(self.store, self.engine, ids)
 
     def staged(self) -> list[PhotoSnapshot]:
         """Photos added and not sent yet (kept across restarts)."""

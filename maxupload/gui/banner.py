@@ -53,6 +53,7 @@ class PatientBanner(QFrame):
         self._patient: Patient | None = None
         self._provider: Provider | None = None
         self._photos_listed = True
+        self._gone = False  # the server said the note shown no longer exists (404)
 
         self.name_label = QLabel("No patient chosen")
         self.name_label.setObjectName(names.BANNER_NAME)
@@ -122,7 +123,24 @@ class PatientBanner(QFrame):
 
     @property
     def is_confirmed(self) -> bool:
-        return self._note is not None and not self._note.is_locked and self.confirm_box.isChecked()
+        return self.takes_photos and self.confirm_box.isChecked()
+
+    @property
+    def note_gone(self) -> bool:
+        """The server answered that the note shown no longer exists (deleted or moved)."""
+        return self._note is not None and self._gone
+
+    @property
+    def takes_photos(self) -> bool:
+        """A note is shown and, as far as the server last said, it can receive photos."""
+        return self._note is not None and not self._note.is_locked and not self._gone
+
+    def mark_gone(self) -> None:
+        """The server answered 404 for the note shown: say so and refuse the confirmation."""
+        if self._note is not None and not self._gone:
+            self._gone = True
+            self._refresh()
+            self._describe()
 
     @property
     def patient(self) -> Patient | None:
@@ -138,6 +156,7 @@ class PatientBanner(QFrame):
         """Show a note (or none). A different note clears the confirmation."""
         changed = (note.id if note else None) != (self._note.id if self._note else None)
         self._note = note
+        self._gone = False  # a note just read from the server exists
         if note is not None:
             self._patient = note.patient
         self._provider = provider
@@ -220,17 +239,19 @@ class PatientBanner(QFrame):
         parts.append(f"Visit {visit_text(note)}")
         if note.facility and note.facility.name:
             parts.append(note.facility.name)
-        parts.append(f"Note {note_status_text(note).lower()}")
+        parts.append("Note not found" if self._gone else f"Note {note_status_text(note).lower()}")
         details = "   ·   ".join(parts)
         if self._provider is not None:
             details += f"\nUpload as {self._provider.display_name}   ·   note id {note.id}"
         else:
             details += f"\nNote id {note.id}"
         self.details_label.setText(details)
-        if note.is_locked:
+        if note.is_locked or self._gone:
             self.locked_label.setText(
-                "This note is signed and takes no more photos. Ask the provider for an addendum "
-                "or choose another note."
+                "This note no longer exists in the EHR (deleted or moved). Choose another note."
+                if self._gone
+                else "This note is signed and takes no more photos. Ask the provider for an "
+                "addendum or choose another note."
             )
             self.locked_label.show()
             self.confirm_box.setChecked(False)
@@ -244,7 +265,7 @@ class PatientBanner(QFrame):
     def _paint_accent(self) -> None:
         if self._note is None:
             tone = Tone.NEUTRAL
-        elif self._note.is_locked:
+        elif not self.takes_photos:
             tone = Tone.ERROR
         elif self.confirm_box.isChecked():
             tone = Tone.SUCCESS

@@ -14,7 +14,6 @@ from maxupload.core.api.models import SignedUrl
 from maxupload.core.api.stored_copies import StoredCopies
 from maxupload.core.api.verify import VerifyClient
 from maxupload.core.imaging.estimate import estimate_size
-from maxupload.core.imaging.formats import register_heif
 from maxupload.core.imaging.prepare import get_preset, prepare
 from maxupload.core.imaging.prepared_copies import PreparedCopies
 from maxupload.core.imaging.thumbnails import thumbnail
@@ -23,15 +22,6 @@ from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
 THUMBNAIL_PX = 128
 #: Previews keep up to this many pixels on the long edge, so 100 % shows real detail.
 PREVIEW_PX = 4096
-
-
-def warm_up() -> None:
-    """Load image codecs now, at start-up: an import on a worker later would hold the GIL
-    (PySide6 inspects every newly imported module's source) and stall the window."""
-    from PIL import Image
-
-    register_heif()
-    Image.init()
 
 
 def make_thumbnail(path: Path, size: int = THUMBNAIL_PX) -> QImage:

@@ -181,11 +181,11 @@ class PhotoDelegate(QStyledItemDelegate):
         second = self._second_line(row)
         if second:
             selected = bool(option.state & QStyle.StateFlag.State_Selected)
-            if row.duplicate_of and not selected:
+            if row.is_skipped_copy and not selected:
                 color = text_color(Tone.WARNING, option.palette, QPalette.ColorRole.Base)
             else:
                 color = self._text_color(option)
-            if not row.duplicate_of:
+            if not row.is_skipped_copy:
                 color.setAlpha(170)
             painter.setPen(color)
             second = fm.elidedText(second, Qt.TextElideMode.ElideRight, text_rect.width())
@@ -197,9 +197,7 @@ class PhotoDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _second_line(row: PhotoRow) -> str:
-        if row.duplicate_of is not None:
-            return f"Same picture as {row.duplicate_of.name}"
-        if row.error:
+        if row.error:  # a skipped copy: "Same picture as …" (in full in the tooltip)
             return row.error
         folder = f"in {row.path.parent.name or row.path.parent}"
         return f"For {row.patient}  ·  {folder}" if row.patient else folder

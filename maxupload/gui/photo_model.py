@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QGuiApplication, QPalette, QPixmap
 
-from maxupload.core.checks.photo import Finding
-from maxupload.core.outcomes import Outcome, OutcomeKind
-from maxupload.core.queue.model import ON_ITS_WAY_STATES, STORED_STATES, ItemState
-from maxupload.core.uploads import PhotoSnapshot, snapshot
-from maxupload.gui.status_text import KIND_TONES, StatusText, Tone, status_text
+from maxupload.core.outcome_labels import CountGroup, count_group
+from maxupload.core.queue.model import ItemState
+from maxupload.gui.photo_row import PhotoRow, human_size, row_from_item
 from maxupload.gui.tone_colors import text_color
+
+__all__ = ["PhotoModel", "PhotoRow", "human_size", "row_from_item"]
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -55,108 +55,6 @@ TONE_ROLE = Qt.ItemDataRole.UserRole + 2
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3
 HEADER_ROLE = Qt.ItemDataRole.UserRole + 4  # the group header above this row ("" if none)
 OTHER_ROLE = Qt.ItemDataRole.UserRole + 5  # queued for another note than the banner's
-
-
-@dataclass
-class PhotoRow:
-    """Everything the list shows about one photo."""
-
-    path: Path
-    size_before: int
-    sha256: str = ""
-    item_id: int | None = None  # the queue row (staged photos are rows too)
-    state: ItemState = ItemState.STAGED
-    server_status: str | None = None
-    size_after: int | None = None
-    size_after_is_estimate: bool = True
-    sent: int = 0
-    total: int = 0
-    error: str = ""
-    next_step: str = ""
-    trace_id: str | None = None
-    error_kind: str = ""
-    image_id: str | None = None
-    note_id: str | None = None
-    target_label: str = ""
-    duplicate_of: Path | None = None
-    revision: int = -1  # the queue row's revision this snapshot shows
-    extra: dict[str, Any] = field(default_factory=dict)
-    findings: tuple[Finding, ...] = ()  # the photo checks' findings for the chosen note
-    outcome: Outcome | None = None  # the core's outcome for this photo
-    facts_read: bool = False  # the photo checks have read this photo
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def group(self) -> str:
-        """The note this photo is queued for ("" while it is not queued yet)."""
-        return "" if self.is_staged else (self.note_id or "?")
-
-    @property
-    def patient(self) -> str:
-        """The patient it is queued for, by name ("" while not queued)."""
-        return self.target_label.split(" (", 1)[0].split(", visit", 1)[0].strip()
-
-    @property
-    def key(self) -> str:
-        return f"q:{self.item_id}" if self.item_id is not None else f"f:{self.path}"
-
-    @property
-    def status(self) -> StatusText:
-        stop = self.check_stop
-        if stop is not None:
-            head = "Held" if stop.kind is OutcomeKind.HELD else "Not sent to this patient"
-            return StatusText(f"{head}: {stop.message}", stop.next_step, KIND_TONES[stop.kind])
-        return status_text(self.state, self.server_status)
-
-    @property
-    def check_stop(self) -> Outcome | None:
-        """The outcome when a photo check holds or blocks this staged photo."""
-        if self.outcome is not None and self.outcome.kind in (
-            OutcomeKind.HELD,
-            OutcomeKind.BLOCKED,
-        ):
-            return self.outcome
-        return None
-
-    @property
-    def tone(self) -> Tone:
-        return self.status.tone
-
-    @property
-    def is_staged(self) -> bool:
-        return self.state == ItemState.STAGED
-
-    @property
-    def is_active(self) -> bool:
-        """Bound for a note and on its way (waiting, being prepared or sent)."""
-        return self.state in ON_ITS_WAY_STATES
-
-    @property
-    def is_stored(self) -> bool:
-        return self.state in STORED_STATES and self.image_id is not None
-
-    @property
-    def fraction(self) -> float:
-        if self.state in STORED_STATES:
-            return 1.0
-        if self.state == ItemState.UPLOADING and self.total > 0:
-            return min(1.0, self.sent / self.total)
-        return 0.0
-
-
-def human_size(size: int | None) -> str:
-    """Bytes as a short text (decimal units, as file managers show them)."""
-    if size is None:
-        return "…"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
 
 
 class PhotoModel(QAbstractTableModel):
@@ -231,7 +129,8 @@ class PhotoModel(QAbstractTableModel):
             other = (
                 "; another note than the banner's, not sent under it" if self.is_other(row) else ""
             )
-            return f"{row.name}{who}: {row.status.label}{other}"
+            said = f". {row.error}" if row.error and row.error not in row.status.label else ""
+            return f"{row.name}{who}: {row.status.label}{other}{said}"
         if role == Qt.ItemDataRole.DecorationRole and col == Column.PHOTO:
             return self.thumbnail_for(row.path)
         if role == Qt.ItemDataRole.ForegroundRole and col == Column.STATUS:
@@ -260,17 +159,10 @@ class PhotoModel(QAbstractTableModel):
 
     @staticmethod
     def _tooltip(row: PhotoRow, col: Column) -> str:
-        lines = [str(row.path), row.status.hint, *(f.message for f in row.findings)]
+        # The trace id is for support: "Copy details" carries it, the tooltip does not.
+        lines = [str(row.path), row.error, row.status.hint, *(f.message for f in row.findings)]
         if row.target_label:
             lines.append(f"Queued for {row.target_label}")
-        if row.duplicate_of is not None:
-            lines.append(f"Same picture as {row.duplicate_of.name}.")
-        if row.error:
-            lines.append(row.error)
-        if row.next_step:
-            lines.append(row.next_step)
-        if row.trace_id:
-            lines.append(f"trace_id {row.trace_id}")
         return "\n".join(x for x in lines if x)
 
     # --- groups -------------------------------------------------------------------------
@@ -427,7 +319,8 @@ class PhotoModel(QAbstractTableModel):
     def replace_row(self, i: int, row: PhotoRow) -> None:
         old = self._rows[i]
         self._rows[i] = row
-        self._reindex()
+        if old.item_id != row.item_id:
+            self._reindex()
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
         if old.group != row.group:
             self._regroup()
@@ -468,38 +361,10 @@ class PhotoModel(QAbstractTableModel):
             out[r.state] = out.get(r.state, 0) + 1
         return out
 
-
-def row_from_item(item: Any, previous: PhotoRow | None = None) -> PhotoRow:
-    """A list row for a ``PhotoSnapshot`` or ``QueueItem`` (keeps live progress of the previous
-    row)."""
-    snap = item if isinstance(item, PhotoSnapshot) else snapshot(item)
-    item = snap.item
-    row = PhotoRow(
-        path=Path(item.source_path),
-        size_before=int(item.size_original),
-        sha256=item.sha256_original,
-        item_id=int(item.id),
-        state=item.state,
-        server_status=item.server_status,
-        size_after=item.size_sent if item.size_sent is not None else None,
-        size_after_is_estimate=item.size_sent is None,
-        error=item.error_message or "",
-        next_step=item.next_step or "",
-        trace_id=item.trace_id,
-        error_kind=item.error_code or item.error_kind or "",
-        image_id=item.image_id,
-        note_id=item.note_id,
-        target_label=item.patient_label,
-        revision=int(getattr(item, "revision", 0)),
-        extra={"preset": item.preset, "provider_id": item.provider_id},
-        findings=snap.findings,
-        outcome=snap.outcome,
-        facts_read=item.facts_read,
-    )
-    if previous is not None:
-        if row.size_after is None:
-            row.size_after = previous.size_after
-        row.duplicate_of = previous.duplicate_of if row.is_staged else None
-        if row.state == ItemState.UPLOADING:
-            row.sent, row.total = previous.sent, previous.total
-    return row
+    def group_counts(self) -> dict[CountGroup, int]:
+        """Rows per group of the counts line, from each row's outcome (see ``outcome_labels``)."""
+        out: dict[CountGroup, int] = {}
+        for r in self._rows:
+            group = count_group(r.status_outcome)
+            out[group] = out.get(group, 0) + 1
+        return {g: out[g] for g in CountGroup if g in out}

@@ -5,7 +5,7 @@ details of the latest problem (with its trace id and a copy button), and the Upl
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -16,39 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from maxupload.core.outcome_labels import NEEDS_USER, SETTLED, CountGroup, counts_text
 from maxupload.core.outcomes import ACTION_LABELS, Outcome
-from maxupload.core.queue.model import FINAL_STATES, ON_ITS_WAY_STATES, UPLOADED_STATES, ItemState
 from maxupload.gui import names
 from maxupload.gui.status_text import ACCENTS, Tone
 from maxupload.gui.tone_colors import set_tone_text
-
-_COUNT_GROUPS: list[tuple[str, frozenset[ItemState]]] = [
-    ("in EHR", frozenset({ItemState.SYNCED, ItemState.VERIFIED})),
-    ("saved, not confirmed in EHR", frozenset({ItemState.PENDING_UPLOAD})),
-    ("sending", ON_ITS_WAY_STATES),
-    ("need you", frozenset({ItemState.NEEDS_DECISION})),
-    ("failed", frozenset({ItemState.FAILED})),
-    ("archived", frozenset({ItemState.ARCHIVED})),
-    ("cancelled", frozenset({ItemState.CANCELLED})),
-    ("not sent yet", frozenset({ItemState.STAGED})),
-]
-
-
-def counts_text(counts: dict[str, int]) -> str:
-    """``12 photos: 8 in EHR · 2 sending · 1 failed`` (groups with zero are left out)."""
-    total = sum(counts.values())
-    if total == 0:
-        return "No photos yet."
-    parts = []
-    for label, states in _COUNT_GROUPS:
-        n = sum(counts.get(s, 0) for s in states)
-        if n:
-            parts.append(f"{n} {label}")
-    known = set().union(*(s for _, s in _COUNT_GROUPS))
-    other = sum(v for k, v in counts.items() if k not in known)
-    if other:
-        parts.append(f"{other} other")
-    return f"{total} photo{'s' if total != 1 else ''}: " + "  ·  ".join(parts)
 
 
 class StatusPanel(QFrame):
@@ -151,13 +123,33 @@ class StatusPanel(QFrame):
         layout.addWidget(self.error_panel)
         layout.addLayout(top)
 
-    def set_counts(self, counts: dict[str, int]) -> None:
+    def set_counts(self, counts: dict[CountGroup, int]) -> None:
+        """Show photos per group (``PhotoModel.group_counts``); the bar turns amber while any
+        photo needs the user, so a batch is never shown as simply done while one waits."""
         self.counts.setText(counts_text(counts))
-        queued = sum(v for k, v in counts.items() if k != ItemState.STAGED)
-        settled = sum(v for k, v in counts.items() if k in FINAL_STATES | UPLOADED_STATES)
+        waiting = (CountGroup.NOT_SENT_YET, CountGroup.HELD)
+        queued = sum(n for g, n in counts.items() if g not in waiting)
+        settled = sum(n for g, n in counts.items() if g in SETTLED)
+        need = sum(n for g, n in counts.items() if g in NEEDS_USER)
         self.progress.setRange(0, max(1, queued))
         self.progress.setValue(settled)
-        self.progress.setFormat("%v of %m done" if queued else "Nothing sent yet")
+        if need:
+            text = f"%v of %m done  ·  {need} need{'s' if need == 1 else ''} you"
+        else:
+            text = "%v of %m done" if queued else "Nothing sent yet"
+        self.progress.setFormat(text)
+        self._tone_bar(Tone.WARNING if need else Tone.BUSY)
+
+    def _tone_bar(self, tone: Tone) -> None:
+        """Colour the bar's filled part (amber: something needs the user)."""
+        if self.progress.property("tone") == str(tone):
+            return
+        self.progress.setProperty("tone", str(tone))
+        palette = self.progress.palette()
+        palette.setColor(QPalette.ColorRole.Highlight, QColor(ACCENTS[tone]))
+        ink = "#000000" if tone is Tone.WARNING else "#ffffff"
+        palette.setColor(QPalette.ColorRole.HighlightedText, QColor(ink))
+        self.progress.setPalette(palette)
 
     def set_rate_limit(self, seconds: float) -> None:
         if seconds <= 0.05:

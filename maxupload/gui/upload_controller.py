@@ -15,8 +15,16 @@ from PySide6.QtCore import QObject, Signal
 
 from maxupload.core.api.models import Note
 from maxupload.core.checks.photo import CheckCode
-from maxupload.core.uploads import NoteReader, UploadService
+from maxupload.core.uploads import NoteReader, StageResult, UploadService, merge_staged
 from maxupload.gui.tasks import TaskPool
+
+#: The photo checks' reads wait behind thumbnails (priority 1) and size estimates (-1) on the
+#: image pool: they are needed before Upload, not for the first screen, and Upload reads any
+#: photo not yet read itself before anything is sent.
+CHECKS_PRIORITY = -2
+#: A drop is listed in parts: about a screen of rows first, then larger parts (fewer relayouts).
+FIRST_PART = 16
+PART_SIZE = 48
 
 
 @dataclass(frozen=True)
@@ -38,21 +46,25 @@ class UploadController(QObject):
     """Adapts ``UploadService`` to Qt.
 
     Signals:
-        staged(object): a ``StageResult`` (photos saved as staged, files rejected).
+        part_staged(object): a ``StageResult`` of the files read so far (for listing rows).
+        staged(object): a ``StageResult`` (photos saved as staged, files rejected), once.
         facts_read(object): a ``PhotoSnapshot`` once the checks have read that photo.
         checked(list): ``PhotoSnapshot`` values with the checks' findings for a chosen note.
         submitted(object): a ``SubmitResult``.
         submit_failed(object): the exception that stopped a submit (e.g. the note was signed).
         changed(list): ``PhotoSnapshot`` values after a user action (retry, send again, remove).
+        moved(object): a ``MoveResult`` once failed photos wait to go to another note.
         failed(object): the exception of any other failed call.
     """
 
+    part_staged = Signal(object)
     staged = Signal(object)
     facts_read = Signal(object)
     checked = Signal(list)
     submitted = Signal(object)
     submit_failed = Signal(object)
     changed = Signal(list)
+    moved = Signal(object)
     failed = Signal(object)
 
     def __init__(
@@ -69,17 +81,28 @@ class UploadController(QObject):
         self.image_pool = image_pool
         self.reader = reader
         self._checks: list[tuple[list[int], Note | None]] = []
+        #: Files in the first part of a drop (about a screen of rows) and in each part after.
+        self.first_part = FIRST_PART
+        self.part_size = PART_SIZE
         self._checking = False
 
     def stage(self, paths: Sequence[Path]) -> None:
-        """Scan and save the photos as staged at once (rows appear), then read each photo's
+        """Scan and save the photos as staged, a part at a time (``part_staged``: rows appear
+        while the rest is read), then ``staged`` once with everything; then read each photo's
         facts for the checks in its own job on the image pool (a decode and a barcode scan)."""
         wanted = [Path(p) for p in paths]
-        self.image_pool.submit(
-            lambda: self.service.stage(wanted, reuse_staged=True, read_now=False),
-            self._staged,
-            self.failed.emit,
-        )
+        service, first, size = self.service, self.first_part, self.part_size
+
+        def job() -> StageResult:
+            parts = []
+            for part in service.stage_in_parts(
+                wanted, first=first, size=size, reuse_staged=True, read_now=False
+            ):
+                parts.append(part)
+                self.part_staged.emit(part)  # queued to the GUI thread, before the result
+            return merge_staged(parts)
+
+        self.image_pool.submit(job, self._staged, self.failed.emit)
 
     def _staged(self, result: Any) -> None:
         self.staged.emit(result)
@@ -89,7 +112,10 @@ class UploadController(QObject):
         """Read the facts of staged photos not read yet (e.g. restored after a crash)."""
         for item_id in ids:
             self.image_pool.submit(
-                self._fact_reader(item_id), self.facts_read.emit, self.failed.emit
+                self._fact_reader(item_id),
+                self.facts_read.emit,
+                self.failed.emit,
+                priority=CHECKS_PRIORITY,
             )
 
     def _fact_reader(self, item_id: int) -> Callable[[], Any]:
@@ -148,6 +174,10 @@ class UploadController(QObject):
     def send_again(self, ids: Sequence[int]) -> None:
         self._run(lambda: self.service.send_again(list(ids)))
 
+    def include(self, ids: Sequence[int]) -> None:
+        """Send skipped copies of a picture after all ("Include anyway")."""
+        self._run(lambda: self.service.include(list(ids)))
+
     def remove(self, ids: Sequence[int]) -> None:
         """One job per photo: one that cannot be removed now does not keep the others."""
         for item_id in list(ids):
@@ -155,6 +185,13 @@ class UploadController(QObject):
 
     def _remover(self, item_id: int) -> Callable[[], list[Any]]:
         return lambda: [self.service.remove(item_id)]
+
+    def move_to_new_batch(self, ids: Sequence[int]) -> None:
+        """Failed photos added again as not sent yet, for the note the user picks next."""
+        wanted = list(ids)
+        self.io_pool.submit(
+            lambda: self.service.move_to_new_batch(wanted), self.moved.emit, self.failed.emit
+        )
 
     def cancel(self, ids: Sequence[int]) -> None:
         wanted = list(ids)

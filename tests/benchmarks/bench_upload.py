@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -38,10 +40,17 @@ def _make(args: tuple[Path, int]) -> Path:
     return write_realistic_photo(path, PHOTO_SIZE, seed=seed, orientation=6)
 
 
-def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes, process tree) of one command; fails loudly."""
+class Run(NamedTuple):
+    wall: float  # seconds
+    peak: int  # bytes of RSS, whole process tree
+    cpu: float  # user + system seconds of the process (steadier than wall on a busy machine)
+
+
+def run_timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> Run:
+    """Wall and CPU seconds and peak RSS of one command; fails loudly."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = psutil.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = psutil.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = 0
     stop = threading.Event()
 
@@ -62,9 +71,11 @@ def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     stop.set()
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[2:4]} failed ({proc.returncode}):\n{out.decode()}\n{err.decode()}")
-    return elapsed, peak
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(elapsed, peak, cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=12, help="photos per batch (default 12)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--dir", type=Path, help="folder for the photos (default: temporary)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also time the maxupload package found in DIR (e.g. an earlier release unpacked "
+        "with 'git archive REV maxupload | tar -x -C DIR'), in the same interleaved rounds",
+    )
     args = parser.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory(prefix="maxupload-bench-upload-")
@@ -98,10 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             *files,
         ]
         ours_cmd = [sys.executable, "-m", "maxupload", *upload_args(srv, "--yes", *files)]
-        naive_t: list[float] = []
-        ours_t: list[float] = []
-        naive_m: list[int] = []
-        ours_m: list[int] = []
+        runs: dict[str, list[Run]] = {"naive": [], "ours": [], "baseline": []}
         print(
             f"MaxUpload batch benchmark: {args.photos} photos {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}, "
             f"{args.rounds} interleaved rounds, {os.cpu_count()} cores",
@@ -110,27 +125,41 @@ def main(argv: list[str] | None = None) -> int:
         warm_env = dict(base_env, MAXUPLOAD_HOME=str(Path(tmp.name) / "home-warm-up"))
         run_timed(naive_cmd[: -len(files)] + files[:1], warm_env)
         run_timed(ours_cmd[: -len(files)] + files[:1], warm_env)
+        if args.baseline:
+            run_timed(ours_cmd[: -len(files)] + files[:1], warm_env, cwd=args.baseline)
         for r in range(args.rounds):
             home = Path(tmp.name) / f"home-{r}"  # a fresh queue and settings each round
-            env = dict(base_env, MAXUPLOAD_HOME=str(home))
-            t, m = run_timed(naive_cmd, env)
-            naive_t.append(t)
-            naive_m.append(m)
-            t, m = run_timed(ours_cmd, env)
-            ours_t.append(t)
-            ours_m.append(m)
-            print(
-                f"  round {r + 1}: naive {naive_t[-1]:.2f} s, MaxUpload {ours_t[-1]:.2f} s",
-                flush=True,
+            runs["naive"].append(run_timed(naive_cmd, dict(base_env, MAXUPLOAD_HOME=str(home))))
+            runs["ours"].append(run_timed(ours_cmd, dict(base_env, MAXUPLOAD_HOME=str(home))))
+            if args.baseline:
+                env = dict(base_env, MAXUPLOAD_HOME=str(home) + "-baseline")
+                runs["baseline"].append(run_timed(ours_cmd, env, cwd=args.baseline))
+            line = ", ".join(
+                f"{name} {done[-1].wall:.2f} s (CPU {done[-1].cpu:.2f} s)"
+                for name, done in runs.items()
+                if done
             )
-        n, o = statistics.median(naive_t), statistics.median(ours_t)
-        print("\n| batch of photos | naive resize + POST | `maxupload upload` | ratio | target |")
-        print("|---|---|---|---|---|")
+            print(f"  round {r + 1}: {line}", flush=True)
+        n = statistics.median(x.wall for x in runs["naive"])
+        n_cpu = statistics.median(x.cpu for x in runs["naive"])
+        o = statistics.median(x.wall for x in runs["ours"])
         print(
-            f"| {args.photos} x {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEG, whole process "
-            f"| {n:.2f} s, peak {max(naive_m) / 1e6:.0f} MB "
-            f"| {o:.2f} s, peak {max(ours_m) / 1e6:.0f} MB (verified) | {o / n:.2f}x | <= 0.40x |"
+            "\n| batch of photos | naive resize + POST | `maxupload upload` | ratio "
+            "| CPU ratio | target |"
         )
+        print("|---|---|---|---|---|---|")
+        rows = [("ours", f"{args.photos} x {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEG, whole process")]
+        if runs["baseline"]:
+            rows.append(("baseline", f"same, code from {args.baseline}"))
+        for name, title in rows:
+            wall = statistics.median(x.wall for x in runs[name])
+            cpu = statistics.median(x.cpu for x in runs[name])
+            peak = max(x.peak for x in runs[name])
+            print(
+                f"| {title} | {n:.2f} s, peak {max(x.peak for x in runs['naive']) / 1e6:.0f} MB "
+                f"| {wall:.2f} s, peak {peak / 1e6:.0f} MB (verified) | {wall / n:.2f}x "
+                f"| {cpu / n_cpu:.2f}x | {'<= 0.40x' if name == 'ours' else ''} |"
+            )
         return 0 if o / n <= 0.4 else 1
     finally:
         srv.stop()

@@ -3,6 +3,7 @@ naming the file and the fix: nothing falls back to production silently, on any l
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -20,6 +21,14 @@ DAMAGED = {
 }
 
 
+def write_damaged(text: str) -> Path:
+    """The settings file with ``text`` in it; returns its path."""
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize("damage", sorted(DAMAGED))
 def test_upload_stops_and_names_the_file_on_every_run(
     damage: str,
@@ -29,9 +38,7 @@ def test_upload_stops_and_names_the_file_on_every_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("MAXUPLOAD_API_KEY", sandbox.demo.api_key)
-    path = settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(DAMAGED[damage], encoding="utf-8")
+    path = write_damaged(DAMAGED[damage])
     picture = write_jpeg(tmp_path / "p.jpg", photo(100, 80, seed=1))
     demo = sandbox.demo
     argv = ["upload", "--yes", "--note", demo.open_note_id, "--provider", demo.provider_id]
@@ -46,3 +53,37 @@ def test_upload_stops_and_names_the_file_on_every_run(
     code, out, err = run([*argv[:-1], "--base-url", sandbox.base_url, str(picture)], capsys)
     assert code == 0, out + err  # naming the server explicitly goes on
     assert len(sandbox.uploads()) == 1
+
+
+@pytest.mark.parametrize("action", ["status", "test", "delete", "set"])
+@pytest.mark.parametrize("damage", sorted(DAMAGED))
+def test_key_commands_stop_and_name_the_file(
+    action: str,
+    damage: str,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No key command points at production because the file it would have read is damaged."""
+    path = write_damaged(DAMAGED[damage])
+    monkeypatch.setattr("sys.stdin", io.StringIO(sandbox.demo.api_key))
+    code, out, err = run(["key", action, "--org", sandbox.demo.org_id], capsys)
+    assert code == 2, out + err
+    assert str(path) in err and "damaged" in err and "Next: Fix or delete" in err
+    assert "production" not in out + err.split("Next:")[0]
+    assert path.read_text(encoding="utf-8") == DAMAGED[damage]  # never replaced by defaults
+
+
+def test_key_set_with_env_saves_the_key_but_not_over_the_damaged_file(
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write_damaged(DAMAGED["not json"])
+    monkeypatch.setattr("sys.stdin", io.StringIO(sandbox.demo.api_key))
+    argv = ["key", "set", "--env", sandbox.base_url, "--org", sandbox.demo.org_id]
+    code, out, err = run(argv, capsys)
+    assert code == 0, out + err
+    assert "Saved the API key" in out
+    assert "was not saved as the default" in err and str(path) in err
+    assert path.read_text(encoding="utf-8") == DAMAGED["not json"]

@@ -255,7 +255,7 @@ def test_test_command_with_a_rejected_key_or_no_key(
     env = ["--org", sandbox.demo.org_id, "--env", sandbox.base_url]
     code, out, err = cli("key", "test", *env)
     assert code == 1
-    assert "run 'maxupload key set' first" in err
+    assert "Run 'maxupload key set --org" in err
     cli("key", "set", *env, stdin=bad)
     code, out, err = cli("key", "test")
     assert code == 1

@@ -342,7 +342,7 @@ def test_a_photo_left_queued_for_another_provider_is_not_sent_in_its_place(
     code, out, _err = run_cli(capsys, upload_args(sandbox, photos[0]))
     # The command said "as provider <its provider>": the photo is not sent as the other one.
     assert code == 1, out
-    assert "already in the queue for this note" in out
+    assert "already queued for this note" in out
     assert all(u["providerId"] == demo.provider_id for u in sandbox.uploads())
     with QueueStore() as store:
         assert store.get(left.id).state == ItemState.QUEUED

@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from maxupload.core.intake import AcceptedFile, Rejection, hash_file, scan
+from maxupload.core.intake import (
+    AcceptedFile,
+    Rejection,
+    hash_file,
+    merge_results,
+    scan,
+    scan_in_parts,
+)
 from tests.plugins.images import (
     can_drop_privileges,
     photo,
@@ -297,3 +304,26 @@ def test_hashing_streams_in_chunks_with_flat_memory(tmp_path: Path) -> None:
     assert "cut off" in report["reason"]  # a JPEG start with no end marker
     assert report["sha"] == hashlib.sha256(big.read_bytes()).hexdigest()
     assert report["rss_kb"] < 140_000, "the file was read into memory whole"
+
+
+@pytest.mark.parametrize(("first", "size"), [(1, 1), (2, 3), (4, 100), (None, None)])
+def test_reading_in_parts_finds_every_file_once_and_duplicates_across_parts(
+    mixed_folder: Path, first: int | None, size: int | None
+) -> None:
+    """A long list is read a part at a time; together the parts are exactly one scan."""
+    original = mixed_folder / "day 1" / "wound.jpg"
+    shutil.copyfile(original, mixed_folder / "zz copy.jpg")  # read last: in a later part
+    whole = scan([mixed_folder])
+    parts = list(scan_in_parts([mixed_folder], first=first, size=size))
+    assert merge_results(parts) == whole
+    assert len(parts) > 1 or first is None
+    counts = [len(p.accepted) + len(p.rejected) for p in parts]
+    if first is not None and size is not None:
+        assert counts[0] == first
+        assert all(c <= size for c in counts[1:])
+    files = [a.path for p in parts for a in p.accepted] + [
+        r.path for p in parts for r in p.rejected
+    ]
+    assert len(files) == len(set(files))  # never twice
+    (copy,) = [a for p in parts for a in p.duplicates]
+    assert copy.path.name == "zz copy.jpg" and copy.duplicate_of == original

@@ -3,8 +3,6 @@ so), and a stored copy that is missing is not a missing note."""
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,20 +14,10 @@ from maxupload.core.outcomes import classify
 trustme = pytest.importorskip("trustme")
 
 from tests.core.api.test_api_client_tls import KEY  # noqa: E402
-from tests.plugins.tls import TlsServer  # noqa: E402
 
 
-@pytest.fixture
-def untrusted_server() -> Iterator[TlsServer]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
-    server = TlsServer(context)
-    yield server
-    server.stop()
-
-
-def test_a_tls_failure_fails_with_what_to_check(untrusted_server: Any) -> None:
-    url = f"https://127.0.0.1:{untrusted_server.server_address[1]}/v3"
+def test_a_tls_failure_fails_with_what_to_check(untrusted_tls_server: Any) -> None:
+    url = f"https://127.0.0.1:{untrusted_tls_server.server_address[1]}/v3"
     client = ApiClient(url, KEY, "org")
     with client, pytest.raises(TlsNotVerified) as caught:
         client.get_note("nte_1")
@@ -37,7 +25,7 @@ def test_a_tls_failure_fails_with_what_to_check(untrusted_server: Any) -> None:
     assert outcome.kind == "failed"  # never retried by itself ...
     assert "by itself" not in outcome.next_step and "retries" not in caught.value.next_step
     assert "date and time" in caught.value.next_step  # ... and says what to check
-    assert "queue retry 7" in outcome.next_step
+    assert "queue retry 7" in outcome.terminal_step and "maxupload" not in outcome.next_step
 
 
 def test_a_missing_stored_copy_is_not_called_a_missing_note() -> None:

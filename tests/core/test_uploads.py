@@ -164,7 +164,8 @@ def test_a_photo_already_on_the_note_is_not_queued_again(setup: Setup, tmp_path:
     assert result.stand_ins[again[0].id].id == first[0].id  # type: ignore[attr-defined]
     assert result.stand_ins[again[0].id].outcome.kind is OutcomeKind.OK  # type: ignore[attr-defined]
     withdrawn = setup.store.get(again[0].id)
-    assert withdrawn.hidden and withdrawn.error_code == "already_sent"
+    assert withdrawn.error_code == "already_sent"
+    assert snapshot(withdrawn).outcome.kind is OutcomeKind.SKIPPED  # listed, to include
     assert not setup.store.items(states=[ItemState.NEEDS_DECISION], include_hidden=True)
     assert len(setup.srv.uploads()) == 1
 
@@ -198,7 +199,7 @@ def test_an_ehr_failure_waits_for_a_decision_and_send_again_sends_it(
     assert item.state == ItemState.NEEDS_DECISION
     outcome = snapshot(item).outcome
     assert outcome.kind is OutcomeKind.NEEDS_DECISION and outcome.action is Action.SEND_AGAIN
-    assert "send-again" in outcome.next_step
+    assert "send-again" in outcome.cli_hint and "maxupload" not in outcome.next_step
     (again,) = setup.service.send_again([snap.id])
     assert again.state in (ItemState.QUEUED, ItemState.READY)
     assert setup.engine.wait_idle(timeout=60)

@@ -12,10 +12,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QStyleFactory
 
+from maxupload.core.outcomes import Outcome, OutcomeKind
 from maxupload.gui.palettes import dark_palette
 from maxupload.gui.photo_model import Column
 from maxupload.gui.status_text import (
-    _BY_STATE,
     MIN_TEXT_CONTRAST,
     Tone,
     contrast_ratio,
@@ -86,11 +86,11 @@ def test_window_text_in_status_colours_passes_in_both_palettes(
 
     # Every photo status, as the list colours it, on the list's background.
     model = window.model
-    for state in _BY_STATE:
-        model.update_row(0, state=state)
+    for kind in OutcomeKind:
+        model.update_row(0, outcome=Outcome(kind, str(kind), "Why.", "What next."))
         fg = model.index(0, Column.STATUS).data(Qt.ItemDataRole.ForegroundRole)
         for role in (ROLES.Base, ROLES.AlternateBase):
-            assert ratio(fg, palette.color(role)) >= MIN_TEXT_CONTRAST, (state, fg.name())
+            assert ratio(fg, palette.color(role)) >= MIN_TEXT_CONTRAST, (kind, fg.name())
 
 
 def test_status_colours_follow_a_palette_switch_while_running(

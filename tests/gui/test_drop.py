@@ -46,6 +46,32 @@ def test_drop_files_adds_rows_and_leaves_files_in_place(
     assert window.model.rowCount() == 3
 
 
+def test_a_large_drop_is_listed_part_by_part_and_never_loses_or_repeats_a_file(
+    qtbot: Any, make_app: Any, tmp_path: Path
+) -> None:
+    ctx = make_app()
+    window = ctx.window
+    ctx.uploads.first_part, ctx.uploads.part_size = 2, 3  # small parts for a small folder
+    folder = tmp_path / "camera"
+    photos = make_photos(folder, 8)
+    twin = folder / "IMG_9999 copy.JPG"  # read last, a copy of the first photo
+    twin.write_bytes(photos[0].read_bytes())
+    listed: list[int] = []
+    ctx.uploads.part_staged.connect(lambda _part: listed.append(window.model.rowCount()))
+
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS) as signal:
+        drop(window, [folder])
+    assert signal.args == [9, 0]
+    assert listed[0] == 2  # the first rows were listed before the rest of the folder was read
+    assert listed == sorted(listed) and len(listed) >= 3
+    assert sorted(r.path for r in window.model.rows()) == sorted([*photos, twin])  # each once
+    # The copy is listed, skipped, and says of which photo (it can be included anyway).
+    (copy,) = [r for r in window.model.rows() if r.is_skipped_copy]
+    assert copy.path == twin and photos[0].name in copy.error
+    assert not window.rejections.entries()
+    assert window.table.selectionModel().hasSelection()  # the first row, as before
+
+
 def test_drop_folder_with_junk_shows_rejections_with_reasons(
     qtbot: Any, make_app: Any, mixed_folder: Path
 ) -> None:

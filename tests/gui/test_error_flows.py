@@ -14,6 +14,7 @@ from tests.gui.conftest import (
     states,
     upload_requests,
 )
+from tests.gui.test_honest_statuses import assert_line_matches_rows
 
 
 def _click(box: QMessageBox, text: str) -> None:
@@ -99,7 +100,11 @@ def test_429_shows_a_countdown_and_sends_by_itself(
     rate = window.status_panel.rate
     qtbot.waitUntil(lambda: rate.isVisible(), timeout=TIMEOUT_MS)
     assert "resumes in" in rate.text()
+    # Waiting out the limit is blue (nothing for the user to do), and counted as the rows say.
+    assert_line_matches_rows(window)
+    assert all(r.status.tone in ("busy", "neutral", "success") for r in window.model.rows())
     qtbot.waitUntil(lambda: states(window) == ["verified"] * 2, timeout=60_000)
+    assert_line_matches_rows(window)
     qtbot.waitUntil(lambda: not rate.isVisible(), timeout=TIMEOUT_MS)
     assert any(r["status"] == 429 for r in sandbox.request_log())
     assert len(sandbox.uploads()) == 2

@@ -102,3 +102,31 @@ def test_removing_photos_cancels_their_queued_work(
     release.set()
     qtbot.waitUntil(lambda: pool.pending() == 0, timeout=TIMEOUT_MS)
     assert window.thumbnails.failed == {}
+
+
+def test_thumbnails_never_wait_behind_decodes_on_the_image_pool(
+    qtbot: Any, make_app: Any, tmp_path: Path
+) -> None:
+    """Size estimates and photo checks keep both image workers busy for a while after a drop;
+    the thumbnails of the rows on screen have a lane of their own."""
+    ctx = make_app()
+    window = ctx.window
+    release = threading.Event()
+    held: list[int] = []
+
+    def hold_the_image_pool(_ok: int, _bad: int) -> None:
+        for _ in range(2):  # both workers: as if each were decoding a large photo
+            held.append(ctx.image_pool.submit(lambda: release.wait(60), priority=10))
+
+    window.intake_done.connect(hold_the_image_pool)
+    try:
+        photos = add_photos(qtbot, window, tmp_path / "camera", 4)
+        assert len(held) == 2
+        qtbot.waitUntil(
+            lambda: all(window.model.thumbnail_for(p) is not None for p in photos),
+            timeout=TIMEOUT_MS,
+        )
+        assert not release.is_set()  # the image pool was still held
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: ctx.image_pool.pending() == 0, timeout=TIMEOUT_MS)

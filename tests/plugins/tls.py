@@ -68,3 +68,14 @@ def tls_server(ca: Any) -> Iterator[TlsServer]:
     server = TlsServer(context)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def untrusted_tls_server() -> Iterator[TlsServer]:
+    """HTTPS on loopback with a certificate from a CA nobody trusts."""
+    trustme = pytest.importorskip("trustme")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+    server = TlsServer(context)
+    yield server
+    server.stop()

@@ -167,6 +167,8 @@ class _Call:
     on_progress: ProgressCallback | None = None
     cancel: threading.Event | None = None
     max_bytes: int = MAX_API_RESPONSE_BYTES
+    #: False: a 429 pauses every request for its wait, then raises (the caller re-sends).
+    resend_when_rate_limited: bool = True
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from maxupload.core.api.calls import (
     check_url,
 )
 from maxupload.core.api.environments import api_root, with_version
-from maxupload.core.api.errors import ApiError, NotFound, UploadOutcomeUnknown
+from maxupload.core.api.errors import ApiError, ImageNotFound, NotFound, UploadOutcomeUnknown
 from maxupload.core.api.models import (
     KeyInfo,
     Note,
@@ -91,6 +91,7 @@ class ApiClient(ApiSession):
         *,
         on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        resend_when_rate_limited: bool = True,
     ) -> UploadedImage:
         """Attach one JPEG or PNG to a note, streamed so progress and cancel are real.
 
@@ -104,7 +105,9 @@ class ApiClient(ApiSession):
         with a 500 may have stored the file before failing (as it does before a 502), so every
         5xx on an upload counts as "a copy may be stored" and the user decides. Only a 429
         (answered before any processing) and a request that never went out complete are
-        re-sent automatically.
+        re-sent automatically; with ``resend_when_rate_limited=False`` a 429 raises
+        ``RateLimited`` at once (every request still waits out the pause), so a queue can
+        first record that nothing was stored and then send again itself.
         """
         if mime_type not in UPLOAD_MIME_TYPES:
             raise ValueError(f"Only JPEG and PNG can be uploaded, not {mime_type!r}.")
@@ -118,6 +121,7 @@ class ApiClient(ApiSession):
             body=_Multipart(data, file_name, mime_type),
             on_progress=on_progress,
             cancel=cancel,
+            resend_when_rate_limited=resend_when_rate_limited,
         )
         answer = self._execute(call)
         try:
@@ -146,7 +150,7 @@ class ApiClient(ApiSession):
             try:
                 data = self._get_json(with_version(self._base_url, "v2") + path)
             except ApiError as second:
-                raise first from second
+                raise ImageNotFound.from_not_found(first) from second
         try:
             url = _req_str(data, "url")
         except _BadAnswer as exc:

@@ -116,6 +116,24 @@ class NotFound(ApiError):
     )
 
 
+class ImageNotFound(NotFound):
+    """A stored photo's link was not found (404): not the same as a missing note."""
+
+    default_next_step = (
+        "Open the note in the EHR to check the photo; if it is not there, send it again."
+    )
+
+    @classmethod
+    def from_not_found(cls, exc: NotFound) -> ImageNotFound:
+        return cls(
+            exc.message,
+            status=exc.status,
+            code=exc.code,
+            trace_id=exc.trace_id,
+            rate_limit=exc.rate_limit,
+        )
+
+
 class NoteLocked(ApiError):
     status = 409
     default_code = "conflict"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from maxupload.core.api.errors import Cancelled, RateLimitInfo
 
@@ -141,3 +142,23 @@ class RateGate:
         if self._limit is None and self._remaining > 10:
             return 0.0
         return min(until_reset / self._remaining, MAX_WAIT_S)
+
+
+#: How many 429 answers in a row the queue absorbs for one photo before it waits longer
+#: (``retry_later``): each one puts the photo back to ``ready`` (nothing stored) first.
+RATE_LIMIT_RESENDS = 5
+
+
+def rate_limited_wait(remaining: float) -> dict[str, Any]:
+    """The queue row's fields while a photo waits out a 429: not stored, sent again by itself."""
+    return {
+        "message": (
+            "the server asked to slow down (too many requests); nothing was stored; "
+            f"sending again in {max(remaining, 0.0):.0f} s"
+        ),
+        "error_kind": None,
+        "error_code": None,
+        "error_message": None,
+        "next_step": None,
+        "next_attempt_at": None,
+    }

@@ -208,6 +208,9 @@ class ApiSession:
                 if rate_limited >= self._policy.rate_limit_retries:
                     raise self._api_error(call, answer, info)
                 wait = self._rate_limit_wait(info, rate_limited)
+                if not call.resend_when_rate_limited:
+                    self._gate.pause_for(wait)
+                    raise self._api_error(call, answer, info)
                 log.info(
                     "%s %s: rate limited (trace_id=%s); all requests wait %.1f s",
                     call.method,

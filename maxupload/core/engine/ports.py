@@ -52,6 +52,7 @@ class UploadClient(VerifyClient, Protocol):
         *,
         on_progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        resend_when_rate_limited: bool = True,
     ) -> UploadedImage: ...
 
     def close(self) -> None: ...

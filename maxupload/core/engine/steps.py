@@ -25,7 +25,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from maxupload.core.api.errors import AuthError, Cancelled, NoteLocked, NotFound, ScopeError
+from maxupload.core.api.errors import (
+    AuthError,
+    Cancelled,
+    NoteLocked,
+    NotFound,
+    RateLimited,
+    ScopeError,
+)
+from maxupload.core.api.ratelimit import RATE_LIMIT_RESENDS, rate_limited_wait
 from maxupload.core.api.verify import verify_stored_copy
 from maxupload.core.engine.ports import (
     ClientFactory,
@@ -36,7 +44,7 @@ from maxupload.core.engine.ports import (
     UploadClient,
 )
 from maxupload.core.errors import MaxUploadError
-from maxupload.core.outcomes import Outcome, Phase, classify
+from maxupload.core.outcomes import Outcome, Phase, classify, gave_up_step
 from maxupload.core.queue.filenames import shown
 from maxupload.core.queue.model import UPLOADED_STATES, InvalidTransition, ItemState, QueueItem
 from maxupload.core.system.paths import write_private
@@ -181,7 +189,12 @@ def _prepare(item: QueueItem, job: Job, ports: StepPorts) -> tuple[QueueItem, by
 
 
 def _upload(
-    item: QueueItem, data: bytes, job: Job, client: UploadClient, ports: StepPorts
+    item: QueueItem,
+    data: bytes,
+    job: Job,
+    client: UploadClient,
+    ports: StepPorts,
+    rate_limited: int = 0,
 ) -> QueueItem | None:
     store = ports.store
     assert item.mime_type
@@ -212,7 +225,21 @@ def _upload(
             mime,
             on_progress=lambda sent, total: ports.run.report_progress(item_id, sent, total),
             cancel=job.cancel,
+            resend_when_rate_limited=False,
         )
+    except RateLimited as exc:
+        if rate_limited >= RATE_LIMIT_RESENDS:
+            _fail(item.id, exc, "upload", job, ports)
+            return None
+        # A 429 comes before any processing: back to 'ready' (nothing stored) before the
+        # wait, so a stop or crash during it simply sends the photo later.
+        item = store.update(
+            item.id,
+            ItemState.READY,
+            expect={ItemState.UPLOADING},
+            **rate_limited_wait(ports.gate.pause_remaining()),
+        )
+        return _upload(item, data, job, client, ports, rate_limited + 1)
     except BaseException as exc:
         ports.clients.forget_if_refused(item, exc)
         _fail(item.id, exc, "upload", job, ports)
@@ -267,7 +294,7 @@ def _verify(item: QueueItem, job: Job, ports: StepPorts) -> None:
                 error_kind=outcome.kind,
                 error_code=outcome.code,
                 error_message=outcome.message,
-                next_step=outcome.next_step,
+                next_step=outcome.terminal_step,
                 next_attempt_at=None,
             )
             return
@@ -333,16 +360,13 @@ def _fail(item_id: int, exc: BaseException, phase: Phase, job: Job, ports: StepP
     item = store.get(item_id)
     next_at: float | None = None
     retry_count = item.retry_count
-    step = outcome.next_step
+    step = outcome.terminal_step
     if outcome.kind == "retry_later":
         if retry_count < len(ports.retry_delays):
             next_at = ports.now() + ports.retry_delays[retry_count]
             retry_count += 1
         else:
-            step = (
-                "MaxUpload stopped trying by itself: check the connection, then choose "
-                f"'Retry' (maxupload queue retry {item_id})."
-            )
+            step = gave_up_step(exc, item_id)
     log.info(
         "queue item %s: %s during %s (%s, trace_id=%s)",
         item_id,
@@ -398,7 +422,7 @@ def _fail_siblings(item: QueueItem, exc: BaseException, outcome: Outcome, ports:
                     error_kind="failed",
                     error_code=outcome.code,
                     error_message=f"Not sent: {outcome.message}",
-                    next_step=outcome.next_step.replace(
+                    next_step=outcome.terminal_step.replace(
                         f"queue retry {item.id}", f"queue retry {other.id}"
                     ),
                     trace_id=outcome.trace_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -298,11 +299,13 @@ def _render(
     *,
     max_pixels: int,
     describe: bool,
+    decoded: Callable[[Image.Image], None] | None = None,
 ) -> _Rendered:
     """Decode (fast path), shrink, orient and colour-correct one image.
 
     ``describe`` is True when preparing for sending: the metadata is listed for the receipt
-    and embedded HEIC thumbnails are never used.
+    and embedded HEIC thumbnails are never used. ``decoded`` is shown the decoded pixels
+    (before any resample or orientation) so other work can share this decode.
     """
     im = open_image(source, max_pixels=max_pixels)
     try:
@@ -337,6 +340,8 @@ def _render(
             im.draft(im.mode, (target[0] * 2, target[1] * 2))
         if embedded is None:
             _load_pixels(im)
+            if decoded is not None:
+                decoded(im)
         removed = found_metadata(im) if describe else []
         icc = im.info.get("icc_profile") or None
         work = _to_working_mode(embedded or im, changes)
@@ -432,10 +437,12 @@ def prepare_with_view(
     view_px: int = 1024,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    decoded: Callable[[Image.Image], None] | None = None,
 ) -> tuple[Prepared, Image.Image]:
     """``prepare`` plus an RGB(A) view of the pixels sent, long edge at most ``view_px``, made
-    from the same decode (the preview needs no second decode of the photo or of the copy)."""
-    prepared, image = _prepare(path, preset, max_pixels)
+    from the same decode (the preview needs no second decode of the photo or of the copy).
+    ``decoded`` is shown the decoded pixels first (the photo checks' label scan uses them)."""
+    prepared, image = _prepare(path, preset, max_pixels, decoded)
     return prepared, _view_of(image, view_px)
 
 
@@ -453,12 +460,17 @@ def _view_of(image: Image.Image, size: int) -> Image.Image:
 
 
 def _prepare(
-    path: str | Path, preset: Preset | str, max_pixels: int
+    path: str | Path,
+    preset: Preset | str,
+    max_pixels: int,
+    decoded: Callable[[Image.Image], None] | None = None,
 ) -> tuple[Prepared, Image.Image]:
     chosen = get_preset(preset)
     data = _read_source(Path(path))
     sha_original = hashlib.sha256(data).hexdigest()
-    rendered = _render(io.BytesIO(data), chosen.long_edge, max_pixels=max_pixels, describe=True)
+    rendered = _render(
+        io.BytesIO(data), chosen.long_edge, max_pixels=max_pixels, describe=True, decoded=decoded
+    )
     image, fmt = _finish_mode(rendered, chosen)
     if rendered.kind not in ("jpeg", "png") or (fmt == "PNG" and rendered.kind != "png"):
         source_name = _FORMAT_NAMES.get(rendered.kind, rendered.kind.upper())

@@ -18,6 +18,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -53,13 +54,20 @@ class PreparedCopies:
         """The prepared copy of ``source`` with ``preset``: from the cache, else made now."""
         return self._get(source, preset, want_view=False)[0]
 
-    def get_with_view(self, source: Path, preset: Preset | str) -> tuple[Prepared, Image.Image]:
+    def get_with_view(
+        self,
+        source: Path,
+        preset: Preset | str,
+        *,
+        decoded: Callable[[Image.Image], None] | None = None,
+    ) -> tuple[Prepared, Image.Image]:
         """The prepared copy and a display image of it (long edge at most ``view_px``).
 
         The view comes from the same decode when the copy is made now, from memory when it was
         made recently, and otherwise from decoding the small prepared copy (never the photo).
+        ``decoded`` is shown the photo's decoded pixels when the copy is made now (only then).
         """
-        prepared, view = self._get(source, preset, want_view=True)
+        prepared, view = self._get(source, preset, want_view=True, decoded=decoded)
         if view is None:
             with Image.open(io.BytesIO(prepared.data)) as im:
                 im.draft("RGB", (self.view_px, self.view_px))
@@ -120,7 +128,12 @@ class PreparedCopies:
         return meta if isinstance(meta, dict) else None
 
     def _get(
-        self, source: Path, preset: Preset | str, *, want_view: bool
+        self,
+        source: Path,
+        preset: Preset | str,
+        *,
+        want_view: bool,
+        decoded: Callable[[Image.Image], None] | None = None,
     ) -> tuple[Prepared, Image.Image | None]:
         key = self._key(source, preset)
         with self._lock:
@@ -133,7 +146,7 @@ class PreparedCopies:
                     if view is not None:
                         self._views.move_to_end(key)
                 return cached, view
-            prepared, view = prepare_with_view(source, preset, self.view_px)
+            prepared, view = prepare_with_view(source, preset, self.view_px, decoded=decoded)
             with self._lock:
                 retired = key in self._retired
             if not retired:

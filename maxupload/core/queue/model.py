@@ -12,6 +12,7 @@ State machine (``ItemState``)::
                  │           └─ same photo already sent (or perhaps sent) ──────────> needs_decision
                  └─ unusable or changed file ───────────────────────────────────────> failed
 
+    uploading ─(429: answered before any processing, nothing stored)─> ready, sent again
     retry_later ─(automatically after a delay, or "retry")─> queued / ready
     failed, cancelled ─("retry")─> queued
     needs_decision ─("send again", confirmed: a second copy may result)─> queued / ready

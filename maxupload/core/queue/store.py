@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from maxupload.core.api.models import Target
-from maxupload.core.errors import MaxUploadError
 from maxupload.core.queue import runnable
 from maxupload.core.queue.filenames import for_storage
 from maxupload.core.queue.guard import find_duplicates, mark_duplicate
@@ -60,7 +59,7 @@ from maxupload.core.queue.schema import (
     record_event,
 )
 from maxupload.core.system.paths import app_paths
-from maxupload.core.system.storage import storage_error
+from maxupload.core.system.storage import open_failure, storage_error
 
 Listener = Callable[[QueueItem], None]
 
@@ -88,10 +87,7 @@ class QueueStore:
             self._conn = connect(self.path)
             migrate(self._conn)
         except (sqlite3.Error, OSError) as exc:
-            problem: MaxUploadError | None = storage_error(exc, self.path)
-            if problem is None:
-                problem = QueueStoreError(f"The upload queue file {self.path} cannot be opened.")
-            raise problem from exc
+            raise open_failure(exc, self.path) from exc
         finally:
             opening.release()
         for suffix in ("-wal", "-shm"):
@@ -317,7 +313,7 @@ class QueueStore:
         """Hold a just-queued item when the same photo was sent (or perhaps sent, or is
         queued) for its note: it needs a "send again"."""
         item = self._row(item_id)
-        earlier = self.duplicates_of(item)
+        earlier = [] if item.duplicate_ok else self.duplicates_of(item)
         if earlier:
             mark_duplicate(conn, item, earlier[0], "sha256_original")
 

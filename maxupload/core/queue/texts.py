@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from maxupload.core.queue.model import GUARD_EXCLUDED_STATES, ItemState, QueueItem
 
 INTERRUPTED_MESSAGE = (
@@ -18,19 +20,18 @@ def send_again_step(item_id: int) -> str:
 
 
 def duplicate_message(earlier: QueueItem, item_id: int) -> tuple[str, str]:
-    """The duplicate guard's message and next step, naming the earlier item."""
+    """The duplicate guard's message (naming the earlier photo by its file) and next step."""
     when = earlier.time("uploaded_at") or earlier.time("created_at")
     stamp = when.strftime("%Y-%m-%d %H:%M UTC") if when else "earlier"
+    name = Path(earlier.source_path).name or earlier.file_name
     if earlier.image_id:
-        what = f"was already sent to this note on {stamp} (item {earlier.id}, {earlier.image_id})"
-    elif earlier.state == ItemState.NEEDS_DECISION:
-        what = f"may already be stored for this note (item {earlier.id}, {earlier.state})"
-    elif earlier.state in GUARD_EXCLUDED_STATES:
-        what = f"may already be stored for this note (an earlier attempt of item {earlier.id})"
+        what = f"already sent to this note on {stamp}"
+    elif earlier.state == ItemState.NEEDS_DECISION or earlier.state in GUARD_EXCLUDED_STATES:
+        what = "which may already be stored for this note"
     else:
-        what = f"is already in the queue for this note (item {earlier.id}, {earlier.state})"
+        what = "already queued for this note"
     return (
-        f"This photo {what}.",
-        "Check the note; to send it anyway choose 'Send again' "
-        f"(maxupload queue send-again {item_id}), or remove this item.",
+        f"Same picture as {name}, {what}; this copy is skipped.",
+        "Nothing to do if the note has it. To send this copy too, choose 'Include anyway' "
+        f"(maxupload queue send-again {item_id}).",
     )

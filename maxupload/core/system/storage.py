@@ -20,6 +20,11 @@ FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 #: ``OSError`` numbers that mean MaxUpload's own folder or file cannot be written.
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
+#: ``OSError`` numbers that mean a file or folder is in the way of MaxUpload's own.
+_IN_THE_WAY_ERRNOS = frozenset({errno.ENOTDIR, errno.EEXIST, errno.EISDIR})
+#: Answers that name another cause than space, even on a disk that also happens to be full.
+_NOT_SPACE_ERRNOS = READ_ONLY_ERRNOS | _IN_THE_WAY_ERRNOS | {errno.ENOENT}
+
 _SQLITE_FULL = 13
 _SQLITE_READONLY = 8
 _SQLITE_IOERR = 10
@@ -28,10 +33,23 @@ _SQLITE_CANTOPEN = 14
 _SQLITE_NOTADB = 26
 
 FULL_MESSAGE = "The disk holding MaxUpload's data is full{where}: free space, then resume."
-_MOVE_ASIDE = (
-    "Close MaxUpload, move the queue file aside (photos already stored in Max AI stay there; "
-    "check the note in the EHR), then start again."
-)
+
+
+def _move_aside(path: Path | str | None) -> str:
+    """What to do with a damaged queue file: keep it (for support), start a new one."""
+    if not path:
+        return (
+            "Close MaxUpload, rename the queue file (keep it for support), then start again "
+            "with a new, empty queue. Photos already stored in Max AI stay there: check the note "
+            "in the EHR before sending again the ones that were waiting."
+        )
+    return (
+        f"Close MaxUpload, rename the damaged file (for example: mv '{path}' "
+        f"'{path}.damaged'), keep it for support, then start again with a new, empty queue. "
+        "Photos already stored in Max AI stay there, and the upload history ('maxupload "
+        "history', or History in the window) still lists them: check the note in the EHR "
+        "before sending again the ones that were waiting."
+    )
 
 
 class StorageError(MaxUploadError):
@@ -70,6 +88,8 @@ def disk_is_full(path: Path | str | None) -> bool:
             stats = os.statvfs(folder)
         except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
             continue
+        if stats.f_blocks == 0:
+            return False  # a pseudo file system (/proc, /sys) has no space to run out of
         return stats.f_bavail == 0 or (stats.f_favail == 0 and stats.f_files > 0)
     return False
 
@@ -79,8 +99,11 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
     when ``exc`` is something else (e.g. a photo that cannot be read)."""
     if isinstance(exc, StorageError):
         return exc
-    if isinstance(exc, (sqlite3.OperationalError, OSError)) and disk_is_full(
-        path or getattr(exc, "filename", None)
+    definite = isinstance(exc, OSError) and exc.errno in _NOT_SPACE_ERRNOS
+    if (
+        isinstance(exc, (sqlite3.OperationalError, OSError))
+        and not definite
+        and disk_is_full(path or getattr(exc, "filename", None))
     ):
         return StorageFull(
             FULL_MESSAGE.format(where=_where(path or getattr(exc, "filename", None)))
@@ -96,7 +119,7 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
         if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text:
             return QueueFileDamaged(
                 f"The upload queue file{_where(path)} is damaged ({exc}).",
-                next_step=_MOVE_ASIDE,
+                next_step=_move_aside(path),
             )
         if primary == _SQLITE_READONLY or "readonly" in text or "read-only" in text:
             return StorageError(
@@ -114,7 +137,7 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
         if type(exc) is sqlite3.DatabaseError:
             return QueueFileDamaged(
                 f"The upload queue file{_where(path)} cannot be used ({exc}).",
-                next_step=_MOVE_ASIDE,
+                next_step=_move_aside(path),
             )
         return None
     if isinstance(exc, OSError):
@@ -129,7 +152,7 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
                     "folder), then try again."
                 ),
             )
-        if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        if exc.errno in _IN_THE_WAY_ERRNOS:
             return StorageError(
                 f"MaxUpload's data location{where} is not what it should be: "
                 f"{exc.strerror or exc}.",
@@ -140,3 +163,19 @@ def storage_error(exc: BaseException, path: Path | str | None = None) -> Storage
             )
         return None
     return None
+
+
+def open_failure(exc: BaseException, path: Path) -> StorageError:
+    """Why MaxUpload's own file ``path`` could not be opened, always with a next step that fits
+    (a missing or unwritable home folder is not another window's fault)."""
+    known = storage_error(exc, path)
+    if known is not None:
+        return known
+    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
+    return StorageError(
+        f"The upload queue file {path} cannot be opened ({reason}).",
+        next_step=(
+            "Check that MAXUPLOAD_HOME (or your home folder) is a folder your user can write "
+            "to, and that the disk works; then try again."
+        ),
+    )

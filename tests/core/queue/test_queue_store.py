@@ -156,7 +156,7 @@ def test_duplicate_guard_survives_a_restart(store: QueueStore) -> None:
         assert again.state == ItemState.NEEDS_DECISION
         assert again.error_code == "duplicate"
         assert again.duplicate_of == first.id
-        assert "img_1" in (again.error_message or "")
+        assert "Same picture as a.jpg" in (again.error_message or "")
         assert f"send-again {again.id}" in (again.next_step or "")
         # Same photo to another note, and another photo to the same note: no warning.
         (other_note,) = reopened.add([entry("a.jpg", "d" * 64)], OTHER_NOTE, "standard")

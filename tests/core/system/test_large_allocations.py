@@ -1,0 +1,68 @@
+"""Large image buffers come from mmap in worker threads, also after earlier ones were freed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from maxupload.core.system.large_allocations import keep_large_blocks_on_mmap
+
+# Run in a fresh interpreter: glibc's threshold is process-wide and moves as memory is freed.
+PROBE = textwrap.dedent(
+    """
+    import ctypes, sys, threading
+    from PIL import Image
+    from maxupload.core.system.large_allocations import keep_large_blocks_on_mmap
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+            "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = MallInfo2
+    if sys.argv[1] == "set":
+        assert keep_large_blocks_on_mmap()
+    grown = []
+
+    def worker():
+        for _ in range(3):  # freeing the first buffer is what moves glibc's own threshold
+            before = libc.mallinfo2().hblkhd
+            im = Image.new("RGB", (2000, 1500))
+            grown.append(libc.mallinfo2().hblkhd - before)
+            del im
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    print(min(grown))
+    """
+)
+
+
+def mmapped_bytes_of_new_buffers(mode: str) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
+def test_every_photo_buffer_of_a_worker_comes_from_mmap() -> None:
+    buffer = 2000 * 1500 * 4  # Pillow keeps RGB as 4 bytes a pixel
+    assert mmapped_bytes_of_new_buffers("set") >= buffer
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
+def test_without_it_later_buffers_come_from_the_heap() -> None:
+    """The cause the setting removes: glibc's moving threshold (zeroed with the GIL held)."""
+    assert mmapped_bytes_of_new_buffers("unset") < 2000 * 1500 * 4
+
+
+def test_it_is_harmless_to_call_again() -> None:
+    expected = sys.platform.startswith("linux")
+    assert keep_large_blocks_on_mmap() is expected
+    assert keep_large_blocks_on_mmap() is expected

@@ -1,0 +1,49 @@
+"""Start-up work after the first paint: one step per turn of the event loop, so what the user
+does between steps is handled at once, and everything is loaded soon after the window shows."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from PIL import Image
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLineEdit
+
+from maxupload.gui.warm_up import WarmUp
+
+
+def test_steps_run_one_per_turn_of_the_event_loop_and_a_failing_one_does_not_stop_the_rest(
+    qtbot: Any,
+) -> None:
+    seen: list[str] = []
+
+    def first() -> None:
+        seen.append("first")
+        QTimer.singleShot(0, lambda: seen.append("event between steps"))
+
+    def broken() -> None:
+        seen.append("broken")
+        raise ImportError("a codec this install does not have")
+
+    warm = WarmUp([first, broken, lambda: seen.append("last")])
+    assert not warm.finished and seen == []  # nothing runs before the event loop does
+    warm.start()
+    qtbot.waitUntil(lambda: warm.finished)
+    assert seen == ["first", "event between steps", "broken", "last"]
+
+
+def test_the_window_is_shown_first_and_codecs_and_dialogs_load_after_it(
+    qtbot: Any, make_app: Any
+) -> None:
+    ctx = make_app()
+    assert ctx.window.isVisible()
+    search = ctx.window.target.search
+    search.setFocus()
+    qtbot.keyClicks(search, "Riv")  # typing while the rest loads
+    qtbot.waitUntil(lambda: ctx.warm_up.finished)
+    assert isinstance(search, QLineEdit) and search.text() == "Riv"
+    assert Image._initialized == 2  # every Pillow codec registered
+    assert Image.registered_extensions().get(".heic") == "HEIF"
+    assert "zxingcpp" in sys.modules
+    assert "maxupload.gui.settings_dialog" in sys.modules
