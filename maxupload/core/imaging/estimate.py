@@ -6,13 +6,13 @@ from pathlib import Path
 
 from PIL import Image
 
+from maxupload.core.imaging.colour import _srgb_bytes
 from maxupload.core.imaging.formats import DEFAULT_MAX_PIXELS, kind_of, open_image
 from maxupload.core.imaging.prepare import (
     _encode,
     _has_transparency,
     _load_pixels,
     _resize,
-    _srgb_bytes,
     _to_working_mode,
     prepare,
     target_size,

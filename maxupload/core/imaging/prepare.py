@@ -13,12 +13,12 @@ import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import IO, cast
 
 from PIL import Image, ImageCms
 
+from maxupload.core.imaging.colour import _profile_name, _srgb_bytes, _transform
 from maxupload.core.imaging.embedded_thumbnail import embedded_thumbnail
 from maxupload.core.imaging.formats import (
     DEFAULT_MAX_PIXELS,
@@ -142,39 +142,6 @@ class _Rendered:
     removed: list[str]
     icc: bytes | None
     colour: str
-
-
-@lru_cache(maxsize=1)
-def _srgb_profile() -> ImageCms.ImageCmsProfile:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-@lru_cache(maxsize=1)
-def _srgb_bytes() -> bytes:
-    return _srgb_profile().tobytes()
-
-
-@lru_cache(maxsize=32)
-def _transform(icc: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform:
-    """A cached colour transform to sRGB. NOCACHE turns off lcms's one-pixel cache, which is
-    what would make sharing a transform between worker threads unsafe."""
-    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    return ImageCms.buildTransform(
-        src,
-        _srgb_profile(),
-        in_mode,
-        out_mode,
-        ImageCms.Intent.PERCEPTUAL,
-        flags=ImageCms.Flags.NOCACHE,
-    )
-
-
-def _profile_name(icc: bytes) -> str | None:
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return (ImageCms.getProfileDescription(profile) or "").strip() or "unnamed"
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        return None
 
 
 def target_size(width: int, height: int, long_edge: int | None) -> tuple[int, int]:
