@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from maxupload.core.outcome_labels import NEEDS_USER, SETTLED, CountGroup, counts_text
 from maxupload.core.outcomes import ACTION_LABELS, Outcome
 from maxupload.gui import names
-from maxupload.gui.status_text import ACCENTS, Tone
+from maxupload.gui.status_text import ACCENTS, KIND_TONES, Tone
 from maxupload.gui.tone_colors import set_tone_text
 
 
@@ -91,10 +91,10 @@ class StatusPanel(QFrame):
         self.error_dismiss.clicked.connect(lambda: self.show_error(None))
         err = QHBoxLayout(self.error_panel)
         err.setContentsMargins(12, 8, 12, 8)
-        accent = QFrame()
-        accent.setFixedWidth(4)
-        accent.setStyleSheet(f"background: {ACCENTS[Tone.ERROR]}; border-radius: 2px;")
-        err.addWidget(accent)
+        self.error_accent = QFrame()
+        self.error_accent.setFixedWidth(4)
+        self._tone_accent(Tone.ERROR)
+        err.addWidget(self.error_accent)
         err.addWidget(self.error_text, 1)
         err.addWidget(self.error_action)
         err.addWidget(self.error_copy)
@@ -140,6 +140,12 @@ class StatusPanel(QFrame):
         self.progress.setFormat(text)
         self._tone_bar(Tone.WARNING if need else Tone.BUSY)
 
+    def _tone_accent(self, tone: Tone) -> None:
+        """The panel's stripe takes the colour of the photo's outcome (amber for a skipped
+        copy or a held photo, red for a failure), as its row does."""
+        self.error_accent.setProperty("tone", str(tone))
+        self.error_accent.setStyleSheet(f"background: {ACCENTS[tone]}; border-radius: 2px;")
+
     def _tone_bar(self, tone: Tone) -> None:
         """Colour the bar's filled part (amber: something needs the user)."""
         if self.progress.property("tone") == str(tone):
@@ -169,6 +175,7 @@ class StatusPanel(QFrame):
         if text is None:
             self.error_panel.hide()
             return
+        self._tone_accent(KIND_TONES[text.kind])
         head = f"<b>{file_name}</b>: " if file_name else ""
         # The trace id is for support: it goes to the clipboard with "Copy details", not on screen.
         lines = [f"{head}{_esc(text.summary)}", _esc(text.next_step)]

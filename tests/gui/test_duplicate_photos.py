@@ -73,6 +73,7 @@ def test_a_copy_in_the_batch_is_skipped_in_full_and_included_with_the_keyboard(
     assert IN_BATCH in panel.error_text.text()
     assert_plain(panel.error_text.text(), "duplicate")
     assert panel.error_action.text() == "Include anyway"
+    assert panel.error_accent.property("tone") == "warning"  # amber like its row, not red
     assert window.include_copies.action.isEnabled()
     assert line_by_words(window)["skipped (same picture)"] == 1
     assert_line_matches_rows(window)

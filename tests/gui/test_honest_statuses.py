@@ -197,6 +197,7 @@ def test_each_failure_has_its_own_label_colour_and_count(
     panel = window.status_panel
     qtbot.waitUntil(panel.error_panel.isVisible, timeout=TIMEOUT_MS)
     assert_plain(panel.error_text.text(), row.status_outcome.code)
+    assert panel.error_accent.property("tone") == row.status.tone  # the row's colour
 
 
 def test_photos_added_or_held_while_others_are_sent_are_not_counted_as_sending(

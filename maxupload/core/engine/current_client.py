@@ -66,6 +66,7 @@ class CurrentClient:
         *,
         on_progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        resend_when_rate_limited: bool = True,
     ) -> UploadedImage:
         return self.current().upload_image(
             note_id,
@@ -75,6 +76,7 @@ class CurrentClient:
             mime_type,
             on_progress=on_progress,
             cancel=cancel,
+            resend_when_rate_limited=resend_when_rate_limited,
         )
 
     def get_image_url(self, note_id: str, image_id: str) -> SignedUrl:
@@ -88,3 +90,8 @@ class CurrentClient:
         if old is not None:
             with contextlib.suppress(Exception):
                 old.close()
+
+
+def _is_an_upload_client(client: CurrentClient) -> UploadClient:
+    """Never called: makes mypy check ``CurrentClient`` against the engine's client port."""
+    return client
