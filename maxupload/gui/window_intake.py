@@ -90,8 +90,10 @@ class WindowIntake:
             if self.model.find_item(snap.id) is not None:  # wins (a copy's mark, say)
                 self._apply_item(snap)
         self.model.add_rows(rows)
-        if rows and not self.table.selectionModel().hasSelection():
-            self.table.selectRow(self.model.rowCount() - len(rows))
+        if result.photos and not self.table.selectionModel().hasSelection():
+            first = self.model.find_item(result.photos[0].id)  # listed here or by a notice
+            if first is not None:
+                self.table.selectRow(first)
         return rows
 
     @Slot(object)
