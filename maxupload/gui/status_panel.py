@@ -52,6 +52,7 @@ class StatusPanel(QFrame):
         self.counts = QLabel(counts_text({}))
         self.counts.setObjectName(names.COUNTS_LABEL)
         self.counts.setAccessibleName("Photo counts")
+        self.counts.setWordWrap(True)  # wraps rather than running under its neighbours
         self.rate = QLabel()
         self.rate.setObjectName(names.RATE_LIMIT_LABEL)
         set_tone_text(self.rate, Tone.WARNING)

@@ -51,6 +51,8 @@ class WindowRows:
         self.preview.show_row(rows[0] if len(rows) == 1 else (rows[0] if rows else None))
         if rows and row_needs_user(rows[0]):
             self._show_row_error(rows[0])
+        elif rows and self.shown_error.item_id not in (None, rows[0].item_id):
+            self.shown_error.clear()  # another photo's error does not stay beside this one
         self._refresh_state()
 
     @Slot()

@@ -228,6 +228,13 @@ def test_another_patients_error_does_not_stay_under_the_new_banner(
     window.table.clearSelection()
     window.select_row(0)
     qtbot.waitUntil(lambda: panel.error_panel.isVisible(), timeout=TIMEOUT_MS)
+    # Okafor's new photo: a click on it takes Rivera's error away again.
+    add_photos(qtbot, window, tmp_path / "okafor", 1)
+    new = next(i for i, r in enumerate(window.model.rows()) if r.is_staged)
+    rect = window.table.visualRect(window.model.index(new, 0))
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.selected_indexes() == [new]
+    assert not panel.error_panel.isVisible()
 
 
 def _save_key_in_settings(qtbot: Any, ctx: Any, key: str) -> None:
