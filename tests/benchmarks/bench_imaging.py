@@ -38,13 +38,13 @@ from pathlib import Path
 os.environ.setdefault("VIPS_CONCURRENCY", "1")  # before pyvips loads: one thread, like Pillow
 
 import psutil
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageOps
 
 from maxupload.core.imaging.formats import register_heif
 from maxupload.core.imaging.prepare import prepare
 from maxupload.core.imaging.presets import get_preset
 from maxupload.core.imaging.thumbnails import thumbnail
-from tests.plugins.images import identifying_exif, photo, write_realistic_photo
+from tests.plugins.images import identifying_exif, photo, screenshot, write_realistic_photo
 
 try:  # optional: pip install -e '.[bench]' (pyvips + pyvips-binary, or apt libvips42)
     import pyvips  # type: ignore[import-not-found, import-untyped, unused-ignore]
@@ -114,20 +114,6 @@ WAYS: dict[str, Callable[[Path, str], object]] = {
 
 
 # --- photos ---------------------------------------------------------------------------------
-def screenshot(size: tuple[int, int]) -> Image.Image:
-    """A screen capture: flat panels, text-like strokes, a photo inset."""
-    im = Image.new("RGB", size, (242, 242, 247))
-    draw = ImageDraw.Draw(im)
-    w, h = size
-    draw.rectangle((0, 0, w, 90), fill=(30, 60, 110))
-    draw.rectangle((0, 90, 420, h), fill=(225, 228, 235))
-    for y in range(130, h - 40, 34):
-        for x in range(460, w - 700, 90):
-            draw.rectangle((x, y, x + 60 + (x * y) % 25, y + 14), fill=(60, 60, 70))
-    im.paste(photo(600, 450, seed=9), (w - 660, 140))
-    return im
-
-
 def _make(args: tuple[str, Path]) -> Path:
     kind, path = args
     if path.exists():

@@ -89,6 +89,21 @@ def photo(
     return base
 
 
+def screenshot(size: tuple[int, int] = (2880, 1800)) -> Image.Image:
+    """A screen capture: flat panels, text-like strokes and a photo inset (sharp edges that a
+    soft resample filter blurs, unlike a photo's grain)."""
+    im = Image.new("RGB", size, (242, 242, 247))
+    draw = ImageDraw.Draw(im)
+    w, h = size
+    draw.rectangle((0, 0, w, 90), fill=(30, 60, 110))
+    draw.rectangle((0, 90, 420, h), fill=(225, 228, 235))
+    for y in range(130, h - 40, 34):
+        for x in range(460, w - 700, 90):
+            draw.rectangle((x, y, x + 60 + (x * y) % 25, y + 14), fill=(60, 60, 70))
+    im.paste(photo(600, 450, seed=9), (w - 660, 140))
+    return im
+
+
 def marker_image(width: int = 120, height: int = 80) -> Image.Image:
     """An asymmetric test card (distinct colour per corner) that shows any wrong rotation/flip."""
     im = Image.new("RGB", (width, height), (128, 128, 128))

@@ -12,12 +12,12 @@ from maxupload.core.imaging.prepare import (
     _encode,
     _has_transparency,
     _load_pixels,
-    _resize,
     _to_working_mode,
     prepare,
     target_size,
 )
 from maxupload.core.imaging.presets import DEFAULT_PRESET, Preset, get_preset
+from maxupload.core.imaging.resample import shrink
 
 #: ``estimate_size`` encodes a grid of ESTIMATE_GRID x ESTIMATE_GRID tiles of ESTIMATE_TILE px.
 ESTIMATE_TILE = 256
@@ -77,7 +77,7 @@ def estimate_size(
             left, top = left - left % 16, top - top % 16
             crop = work.crop((left, top, left + tile_src, top + tile_src))
             side = max(16, round(tile_src * scale))
-            tile = _resize(crop, (side, side))
+            tile = shrink(crop, (side, side))
             tile_bytes += len(_encode(tile, fmt, chosen.quality, None)) - header_bytes
             tile_pixels += side * side
     estimate = tile_bytes / tile_pixels * out_w * out_h

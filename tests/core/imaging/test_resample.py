@@ -1,0 +1,69 @@
+"""Resampling without DCT scaling (PNG, and the path HEIC, WebP and TIFF take) keeps the detail
+of a full-quality resize, and the filter follows the factor left after whole-block reduction."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from maxupload.core.imaging.prepare import get_preset, prepare
+from maxupload.core.imaging.resample import (
+    SHRINK_FILTER,
+    TRIM_FILTER,
+    filter_for,
+    remaining_factor,
+)
+from maxupload.core.imaging.thumbnails import preview
+from tests.plugins.images import photo, screenshot
+
+
+def _psnr(a: Image.Image, b: Image.Image) -> float:
+    diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+    mse = sum(ImageStat.Stat(diff.point(lambda v: v * v)).mean) / 3
+    return 99.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
+
+
+def test_a_trim_after_whole_factors_gets_the_triangle_filter_and_a_real_shrink_bicubic() -> None:
+    # 4032 -> 2016 (reduce by 2) -> 2000: a trim; 8064 -> 2000: reduce by 4, then a trim.
+    assert remaining_factor((4032, 3024), (2000, 1500)) == pytest.approx(1.008)
+    assert filter_for((4032, 3024), (2000, 1500)) is TRIM_FILTER
+    assert filter_for((8064, 6048), (2000, 1500)) is TRIM_FILTER
+    # A 2880 px screenshot to 2000 px, and a 4032 px photo to 3000 px: real shrinks.
+    assert remaining_factor((2880, 1800), (2000, 1250)) == pytest.approx(1.44)
+    assert filter_for((2880, 1800), (2000, 1250)) is SHRINK_FILTER
+    assert filter_for((4032, 3024), (3000, 2250)) is SHRINK_FILTER
+    assert filter_for((5000, 3000), (2000, 1200)) is SHRINK_FILTER  # reduce by 2, then 1.25
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("screenshot", (2880, 1800)), ("photo", (4032, 3024))],
+)
+def test_pngs_sent_match_a_full_quality_resize(
+    images_dir: Path, name: str, size: tuple[int, int]
+) -> None:
+    """A PNG has no reduced decode: every shrink is a resample. Standard and High stay > 40 dB
+    PSNR from a full decode + LANCZOS on a screenshot's text and edges and on a photo."""
+    source = screenshot(size) if name == "screenshot" else photo(*size, seed=3)
+    path = images_dir / f"{name}.png"
+    source.save(path, compress_level=1)
+    for preset in ("standard", "high"):
+        long_edge = get_preset(preset).long_edge
+        assert long_edge is not None
+        fast = preview(path, long_edge)  # the pixels prepare() encodes, before encoding
+        exact = source.resize(fast.size, Image.Resampling.LANCZOS)
+        assert _psnr(fast, exact) > 40.0, (name, preset)
+
+
+def test_the_sent_screenshot_is_what_the_preview_shows(images_dir: Path) -> None:
+    """``prepare`` sends the pixels the PSNR test measures (only JPEG's loss in between)."""
+    path = images_dir / "shot.png"
+    screenshot((2880, 1800)).save(path, compress_level=1)
+    prepared = prepare(path, "standard")
+    with Image.open(io.BytesIO(prepared.data)) as sent:
+        assert sent.size == (2000, 1250)
+        assert _psnr(sent, preview(path, 2000)) > 38.0
