@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes.util
 import io
 import multiprocessing
 import os
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,12 @@ from maxupload.core.imaging.presets import get_preset
 from maxupload.core.imaging.thumbnails import thumbnail
 from tests.plugins.images import identifying_exif, photo, screenshot, write_realistic_photo
 
+#: ``MAXUPLOAD_BENCH_LIBVIPS=system``: pyvips uses the system's libvips (Debian: ``apt-get install
+#: libvips42``) even where pyvips-binary is installed. pyvips takes pyvips-binary's compiled
+#: module ``_libvips`` when it can import it, and otherwise loads ``libvips.so.42`` (cffi ABI mode).
+LIBVIPS_ENV = "MAXUPLOAD_BENCH_LIBVIPS"
+if os.environ.get(LIBVIPS_ENV) == "system":
+    sys.modules["_libvips"] = None  # type: ignore[assignment]
 try:  # optional: pip install -e '.[bench]' (pyvips + pyvips-binary, or apt libvips42)
     import pyvips  # type: ignore[import-not-found, import-untyped, unused-ignore]
 except (ImportError, OSError):
@@ -83,7 +90,9 @@ def vips(path: Path, preset: str) -> bytes:
     assert pyvips is not None
     chosen = get_preset(preset)
     im = pyvips.Image.thumbnail(str(path), chosen.long_edge or 100_000, size="down")
-    data: bytes = im.jpegsave_buffer(Q=chosen.quality, optimize_coding=True, keep="none")
+    # No metadata in the output: ``keep`` since libvips 8.15, ``strip`` before (Debian 12: 8.14).
+    bare = {"keep": "none"} if pyvips.at_least_libvips(8, 15) else {"strip": True}
+    data: bytes = im.jpegsave_buffer(Q=chosen.quality, optimize_coding=True, **bare)
     return data
 
 
@@ -111,6 +120,65 @@ WAYS: dict[str, Callable[[Path, str], object]] = {
     "ours_thumb": ours_thumb,
     "vips_thumb": vips_thumb,
 }
+
+
+# --- the system's libvips, in a process of its own ------------------------------------------
+@contextlib.contextmanager
+def libvips_env(system: bool) -> Iterator[None]:
+    """Processes spawned inside this block load the system's libvips (when ``system``)."""
+    # libvips finds its format modules (HEIF is one, on Debian) under VIPSHOME, which it guesses
+    # from argv[0] when unset: in a spawned worker that guess is the venv, not /usr.
+    names = {LIBVIPS_ENV: "system", "VIPSHOME": os.environ.get("VIPSHOME", "/usr")}
+    before = {name: os.environ.get(name) for name in names}
+    if system:
+        os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _timed(args: tuple[str, str, str]) -> float:
+    way, path, preset = args
+    start = time.perf_counter()
+    WAYS[way](Path(path), preset)
+    return time.perf_counter() - start
+
+
+def _libvips_version(_: object = None) -> str:
+    assert pyvips is not None
+    return f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
+
+
+class SystemLibvips:
+    """The system's libvips in one worker process, for the photos that pyvips-binary's libvips
+    cannot read (it has no HEVC decoder; Debian's reads HEIC). Timed inside the worker."""
+
+    def __init__(self) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        self.version = ""
+        if os.environ.get(LIBVIPS_ENV) == "system" or not ctypes.util.find_library("vips"):
+            return  # already the system's, or there is none
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            with libvips_env(True):
+                self.version = pool.submit(_libvips_version).result()
+            self.pool = pool
+        except Exception as exc:
+            print(f"    the system's libvips cannot be loaded: {exc}", file=sys.stderr)
+            pool.shutdown()
+
+    def time(self, path: Path, preset: str) -> float:
+        assert self.pool is not None
+        return self.pool.submit(_timed, ("vips", str(path), preset)).result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 # --- photos ---------------------------------------------------------------------------------
@@ -143,25 +211,38 @@ def make_cases(folder: Path, workers: int) -> list[Case]:
 
 # --- timing and memory -----------------------------------------------------------------------
 def time_interleaved(
-    path: Path, preset: str, ways: list[str], rounds: int
-) -> dict[str, float | None]:
-    """Median seconds per way; in each round every way runs once, in turn."""
+    path: Path, preset: str, ways: list[str], rounds: int, system: SystemLibvips | None = None
+) -> tuple[dict[str, float | None], set[str]]:
+    """Median seconds per way; in each round every way runs once, in turn. A libvips way whose
+    libvips cannot read the photo runs on ``system`` instead (those ways are returned too)."""
     times: dict[str, list[float]] = {w: [] for w in ways}
     broken: set[str] = set()
+    on_system: set[str] = set()
+
+    def run(w: str) -> float:
+        if w in on_system:
+            assert system is not None
+            return system.time(path, preset)
+        return _timed((w, str(path), preset))
+
     for w in ways:  # warm-up: page cache, codecs, lazy imports
         try:
-            WAYS[w](path, preset)
+            run(w)
         except Exception as exc:  # libvips built without a codec: report it, go on
             print(f"    {w} cannot read {path.name}: {exc}", file=sys.stderr)
+            if w == "vips" and system is not None and system.pool is not None:
+                on_system.add(w)
+                try:
+                    run(w)
+                    continue
+                except Exception as again:
+                    print(f"    the system's libvips cannot either: {again}", file=sys.stderr)
             broken.add(w)
     for _ in range(rounds):
         for w in ways:
-            if w in broken:
-                continue
-            start = time.perf_counter()
-            WAYS[w](path, preset)
-            times[w].append(time.perf_counter() - start)
-    return {w: (statistics.median(t) if t else None) for w, t in times.items()}
+            if w not in broken:
+                times[w].append(run(w))
+    return {w: (statistics.median(t) if t else None) for w, t in times.items()}, on_system
 
 
 def _peak_rise(args: tuple[str, str, str]) -> int:
@@ -174,13 +255,17 @@ def _peak_rise(args: tuple[str, str, str]) -> int:
     return max(0, rss.peak - before)
 
 
-def peak_memory(path: Path, preset: str, ways: list[str]) -> dict[str, int | None]:
+def peak_memory(
+    path: Path, preset: str, ways: list[str], on_system: set[str]
+) -> dict[str, int | None]:
     context = multiprocessing.get_context("spawn")
     out: dict[str, int | None] = {}
     for w in ways:
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-                out[w] = pool.submit(_peak_rise, (w, str(path), preset)).result()
+                with libvips_env(w in on_system):  # the process starts on the first submit
+                    job = pool.submit(_peak_rise, (w, str(path), preset))
+                out[w] = job.result()
         except Exception:
             out[w] = None
     return out
@@ -253,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
     parser.add_argument("--dir", type=Path, help="folder for the photos (default: temporary)")
+    parser.add_argument(
+        "--only", default="", help="photos whose label holds one of these words (e.g. HEIC,PNG)"
+    )
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch pass")
     args = parser.parse_args(argv)
 
     register_heif()
@@ -262,11 +351,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         start = time.perf_counter()
         cases = make_cases(folder, args.workers)
+        system = SystemLibvips() if pyvips else None
         vips_version = (
-            f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (1 thread)"
+            f"libvips {_libvips_version()} (1 thread"
+            + (
+                f"; the system's {system.version} where that cannot read a photo)"
+                if system and system.pool
+                else ")"
+            )
             if pyvips
             else "libvips not installed (its columns are skipped)"
         )
+        words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+        chosen = [c for c in cases if not words or any(w in c.label.lower() for w in words)]
         print(
             f"MaxUpload imaging benchmark: Python {sys.version.split()[0]}, Pillow "
             f"{Image.__version__}, {vips_version}; {os.cpu_count()} cores; {args.rounds} "
@@ -275,27 +372,30 @@ def main(argv: list[str] | None = None) -> int:
         ways = ["naive", "ours"] + (["vips"] if pyvips else [])
         rows: list[str] = []
         worst_naive = worst_vips = 0.0
-        for case in cases:
+        for case in chosen:
             for preset in PRESETS:
-                t = time_interleaved(case.path, preset, ways, args.rounds)
+                t, on_system = time_interleaved(case.path, preset, ways, args.rounds, system)
                 mem: dict[str, int | None] = {}
                 if not args.no_memory:
-                    mem = peak_memory(case.path, preset, ways)
+                    mem = peak_memory(case.path, preset, ways, on_system)
                 vs_naive = _ratio(t["ours"], t["naive"])
                 vs_vips = _ratio(t["ours"], t.get("vips"))
                 if t["ours"] and t["naive"]:
                     worst_naive = max(worst_naive, t["ours"] / t["naive"])
                 if t["ours"] and t.get("vips"):
                     worst_vips = max(worst_vips, t["ours"] / (t["vips"] or 1))
+                mark = f" ({system.version})" if system and "vips" in on_system else ""
                 row = (
                     f"| {case.label} | {preset} | {_ms(t['naive'])} | {_ms(t['ours'])} | "
-                    f"{_ms(t.get('vips'))} | {vs_naive} | {vs_vips} | "
+                    f"{_ms(t.get('vips'))}{mark} | {vs_naive} | {vs_vips} | "
                     f"{_mb(mem.get('ours'))} / {_mb(mem.get('naive'))} / {_mb(mem.get('vips'))} |"
                 )
                 rows.append(row)
                 print("  " + row, flush=True)
         thumb_ways = ["naive_thumb", "ours_thumb"] + (["vips_thumb"] if pyvips else [])
-        thumb = time_interleaved(cases[0].path, "standard", thumb_ways, args.rounds)
+        thumb, _ = time_interleaved(cases[0].path, "standard", thumb_ways, args.rounds)
+        if system:
+            system.close()
 
         print("\nPrepare one photo (MaxUpload `prepare` = the exact bytes sent):\n")
         print(
@@ -314,16 +414,18 @@ def main(argv: list[str] | None = None) -> int:
             f"\nWorst ratio: {worst_naive:.2f}x naive, {worst_vips:.2f}x libvips (target ≤ 1.00x)"
         )
 
-        jpegs = [c.path for c in cases[:3]]
-        rate_small, rss_small = run_batch(jpegs, args.batch, args.workers)
-        rate_big, rss_big = run_batch(jpegs, args.big_batch, args.workers)
-        growth = rss_big / rss_small - 1
-        print(
-            f"Batch, Standard, 12 MP JPEGs on {args.workers} processes: {args.batch} photos at "
-            f"{rate_small:.1f}/s, peak RSS {rss_small / 1e6:.0f} MB; {args.big_batch} photos at "
-            f"{rate_big:.1f}/s, peak RSS {rss_big / 1e6:.0f} MB ({growth * 100:+.1f} %, "
-            "target ≤ 15 %)"
-        )
+        growth = 0.0
+        if not args.no_batch:
+            jpegs = [c.path for c in cases[:3]]
+            rate_small, rss_small = run_batch(jpegs, args.batch, args.workers)
+            rate_big, rss_big = run_batch(jpegs, args.big_batch, args.workers)
+            growth = rss_big / rss_small - 1
+            print(
+                f"Batch, Standard, 12 MP JPEGs on {args.workers} processes: {args.batch} photos "
+                f"at {rate_small:.1f}/s, peak RSS {rss_small / 1e6:.0f} MB; {args.big_batch} "
+                f"photos at {rate_big:.1f}/s, peak RSS {rss_big / 1e6:.0f} MB "
+                f"({growth * 100:+.1f} %, target ≤ 15 %)"
+            )
         ok = worst_naive <= 0.5 and (not pyvips or worst_vips <= 1.0) and growth <= 0.15
         return 0 if ok else 1
     finally:
