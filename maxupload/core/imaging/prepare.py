@@ -270,6 +270,11 @@ def _render(
         frames = _frames_note(im, kind)
         if frames:
             changes.append(frames)
+        if kind == "png":
+            # A PNG's EXIF may follow its pixels, so reading it decodes them: decode here, where
+            # damaged pixel data is refused (read for the EXIF, the error was swallowed and a
+            # second decode "succeeded" with the damaged rows left black).
+            _load_pixels(im)
         orientation = exif_orientation(im)
         heif_orientation = im.info.get("original_orientation") if kind == "heic" else None
         target = target_size(src_w, src_h, long_edge)
