@@ -3,8 +3,8 @@
 The sent file is written fresh from the pixels, with only a colour profile, so nothing from the
 original's EXIF/XMP/IPTC/comments can leak. The fast path decodes JPEGs at a reduced scale
 (libjpeg DCT scaling via ``Image.draft``), shrinks by whole factors with ``Image.reduce`` and
-finishes with a filter chosen by the factor left (``resample``); orientation and colour
-conversion run on the small image.
+finishes with a filter chosen by the source and the factor left (``resample``); orientation and
+colour conversion run on the small image.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from maxupload.core.imaging.formats import (
 )
 from maxupload.core.imaging.metadata import exif_orientation, found_metadata
 from maxupload.core.imaging.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
-from maxupload.core.imaging.resample import shrink
+from maxupload.core.imaging.resample import GRAPHICS_KINDS, shrink
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -302,7 +302,7 @@ def _render(
         work = _to_working_mode(embedded or im, changes)
         if work.mode in ("RGBA", "LA") and not _has_transparency(work):
             work = work.convert(work.mode[:-1])  # an unused alpha channel: resize less data
-        work = shrink(work, target)
+        work = shrink(work, target, graphics=kind in GRAPHICS_KINDS)
         if orientation in _ORIENT_OPS:
             op, words = _ORIENT_OPS[orientation]
             work = work.transpose(op)

@@ -1,12 +1,13 @@
-"""Shrinking decoded pixels to the sent size, with the filter chosen by the factor left to do.
+"""Shrinking decoded pixels to the sent size, with the filter chosen by the source and the factor.
 
 ``reduce`` first averages whole blocks (``reducing_gap`` 1.0: every whole factor; cheap). What is
-left is below 2. After a JPEG's DCT scaling or a whole-block reduce it is usually a trim of a few
-pixels (4032 -> 2016 -> 2000 px), where the triangle filter (BILINEAR, widened by Pillow to the
-scale) measures 46-50 dB PSNR against a full decode + LANCZOS at 40-60 % of LANCZOS's cost. A
-real shrink (a 2880 px PNG screenshot to 2000 px, any 4032 px photo to 3000 px) is where the
-triangle filter blurs: 36.4-36.8 dB on a screenshot's text and edges, against 44.0-44.5 dB for
-the bicubic filter, which costs about 10 % more there. Measurements: README, "Photo preparation".
+left is below 2, and a triangle filter (BILINEAR, widened by Pillow to the scale) covers it: on
+photos it measures 46-50 dB PSNR against a full decode + LANCZOS, whether the step is a trim after
+DCT scaling (4032 -> 2016 -> 2000 px) or a real shrink (4032 -> 3000 px: 48.6 dB), at 40-60 % of
+LANCZOS's cost. Screenshots and documents (PNG, GIF, BMP, TIFF) are where it blurs: a 2880 px
+screenshot's text and edges to 2000 px measure 36.8 dB, against 44.5 dB for the bicubic filter,
+so a real shrink of those sources takes bicubic. Bicubic on photos was measured too: +46 % CPU
+for a 12 MP JPEG to 3000 px (432 against 296 ms), 52.4 instead of 48.6 dB; not worth it there.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from PIL import Image
 
 #: Whole factors are done by ``Image.reduce`` (a box average) before the filter runs.
 REDUCING_GAP = 1.0
-#: A remaining factor up to this is a trim after DCT scaling or ``reduce``: the triangle filter.
+#: The filter for photos, and for any remaining factor up to TRIM_LIMIT (a trim of a few pixels).
 TRIM_LIMIT = 1.1
 TRIM_FILTER = Image.Resampling.BILINEAR
-#: Above it the resample is a real shrink: the bicubic filter keeps edges and text sharp.
+#: The filter for a real shrink of a screenshot or document: keeps edges and text sharp.
 SHRINK_FILTER = Image.Resampling.BICUBIC
+#: Source kinds that hold screenshots and documents more often than camera photos.
+GRAPHICS_KINDS = frozenset({"png", "gif", "bmp", "tiff"})
 
 
 def remaining_factor(source: tuple[int, int], size: tuple[int, int]) -> float:
@@ -32,17 +35,22 @@ def remaining_factor(source: tuple[int, int], size: tuple[int, int]) -> float:
     return left
 
 
-def filter_for(source: tuple[int, int], size: tuple[int, int]) -> Image.Resampling:
-    """The resample filter for shrinking ``source`` to ``size`` (see the module's note)."""
-    return TRIM_FILTER if remaining_factor(source, size) <= TRIM_LIMIT else SHRINK_FILTER
+def filter_for(
+    source: tuple[int, int], size: tuple[int, int], *, graphics: bool = False
+) -> Image.Resampling:
+    """The resample filter for shrinking ``source`` to ``size``; ``graphics`` for a screenshot
+    or document source (see the module's note)."""
+    if graphics and remaining_factor(source, size) > TRIM_LIMIT:
+        return SHRINK_FILTER
+    return TRIM_FILTER
 
 
-def shrink(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """``im`` at ``size`` (the same object when it already is); alpha is resampled
-    premultiplied so transparent pixels do not bleed dark fringes."""
+def shrink(im: Image.Image, size: tuple[int, int], *, graphics: bool = False) -> Image.Image:
+    """``im`` at ``size`` (the same object when it already is); ``graphics`` as for
+    ``filter_for``. Alpha is resampled premultiplied so transparent pixels keep clean edges."""
     if im.size == size:
         return im
-    chosen = filter_for(im.size, size)
+    chosen = filter_for(im.size, size, graphics=graphics)
     if im.mode in ("RGBA", "LA"):
         pre = "RGBa" if im.mode == "RGBA" else "La"
         out = im.convert(pre).resize(size, chosen, reducing_gap=REDUCING_GAP)

@@ -27,16 +27,17 @@ def _psnr(a: Image.Image, b: Image.Image) -> float:
     return 99.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
 
 
-def test_a_trim_after_whole_factors_gets_the_triangle_filter_and_a_real_shrink_bicubic() -> None:
+def test_photos_take_the_triangle_filter_and_a_screenshots_real_shrink_bicubic() -> None:
     # 4032 -> 2016 (reduce by 2) -> 2000: a trim; 8064 -> 2000: reduce by 4, then a trim.
     assert remaining_factor((4032, 3024), (2000, 1500)) == pytest.approx(1.008)
-    assert filter_for((4032, 3024), (2000, 1500)) is TRIM_FILTER
-    assert filter_for((8064, 6048), (2000, 1500)) is TRIM_FILTER
-    # A 2880 px screenshot to 2000 px, and a 4032 px photo to 3000 px: real shrinks.
     assert remaining_factor((2880, 1800), (2000, 1250)) == pytest.approx(1.44)
-    assert filter_for((2880, 1800), (2000, 1250)) is SHRINK_FILTER
-    assert filter_for((4032, 3024), (3000, 2250)) is SHRINK_FILTER
-    assert filter_for((5000, 3000), (2000, 1200)) is SHRINK_FILTER  # reduce by 2, then 1.25
+    for graphics in (False, True):
+        assert filter_for((4032, 3024), (2000, 1500), graphics=graphics) is TRIM_FILTER
+        assert filter_for((8064, 6048), (2000, 1500), graphics=graphics) is TRIM_FILTER
+    # A real shrink: bicubic for a screenshot or document, the triangle filter for a photo.
+    assert filter_for((2880, 1800), (2000, 1250), graphics=True) is SHRINK_FILTER
+    assert filter_for((5000, 3000), (2000, 1200), graphics=True) is SHRINK_FILTER  # 2, then 1.25
+    assert filter_for((4032, 3024), (3000, 2250)) is TRIM_FILTER
 
 
 @pytest.mark.parametrize(
