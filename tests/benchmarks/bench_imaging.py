@@ -37,6 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("VIPS_CONCURRENCY", "1")  # before pyvips loads: one thread, like Pillow
+# A worker process started with MAXUPLOAD_BENCH_BASELINE=DIR imports maxupload from DIR
+# (``--baseline``): DIR goes first on the path before anything imports it (else the path's
+# first entry is repeated, which changes nothing).
+sys.path.insert(0, os.environ.get("MAXUPLOAD_BENCH_BASELINE") or sys.path[0])
 
 import psutil
 from PIL import Image, ImageOps
@@ -51,6 +55,7 @@ from tests.plugins.images import identifying_exif, photo, screenshot, write_real
 #: libvips42``) even where pyvips-binary is installed. pyvips takes pyvips-binary's compiled
 #: module ``_libvips`` when it can import it, and otherwise loads ``libvips.so.42`` (cffi ABI mode).
 LIBVIPS_ENV = "MAXUPLOAD_BENCH_LIBVIPS"
+BASELINE_ENV = "MAXUPLOAD_BENCH_BASELINE"  # see the path above
 if os.environ.get(LIBVIPS_ENV) == "system":
     sys.modules["_libvips"] = None  # type: ignore[assignment]
 try:  # optional: pip install -e '.[bench]' (pyvips + pyvips-binary, or apt libvips42)
@@ -122,16 +127,19 @@ WAYS: dict[str, Callable[[Path, str], object]] = {
 }
 
 
-# --- the system's libvips, in a process of its own ------------------------------------------
+# --- worker processes: the system's libvips, an earlier MaxUpload ----------------------------
+def system_libvips_env() -> dict[str, str]:
+    """The environment in which a spawned process loads the system's libvips. libvips finds its
+    format modules (HEIF is one, on Debian) under VIPSHOME, which it guesses from argv[0] when
+    unset: in a spawned worker that guess is the venv, not /usr."""
+    return {LIBVIPS_ENV: "system", "VIPSHOME": os.environ.get("VIPSHOME", "/usr")}
+
+
 @contextlib.contextmanager
-def libvips_env(system: bool) -> Iterator[None]:
-    """Processes spawned inside this block load the system's libvips (when ``system``)."""
-    # libvips finds its format modules (HEIF is one, on Debian) under VIPSHOME, which it guesses
-    # from argv[0] when unset: in a spawned worker that guess is the venv, not /usr.
-    names = {LIBVIPS_ENV: "system", "VIPSHOME": os.environ.get("VIPSHOME", "/usr")}
-    before = {name: os.environ.get(name) for name in names}
-    if system:
-        os.environ.update(names)
+def spawn_env(env: dict[str, str]) -> Iterator[None]:
+    """Processes spawned inside this block start with ``env`` added to this one's."""
+    before = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     try:
         yield
     finally:
@@ -149,36 +157,50 @@ def _timed(args: tuple[str, str, str]) -> float:
     return time.perf_counter() - start
 
 
-def _libvips_version(_: object = None) -> str:
+def _describe(_: object = None) -> str:
+    import maxupload
+
+    vips = f"libvips {_libvips_version()}" if pyvips else "no libvips"
+    return f"{vips}, maxupload from {Path(maxupload.__file__).parent.parent}"
+
+
+def _libvips_version() -> str:
     assert pyvips is not None
     return f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
 
 
-class SystemLibvips:
-    """The system's libvips in one worker process, for the photos that pyvips-binary's libvips
-    cannot read (it has no HEVC decoder; Debian's reads HEIC). Timed inside the worker."""
+class Worker:
+    """One spawned process with an environment of its own (the system's libvips, or an earlier
+    MaxUpload's code); each way it runs is timed inside it, so only the work is counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str]) -> None:
         self.pool: ProcessPoolExecutor | None = None
-        self.version = ""
-        if os.environ.get(LIBVIPS_ENV) == "system" or not ctypes.util.find_library("vips"):
-            return  # already the system's, or there is none
+        self.about = ""
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         try:
-            with libvips_env(True):
-                self.version = pool.submit(_libvips_version).result()
+            with spawn_env(env):  # the process starts on the first submit
+                self.about = pool.submit(_describe).result()
             self.pool = pool
         except Exception as exc:
-            print(f"    the system's libvips cannot be loaded: {exc}", file=sys.stderr)
+            print(f"    a worker with {env} cannot start: {exc}", file=sys.stderr)
             pool.shutdown()
 
-    def time(self, path: Path, preset: str) -> float:
+    def time(self, way: str, path: Path, preset: str) -> float:
         assert self.pool is not None
-        return self.pool.submit(_timed, ("vips", str(path), preset)).result()
+        return self.pool.submit(_timed, (way, str(path), preset)).result()
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
+
+
+def system_libvips_worker() -> Worker | None:
+    """The system's libvips, for the photos that pyvips-binary's cannot read (it has no HEVC
+    decoder; Debian's reads HEIC); None when there is none or it is already the one in use."""
+    if os.environ.get(LIBVIPS_ENV) == "system" or not ctypes.util.find_library("vips"):
+        return None
+    worker = Worker(system_libvips_env())
+    return worker if worker.pool is not None else None
 
 
 # --- photos ---------------------------------------------------------------------------------
@@ -211,26 +233,34 @@ def make_cases(folder: Path, workers: int) -> list[Case]:
 
 # --- timing and memory -----------------------------------------------------------------------
 def time_interleaved(
-    path: Path, preset: str, ways: list[str], rounds: int, system: SystemLibvips | None = None
+    path: Path,
+    preset: str,
+    ways: list[str],
+    rounds: int,
+    remote: dict[str, tuple[Worker, str]] | None = None,
+    system: Worker | None = None,
 ) -> tuple[dict[str, float | None], set[str]]:
-    """Median seconds per way; in each round every way runs once, in turn. A libvips way whose
-    libvips cannot read the photo runs on ``system`` instead (those ways are returned too)."""
+    """Median seconds per way; in each round every way runs once, in turn. ``remote`` ways run
+    in a worker (name -> worker and the way it runs there). A libvips way whose libvips cannot
+    read the photo runs on ``system`` instead; those ways are returned too."""
+    remote = dict(remote or {})
     times: dict[str, list[float]] = {w: [] for w in ways}
     broken: set[str] = set()
     on_system: set[str] = set()
 
     def run(w: str) -> float:
-        if w in on_system:
-            assert system is not None
-            return system.time(path, preset)
+        if w in remote:
+            worker, way = remote[w]
+            return worker.time(way, path, preset)
         return _timed((w, str(path), preset))
 
     for w in ways:  # warm-up: page cache, codecs, lazy imports
         try:
             run(w)
         except Exception as exc:  # libvips built without a codec: report it, go on
-            print(f"    {w} cannot read {path.name}: {exc}", file=sys.stderr)
-            if w == "vips" and system is not None and system.pool is not None:
+            print(f"    {w} cannot read {path.name}: {str(exc)[:160]}", file=sys.stderr)
+            if w == "vips" and system is not None:
+                remote[w] = (system, w)
                 on_system.add(w)
                 try:
                     run(w)
@@ -263,7 +293,7 @@ def peak_memory(
     for w in ways:
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-                with libvips_env(w in on_system):  # the process starts on the first submit
+                with spawn_env(system_libvips_env() if w in on_system else {}):
                     job = pool.submit(_peak_rise, (w, str(path), preset))
                 out[w] = job.result()
         except Exception:
@@ -342,6 +372,13 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default="", help="photos whose label holds one of these words (e.g. HEIC,PNG)"
     )
     parser.add_argument("--no-batch", action="store_true", help="skip the batch pass")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also time `prepare` of the maxupload package in DIR (an earlier source tree, "
+        "e.g. git archive REV maxupload | tar -x -C DIR) in the same rounds",
+    )
     args = parser.parse_args(argv)
 
     register_heif()
@@ -351,17 +388,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         start = time.perf_counter()
         cases = make_cases(folder, args.workers)
-        system = SystemLibvips() if pyvips else None
+        system = system_libvips_worker() if pyvips else None
         vips_version = (
             f"libvips {_libvips_version()} (1 thread"
-            + (
-                f"; the system's {system.version} where that cannot read a photo)"
-                if system and system.pool
-                else ")"
-            )
+            + (f"; {system.about.split(',')[0]} where that cannot read a photo)" if system else ")")
             if pyvips
             else "libvips not installed (its columns are skipped)"
         )
+        earlier = Worker({BASELINE_ENV: str(args.baseline.resolve())}) if args.baseline else None
+        remote = {"earlier": (earlier, "ours")} if earlier and earlier.pool else {}
+        if args.baseline and not remote:
+            return 2
         words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
         chosen = [c for c in cases if not words or any(w in c.label.lower() for w in words)]
         print(
@@ -369,22 +406,25 @@ def main(argv: list[str] | None = None) -> int:
             f"{Image.__version__}, {vips_version}; {os.cpu_count()} cores; {args.rounds} "
             f"interleaved rounds, medians; photos generated in {time.perf_counter() - start:.0f} s"
         )
-        ways = ["naive", "ours"] + (["vips"] if pyvips else [])
+        ways = ["naive", "ours"] + (["vips"] if pyvips else []) + list(remote)
         rows: list[str] = []
+        before_rows: list[str] = []
         worst_naive = worst_vips = 0.0
         for case in chosen:
             for preset in PRESETS:
-                t, on_system = time_interleaved(case.path, preset, ways, args.rounds, system)
+                t, on_system = time_interleaved(
+                    case.path, preset, ways, args.rounds, remote, system
+                )
                 mem: dict[str, int | None] = {}
                 if not args.no_memory:
-                    mem = peak_memory(case.path, preset, ways, on_system)
+                    mem = peak_memory(case.path, preset, ways[:3], on_system)
                 vs_naive = _ratio(t["ours"], t["naive"])
                 vs_vips = _ratio(t["ours"], t.get("vips"))
                 if t["ours"] and t["naive"]:
                     worst_naive = max(worst_naive, t["ours"] / t["naive"])
                 if t["ours"] and t.get("vips"):
                     worst_vips = max(worst_vips, t["ours"] / (t["vips"] or 1))
-                mark = f" ({system.version})" if system and "vips" in on_system else ""
+                mark = f" ({system.about.split(',')[0]})" if system and "vips" in on_system else ""
                 row = (
                     f"| {case.label} | {preset} | {_ms(t['naive'])} | {_ms(t['ours'])} | "
                     f"{_ms(t.get('vips'))}{mark} | {vs_naive} | {vs_vips} | "
@@ -392,10 +432,16 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 rows.append(row)
                 print("  " + row, flush=True)
+                if remote:
+                    before_rows.append(
+                        f"| {case.label} | {preset} | {_ms(t['earlier'])} | {_ms(t['ours'])} | "
+                        f"{_ratio(t['ours'], t['earlier'])} |"
+                    )
         thumb_ways = ["naive_thumb", "ours_thumb"] + (["vips_thumb"] if pyvips else [])
         thumb, _ = time_interleaved(cases[0].path, "standard", thumb_ways, args.rounds)
-        if system:
-            system.close()
+        for worker in (system, earlier):
+            if worker:
+                worker.close()
 
         print("\nPrepare one photo (MaxUpload `prepare` = the exact bytes sent):\n")
         print(
@@ -413,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\nWorst ratio: {worst_naive:.2f}x naive, {worst_vips:.2f}x libvips (target ≤ 1.00x)"
         )
+        if before_rows and earlier:
+            print(f"\nSame rounds, `prepare` of {earlier.about.split('from ')[-1]}:\n")
+            print("| photo | preset | earlier code | this code | this / earlier |")
+            print("|---|---|---|---|---|")
+            print("\n".join(before_rows))
 
         growth = 0.0
         if not args.no_batch:
