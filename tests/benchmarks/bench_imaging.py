@@ -237,7 +237,7 @@ def time_interleaved(
     preset: str,
     ways: list[str],
     rounds: int,
-    remote: dict[str, tuple[Worker, str]] | None = None,
+    remote: dict[str, tuple[Worker | None, str]] | None = None,
     system: Worker | None = None,
 ) -> tuple[dict[str, float | None], set[str]]:
     """Median seconds per way; in each round every way runs once, in turn. ``remote`` ways run
@@ -251,6 +251,7 @@ def time_interleaved(
     def run(w: str) -> float:
         if w in remote:
             worker, way = remote[w]
+            assert worker is not None
             return worker.time(way, path, preset)
         return _timed((w, str(path), preset))
 
@@ -395,9 +396,12 @@ def main(argv: list[str] | None = None) -> int:
             if pyvips
             else "libvips not installed (its columns are skipped)"
         )
+        # Before/after: both trees' prepare in worker processes alike (a process's own history
+        # of allocations moves its times, so this one's in-process figure is not compared).
         earlier = Worker({BASELINE_ENV: str(args.baseline.resolve())}) if args.baseline else None
-        remote = {"earlier": (earlier, "ours")} if earlier and earlier.pool else {}
-        if args.baseline and not remote:
+        current = Worker({}) if earlier and earlier.pool else None
+        remote = {"earlier": (earlier, "ours"), "current": (current, "ours")} if current else {}
+        if args.baseline and not (current and current.pool):
             return 2
         words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
         chosen = [c for c in cases if not words or any(w in c.label.lower() for w in words)]
@@ -434,12 +438,12 @@ def main(argv: list[str] | None = None) -> int:
                 print("  " + row, flush=True)
                 if remote:
                     before_rows.append(
-                        f"| {case.label} | {preset} | {_ms(t['earlier'])} | {_ms(t['ours'])} | "
-                        f"{_ratio(t['ours'], t['earlier'])} |"
+                        f"| {case.label} | {preset} | {_ms(t['earlier'])} | {_ms(t['current'])} | "
+                        f"{_ratio(t['current'], t['earlier'])} |"
                     )
         thumb_ways = ["naive_thumb", "ours_thumb"] + (["vips_thumb"] if pyvips else [])
         thumb, _ = time_interleaved(cases[0].path, "standard", thumb_ways, args.rounds)
-        for worker in (system, earlier):
+        for worker in (system, earlier, current):
             if worker:
                 worker.close()
 

@@ -1,16 +1,16 @@
-"""Resampling without DCT scaling (PNG, and the path HEIC, WebP and TIFF take) keeps the detail
-of a full-quality resize, and the filter follows the factor left after whole-block reduction."""
+"""Resampling a PNG (no reduced decode: every shrink is a resample) keeps the detail of a
+full-quality resize; the filter follows the source kind and the factor left after whole-block
+reduction."""
 
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image
 
-from maxupload.core.imaging.prepare import get_preset, prepare
+from maxupload.core.imaging.prepare import prepare
 from maxupload.core.imaging.resample import (
     SHRINK_FILTER,
     TRIM_FILTER,
@@ -18,13 +18,7 @@ from maxupload.core.imaging.resample import (
     remaining_factor,
 )
 from maxupload.core.imaging.thumbnails import preview
-from tests.plugins.images import photo, screenshot
-
-
-def _psnr(a: Image.Image, b: Image.Image) -> float:
-    diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
-    mse = sum(ImageStat.Stat(diff.point(lambda v: v * v)).mean) / 3
-    return 99.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
+from tests.plugins.images import photo, psnr, screenshot, worst_preset_psnr
 
 
 def test_photos_take_the_triangle_filter_and_a_screenshots_real_shrink_bicubic() -> None:
@@ -52,12 +46,7 @@ def test_pngs_sent_match_a_full_quality_resize(
     source = screenshot(size) if name == "screenshot" else photo(*size, seed=3)
     path = images_dir / f"{name}.png"
     source.save(path, compress_level=1)
-    for preset in ("standard", "high"):
-        long_edge = get_preset(preset).long_edge
-        assert long_edge is not None
-        fast = preview(path, long_edge)  # the pixels prepare() encodes, before encoding
-        exact = source.resize(fast.size, Image.Resampling.LANCZOS)
-        assert _psnr(fast, exact) > 40.0, (name, preset)
+    assert worst_preset_psnr(path, source, ("standard", "high")) > 40.0, name
 
 
 def test_the_sent_screenshot_is_what_the_preview_shows(images_dir: Path) -> None:
@@ -67,4 +56,4 @@ def test_the_sent_screenshot_is_what_the_preview_shows(images_dir: Path) -> None
     prepared = prepare(path, "standard")
     with Image.open(io.BytesIO(prepared.data)) as sent:
         assert sent.size == (2000, 1250)
-        assert _psnr(sent, preview(path, 2000)) > 38.0
+        assert psnr(sent, preview(path, 2000)) > 38.0
