@@ -16,7 +16,6 @@ from typing import IO
 from PIL import Image, UnidentifiedImageError
 
 from maxupload.core.errors import MaxUploadError
-from maxupload.core.imaging.png_inflate import inflate_with_zlib_ng
 
 #: Images above this many pixels are refused before decoding (about 100 megapixels).
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -241,7 +240,11 @@ def open_image(fp: str | IO[bytes], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     if width * height > max_pixels:
         im.close()
         raise bomb_rejection(width, height, max_pixels)
-    inflate_with_zlib_ng(im)  # PNG: the faster inflate where Pillow's zlib is slow
+    if im.format == "PNG":
+        # Imported with the first PNG, not at start-up (it loads zlib-ng and Pillow's PNG code).
+        from maxupload.core.imaging.png_inflate import inflate_with_zlib_ng
+
+        inflate_with_zlib_ng(im)  # the faster inflate where Pillow's zlib is slow
     return im
 
 
