@@ -11,6 +11,7 @@ from maxupload.core.imaging.formats import DEFAULT_MAX_PIXELS, kind_of, open_ima
 from maxupload.core.imaging.prepare import (
     _encode,
     _has_transparency,
+    _lets_go_of_its_file,
     _load_pixels,
     _to_working_mode,
     prepare,
@@ -40,6 +41,7 @@ def estimate_size(
     work: Image.Image | None = None  # stays None for small outputs, which are simply prepared
     icc: object = b""
     im = open_image(str(path), max_pixels=max_pixels)  # opened once: header, then pixels
+    kept = False  # the decoded image itself is worked on (nothing to convert)
     try:
         out_w, out_h = target_size(im.width, im.height, chosen.long_edge)
         if max(out_w, out_h) > 3 * ESTIMATE_TILE:
@@ -49,9 +51,12 @@ def estimate_size(
             icc = im.info.get("icc_profile") or b""
             work = _to_working_mode(im, [])
             if work is im:
-                work = im.copy()
+                kept = _lets_go_of_its_file(im)
+                if not kept:
+                    work = im.copy()
     finally:
-        im.close()
+        if not kept:
+            im.close()
     if work is None:
         return prepare(path, chosen, max_pixels=max_pixels).size
     if work.mode == "CMYK":

@@ -316,10 +316,7 @@ def _render(
                 "applied by the HEIC decoder)"
             )
         if work is im:
-            # A single-frame image has let go of its file once decoded: hand it over as it is
-            # (a 12 MP copy costs 48 MB of fresh pages). Other images keep their file open for
-            # their other frames, so they are copied and closed.
-            handed_over = not getattr(im, "is_animated", False) and getattr(im, "n_frames", 1) == 1
+            handed_over = _lets_go_of_its_file(im)
             if not handed_over:
                 work = im.copy()
         work, icc_out, colour_note = _colour(work, icc if isinstance(icc, bytes) else None, changes)
@@ -327,6 +324,13 @@ def _render(
     finally:
         if not handed_over:
             im.close()
+
+
+def _lets_go_of_its_file(im: Image.Image) -> bool:
+    """True for a decoded single-frame image: Pillow has let go of its file, so the image can be
+    kept as the result instead of copied (a 12 MP copy costs 48 MB of fresh pages) and closed.
+    An image with more frames keeps its file open for them."""
+    return not getattr(im, "is_animated", False) and getattr(im, "n_frames", 1) == 1
 
 
 def _has_transparency(im: Image.Image) -> bool:
