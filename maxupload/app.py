@@ -36,6 +36,7 @@ from maxupload.core.errors import MaxUploadError
 from maxupload.core.imaging.prepared_copies import PreparedCopies
 from maxupload.core.system.large_allocations import keep_large_blocks_on_mmap
 from maxupload.core.system.paths import app_paths
+from maxupload.core.system.worker_priority import yield_to_window
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +272,7 @@ class AppContext:
         # behind them. Measured with tests/benchmarks/bench_gui.py.
         sys.setswitchinterval(0.001)
         keep_large_blocks_on_mmap()  # a new photo buffer never holds the GIL for 30-40 ms
+        yield_to_window()  # background workers leave the CPU to the window's thread
         self.window.show()
         self.warm_up.start()
         engine, store = self.engine, self.store
