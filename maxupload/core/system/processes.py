@@ -22,14 +22,17 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any, TypeVar
 
-from maxupload.core.system.worker_priority import worker_started, yield_to_window
+from maxupload.core.system.worker_priority import lower_this_thread
 
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
-#: Worker processes at most (each holds one decoded photo at a time).
-WORKERS = 2
+#: Worker processes (each holds one decoded photo at a time). One: with two, a drop's first
+#: screen of thumbnails (made on a worker thread) waited for a core (0.6-0.75 s in 3 of 8 runs).
+WORKERS = 1
+#: Linux: how much nicer the worker processes are than the window (its worker threads: +10).
+PROCESS_NICE_STEP = 15
 
 _lock = threading.Lock()
 _pool: Executor | None = None
@@ -44,9 +47,9 @@ class _Failed:
 
 
 def _child_init() -> None:
-    """In each worker process: yield the CPU to the window, as worker threads do."""
-    yield_to_window()
-    worker_started()
+    """In each worker process: yield the CPU to the window's thread and to its worker threads
+    (the thumbnails of a drop's first screen come from those)."""
+    lower_this_thread(PROCESS_NICE_STEP)
 
 
 def _run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

@@ -56,13 +56,14 @@ def worker_started() -> bool:
     return bool(_local.lowered)
 
 
-def lower_this_thread() -> bool:
-    """Lower the calling thread's scheduling priority; True when the system accepted it."""
+def lower_this_thread(nice_step: int = NICE_STEP) -> bool:
+    """Lower the calling thread's scheduling priority (on Linux by ``nice_step``); True when the
+    system accepted it."""
     try:
         if sys.platform.startswith("linux"):
             tid = threading.get_native_id()
             now = os.getpriority(os.PRIO_PROCESS, tid)
-            os.setpriority(os.PRIO_PROCESS, tid, min(19, now + NICE_STEP))
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, now + nice_step))
             return True
         if sys.platform == "win32":
             kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined,unused-ignore]

@@ -15,6 +15,7 @@ from maxupload.core.checks.photo import read_facts
 from maxupload.core.imaging.estimate import estimate_size
 from maxupload.core.imaging.formats import ImageRejected
 from maxupload.core.system import processes
+from maxupload.core.system.processes import PROCESS_NICE_STEP
 from maxupload.core.system.worker_priority import NICE_STEP, thread_nice
 from tests.plugins.images import photo, write_jpeg
 
@@ -70,4 +71,5 @@ def test_a_worker_process_that_dies_costs_no_answer(in_processes: None, tmp_path
 def test_worker_processes_run_lowered(in_processes: None) -> None:
     base = thread_nice()
     assert base is not None
-    assert processes.call(thread_nice) == min(19, base + NICE_STEP)
+    assert processes.call(thread_nice) == min(19, base + PROCESS_NICE_STEP)
+    assert PROCESS_NICE_STEP > NICE_STEP  # below the window's worker threads too
