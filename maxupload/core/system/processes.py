@@ -15,6 +15,7 @@ thread, so the caller gets exactly the result or exception it would have had.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import threading
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any, TypeVar
 
-from maxupload.core.system.worker_priority import lower_this_thread
+from maxupload.core.system.worker_priority import lower_this_thread, nice_at_least, thread_nice
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ PROCESS_NICE_STEP = 15
 _lock = threading.Lock()
 _pool: Executor | None = None
 _workers = 0
+#: Linux: the nice value of the worker processes (the window's own plus PROCESS_NICE_STEP).
+_nice: int | None = None
 
 
 class _Failed:
@@ -46,10 +49,13 @@ class _Failed:
         self.kind = kind
 
 
-def _child_init() -> None:
+def _child_init(nice: int | None) -> None:
     """In each worker process: yield the CPU to the window's thread and to its worker threads
     (the thumbnails of a drop's first screen come from those)."""
-    lower_this_thread(PROCESS_NICE_STEP)
+    if nice is None:
+        lower_this_thread()
+    else:
+        nice_at_least(nice)
 
 
 def _run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
@@ -61,9 +67,11 @@ def _run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
 
 def start(workers: int = WORKERS) -> None:
     """Run :func:`call` in up to ``workers`` processes from now on (started on first use)."""
-    global _workers
+    global _workers, _nice
+    base = thread_nice()
     with _lock:
         _workers = max(1, workers)
+        _nice = None if base is None else min(19, base + PROCESS_NICE_STEP)
 
 
 def running() -> bool:
@@ -89,11 +97,23 @@ def _import_all(modules: tuple[str, ...]) -> None:
 
 def warm(*modules: str) -> None:
     """Start the worker processes now and import ``modules`` in each (the window calls this
-    after its first paint, so a drop's first estimates do not wait for a process to start)."""
-    pool = _executor()
-    if pool is not None:
-        for _ in range(_workers):
-            pool.submit(_run, _import_all, (modules,))
+    after its first paint, so a drop's first estimates do not wait for a process to start).
+
+    Started from a short-lived thread at their low priority, which a new process inherits on
+    Linux: the interpreter's start-up in them never competes with the window's thread.
+    """
+
+    def spawn() -> None:
+        if _nice is not None:
+            nice_at_least(_nice)
+        pool = _executor()
+        if pool is not None:
+            with contextlib.suppress(RuntimeError):  # stopped meanwhile (the window closed)
+                for _ in range(_workers):
+                    pool.submit(_run, _import_all, (modules,))
+
+    if _workers:
+        threading.Thread(target=spawn, name="maxupload-start-processes", daemon=True).start()
 
 
 def _executor() -> Executor | None:
@@ -102,7 +122,9 @@ def _executor() -> Executor | None:
         if _workers and _pool is None:
             # "spawn": a fresh interpreter, safe beside the window's threads (fork is not).
             context = multiprocessing.get_context("spawn")
-            _pool = ProcessPoolExecutor(_workers, mp_context=context, initializer=_child_init)
+            _pool = ProcessPoolExecutor(
+                _workers, mp_context=context, initializer=_child_init, initargs=(_nice,)
+            )
         return _pool
 
 

@@ -81,6 +81,20 @@ def lower_this_thread(nice_step: int = NICE_STEP) -> bool:
     return False
 
 
+def nice_at_least(nice: int) -> bool:
+    """Linux: make the calling thread at least this nice (never less nice than it is); True
+    when it is now. Elsewhere: False (use :func:`lower_this_thread`)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, nice))
+        return True
+    except OSError:
+        return False
+
+
 def thread_nice() -> int | None:
     """The calling thread's nice value on Linux (None elsewhere); for tests and diagnostics."""
     if not sys.platform.startswith("linux"):
