@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 #: Worker processes (each holds one decoded photo at a time). One: with two, a drop's first
-#: screen of thumbnails (made on a worker thread) waited for a core (0.6-0.75 s in 3 of 8 runs).
+#: screen of thumbnails (made on a worker thread) waited for a core (0.6-0.75 s in 3 of 6 runs).
 WORKERS = 1
 #: Linux: how much nicer the worker processes are than the window (its worker threads: +10).
 PROCESS_NICE_STEP = 15
