@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -56,6 +57,14 @@ def _child_init(nice: int | None) -> None:
         lower_this_thread()
     else:
         nice_at_least(nice)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # the window crashed or was killed: never left running on its own
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: Any) -> None:
+    parent.join()
+    os._exit(0)
 
 
 def _run(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +76,36 @@ def test_worker_processes_start_early_and_run_lowered(in_processes: None) -> Non
     processes.warm("maxupload.core.imaging.estimate")  # as the window does after its first paint
     assert processes.call(thread_nice) == min(19, base + PROCESS_NICE_STEP)
     assert PROCESS_NICE_STEP > NICE_STEP  # below the window's worker threads too
+
+
+CRASHING_WINDOW = """
+import os, signal, sys
+from maxupload.core.system import processes
+
+if __name__ == "__main__":
+    processes.start(1)
+    print(processes.call(os.getpid), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # a crash: nothing is shut down
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_the_worker_process_ends_when_the_window_dies(tmp_path: Path) -> None:
+    script = tmp_path / "crashing_window.py"
+    script.write_text(CRASHING_WINDOW)
+    out = tmp_path / "out.txt"
+    with out.open("w") as sink:  # a file, not a pipe: a worker left running would hold a pipe
+        subprocess.run([sys.executable, str(script)], stdout=sink, timeout=120, check=False)
+    child = int(out.read_text().split()[0])
+    deadline = time.monotonic() + 30
+    while alive(child):
+        assert time.monotonic() < deadline, "the worker process outlived the window"
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
