@@ -355,7 +355,8 @@ def _close(a: Any, b: Any, tolerance: int = 24) -> bool:
 
 
 def _prepare_sample(source: Any) -> str:
-    """Walk a HEIC photo through the app's own ``prepare()`` when the imaging module exists."""
+    """Walk a HEIC photo and a PNG (decoded through zlib-ng where Pillow's zlib is slow) through
+    the app's own ``prepare()`` when the imaging module exists."""
     import importlib
 
     try:
@@ -364,11 +365,16 @@ def _prepare_sample(source: Any) -> str:
         if exc.name != "maxupload.core.imaging.prepare":
             raise
         return ""
+    done = []
     with tempfile.TemporaryDirectory(prefix="maxupload-selftest-") as folder:
-        path = Path(folder) / "sample.heic"
-        source.save(path, "HEIF", quality=90)
-        prepared = imaging.prepare(path)
-        return f"prepare(HEIC) -> {prepared.mime_type} {prepared.width}x{prepared.height}"
+        for label, pil_format in (("HEIC", "HEIF"), ("PNG", "PNG")):
+            path = Path(folder) / f"sample.{label.lower()}"
+            source.save(path, pil_format, quality=90)
+            prepared = imaging.prepare(path)
+            done.append(
+                f"prepare({label}) -> {prepared.mime_type} {prepared.width}x{prepared.height}"
+            )
+    return ", ".join(done)
 
 
 def check_tls() -> CheckResult:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes.util
 import io
 import multiprocessing
 import os
@@ -30,22 +31,33 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("VIPS_CONCURRENCY", "1")  # before pyvips loads: one thread, like Pillow
+# A worker process started with MAXUPLOAD_BENCH_BASELINE=DIR imports maxupload from DIR
+# (``--baseline``): DIR goes first on the path before anything imports it (else the path's
+# first entry is repeated, which changes nothing).
+sys.path.insert(0, os.environ.get("MAXUPLOAD_BENCH_BASELINE") or sys.path[0])
 
 import psutil
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageOps
 
 from maxupload.core.imaging.formats import register_heif
 from maxupload.core.imaging.prepare import prepare
 from maxupload.core.imaging.presets import get_preset
 from maxupload.core.imaging.thumbnails import thumbnail
-from tests.plugins.images import identifying_exif, photo, write_realistic_photo
+from tests.plugins.images import identifying_exif, photo, screenshot, write_realistic_photo
 
+#: ``MAXUPLOAD_BENCH_LIBVIPS=system``: pyvips uses the system's libvips (Debian: ``apt-get install
+#: libvips42``) even where pyvips-binary is installed. pyvips takes pyvips-binary's compiled
+#: module ``_libvips`` when it can import it, and otherwise loads ``libvips.so.42`` (cffi ABI mode).
+LIBVIPS_ENV = "MAXUPLOAD_BENCH_LIBVIPS"
+BASELINE_ENV = "MAXUPLOAD_BENCH_BASELINE"  # see the path above
+if os.environ.get(LIBVIPS_ENV) == "system":
+    sys.modules["_libvips"] = None  # type: ignore[assignment]
 try:  # optional: pip install -e '.[bench]' (pyvips + pyvips-binary, or apt libvips42)
     import pyvips  # type: ignore[import-not-found, import-untyped, unused-ignore]
 except (ImportError, OSError):
@@ -83,7 +95,9 @@ def vips(path: Path, preset: str) -> bytes:
     assert pyvips is not None
     chosen = get_preset(preset)
     im = pyvips.Image.thumbnail(str(path), chosen.long_edge or 100_000, size="down")
-    data: bytes = im.jpegsave_buffer(Q=chosen.quality, optimize_coding=True, keep="none")
+    # No metadata in the output: ``keep`` since libvips 8.15, ``strip`` before (Debian 12: 8.14).
+    bare = {"keep": "none"} if pyvips.at_least_libvips(8, 15) else {"strip": True}
+    data: bytes = im.jpegsave_buffer(Q=chosen.quality, optimize_coding=True, **bare)
     return data
 
 
@@ -113,21 +127,83 @@ WAYS: dict[str, Callable[[Path, str], object]] = {
 }
 
 
+# --- worker processes: the system's libvips, an earlier MaxUpload ----------------------------
+def system_libvips_env() -> dict[str, str]:
+    """The environment in which a spawned process loads the system's libvips. libvips finds its
+    format modules (HEIF is one, on Debian) under VIPSHOME, which it guesses from argv[0] when
+    unset: in a spawned worker that guess is the venv, not /usr."""
+    return {LIBVIPS_ENV: "system", "VIPSHOME": os.environ.get("VIPSHOME", "/usr")}
+
+
+@contextlib.contextmanager
+def spawn_env(env: dict[str, str]) -> Iterator[None]:
+    """Processes spawned inside this block start with ``env`` added to this one's."""
+    before = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _timed(args: tuple[str, str, str]) -> float:
+    way, path, preset = args
+    start = time.perf_counter()
+    WAYS[way](Path(path), preset)
+    return time.perf_counter() - start
+
+
+def _describe(_: object = None) -> str:
+    import maxupload
+
+    vips = f"libvips {_libvips_version()}" if pyvips else "no libvips"
+    return f"{vips}, maxupload from {Path(maxupload.__file__).parent.parent}"
+
+
+def _libvips_version() -> str:
+    assert pyvips is not None
+    return f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
+
+
+class Worker:
+    """One spawned process with an environment of its own (the system's libvips, or an earlier
+    MaxUpload's code); each way it runs is timed inside it, so only the work is counted."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        self.about = ""
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            with spawn_env(env):  # the process starts on the first submit
+                self.about = pool.submit(_describe).result()
+            self.pool = pool
+        except Exception as exc:
+            print(f"    a worker with {env} cannot start: {exc}", file=sys.stderr)
+            pool.shutdown()
+
+    def time(self, way: str, path: Path, preset: str) -> float:
+        assert self.pool is not None
+        return self.pool.submit(_timed, (way, str(path), preset)).result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def system_libvips_worker() -> Worker | None:
+    """The system's libvips, for the photos that pyvips-binary's cannot read (it has no HEVC
+    decoder; Debian's reads HEIC); None when there is none or it is already the one in use."""
+    if os.environ.get(LIBVIPS_ENV) == "system" or not ctypes.util.find_library("vips"):
+        return None
+    worker = Worker(system_libvips_env())
+    return worker if worker.pool is not None else None
+
+
 # --- photos ---------------------------------------------------------------------------------
-def screenshot(size: tuple[int, int]) -> Image.Image:
-    """A screen capture: flat panels, text-like strokes, a photo inset."""
-    im = Image.new("RGB", size, (242, 242, 247))
-    draw = ImageDraw.Draw(im)
-    w, h = size
-    draw.rectangle((0, 0, w, 90), fill=(30, 60, 110))
-    draw.rectangle((0, 90, 420, h), fill=(225, 228, 235))
-    for y in range(130, h - 40, 34):
-        for x in range(460, w - 700, 90):
-            draw.rectangle((x, y, x + 60 + (x * y) % 25, y + 14), fill=(60, 60, 70))
-    im.paste(photo(600, 450, seed=9), (w - 660, 140))
-    return im
-
-
 def _make(args: tuple[str, Path]) -> Path:
     kind, path = args
     if path.exists():
@@ -157,25 +233,47 @@ def make_cases(folder: Path, workers: int) -> list[Case]:
 
 # --- timing and memory -----------------------------------------------------------------------
 def time_interleaved(
-    path: Path, preset: str, ways: list[str], rounds: int
-) -> dict[str, float | None]:
-    """Median seconds per way; in each round every way runs once, in turn."""
+    path: Path,
+    preset: str,
+    ways: list[str],
+    rounds: int,
+    remote: dict[str, tuple[Worker | None, str]] | None = None,
+    system: Worker | None = None,
+) -> tuple[dict[str, float | None], set[str]]:
+    """Median seconds per way; in each round every way runs once, in turn. ``remote`` ways run
+    in a worker (name -> worker and the way it runs there). A libvips way whose libvips cannot
+    read the photo runs on ``system`` instead; those ways are returned too."""
+    remote = dict(remote or {})
     times: dict[str, list[float]] = {w: [] for w in ways}
     broken: set[str] = set()
+    on_system: set[str] = set()
+
+    def run(w: str) -> float:
+        if w in remote:
+            worker, way = remote[w]
+            assert worker is not None
+            return worker.time(way, path, preset)
+        return _timed((w, str(path), preset))
+
     for w in ways:  # warm-up: page cache, codecs, lazy imports
         try:
-            WAYS[w](path, preset)
+            run(w)
         except Exception as exc:  # libvips built without a codec: report it, go on
-            print(f"    {w} cannot read {path.name}: {exc}", file=sys.stderr)
+            print(f"    {w} cannot read {path.name}: {str(exc)[:160]}", file=sys.stderr)
+            if w == "vips" and system is not None:
+                remote[w] = (system, w)
+                on_system.add(w)
+                try:
+                    run(w)
+                    continue
+                except Exception as again:
+                    print(f"    the system's libvips cannot either: {again}", file=sys.stderr)
             broken.add(w)
     for _ in range(rounds):
         for w in ways:
-            if w in broken:
-                continue
-            start = time.perf_counter()
-            WAYS[w](path, preset)
-            times[w].append(time.perf_counter() - start)
-    return {w: (statistics.median(t) if t else None) for w, t in times.items()}
+            if w not in broken:
+                times[w].append(run(w))
+    return {w: (statistics.median(t) if t else None) for w, t in times.items()}, on_system
 
 
 def _peak_rise(args: tuple[str, str, str]) -> int:
@@ -188,13 +286,17 @@ def _peak_rise(args: tuple[str, str, str]) -> int:
     return max(0, rss.peak - before)
 
 
-def peak_memory(path: Path, preset: str, ways: list[str]) -> dict[str, int | None]:
+def peak_memory(
+    path: Path, preset: str, ways: list[str], on_system: set[str]
+) -> dict[str, int | None]:
     context = multiprocessing.get_context("spawn")
     out: dict[str, int | None] = {}
     for w in ways:
         try:
             with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-                out[w] = pool.submit(_peak_rise, (w, str(path), preset)).result()
+                with spawn_env(system_libvips_env() if w in on_system else {}):
+                    job = pool.submit(_peak_rise, (w, str(path), preset))
+                out[w] = job.result()
         except Exception:
             out[w] = None
     return out
@@ -267,6 +369,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
     parser.add_argument("--dir", type=Path, help="folder for the photos (default: temporary)")
+    parser.add_argument(
+        "--only", default="", help="photos whose label holds one of these words (e.g. HEIC,PNG)"
+    )
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch pass")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also time `prepare` of the maxupload package in DIR (an earlier source tree, "
+        "e.g. git archive REV maxupload | tar -x -C DIR) in the same rounds",
+    )
     args = parser.parse_args(argv)
 
     register_heif()
@@ -276,40 +389,63 @@ def main(argv: list[str] | None = None) -> int:
     try:
         start = time.perf_counter()
         cases = make_cases(folder, args.workers)
+        system = system_libvips_worker() if pyvips else None
         vips_version = (
-            f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (1 thread)"
+            f"libvips {_libvips_version()} (1 thread"
+            + (f"; {system.about.split(',')[0]} where that cannot read a photo)" if system else ")")
             if pyvips
             else "libvips not installed (its columns are skipped)"
         )
+        # Before/after: both trees' prepare in worker processes alike (a process's own history
+        # of allocations moves its times, so this one's in-process figure is not compared).
+        earlier = Worker({BASELINE_ENV: str(args.baseline.resolve())}) if args.baseline else None
+        current = Worker({}) if earlier and earlier.pool else None
+        remote = {"earlier": (earlier, "ours"), "current": (current, "ours")} if current else {}
+        if args.baseline and not (current and current.pool):
+            return 2
+        words = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+        chosen = [c for c in cases if not words or any(w in c.label.lower() for w in words)]
         print(
             f"MaxUpload imaging benchmark: Python {sys.version.split()[0]}, Pillow "
             f"{Image.__version__}, {vips_version}; {os.cpu_count()} cores; {args.rounds} "
             f"interleaved rounds, medians; photos generated in {time.perf_counter() - start:.0f} s"
         )
-        ways = ["naive", "ours"] + (["vips"] if pyvips else [])
+        ways = ["naive", "ours"] + (["vips"] if pyvips else []) + list(remote)
         rows: list[str] = []
+        before_rows: list[str] = []
         worst_naive = worst_vips = 0.0
-        for case in cases:
+        for case in chosen:
             for preset in PRESETS:
-                t = time_interleaved(case.path, preset, ways, args.rounds)
+                t, on_system = time_interleaved(
+                    case.path, preset, ways, args.rounds, remote, system
+                )
                 mem: dict[str, int | None] = {}
                 if not args.no_memory:
-                    mem = peak_memory(case.path, preset, ways)
+                    mem = peak_memory(case.path, preset, ways[:3], on_system)
                 vs_naive = _ratio(t["ours"], t["naive"])
                 vs_vips = _ratio(t["ours"], t.get("vips"))
                 if t["ours"] and t["naive"]:
                     worst_naive = max(worst_naive, t["ours"] / t["naive"])
                 if t["ours"] and t.get("vips"):
                     worst_vips = max(worst_vips, t["ours"] / (t["vips"] or 1))
+                mark = f" ({system.about.split(',')[0]})" if system and "vips" in on_system else ""
                 row = (
                     f"| {case.label} | {preset} | {_ms(t['naive'])} | {_ms(t['ours'])} | "
-                    f"{_ms(t.get('vips'))} | {vs_naive} | {vs_vips} | "
+                    f"{_ms(t.get('vips'))}{mark} | {vs_naive} | {vs_vips} | "
                     f"{_mb(mem.get('ours'))} / {_mb(mem.get('naive'))} / {_mb(mem.get('vips'))} |"
                 )
                 rows.append(row)
                 print("  " + row, flush=True)
+                if remote:
+                    before_rows.append(
+                        f"| {case.label} | {preset} | {_ms(t['earlier'])} | {_ms(t['current'])} | "
+                        f"{_ratio(t['current'], t['earlier'])} |"
+                    )
         thumb_ways = ["naive_thumb", "ours_thumb"] + (["vips_thumb"] if pyvips else [])
-        thumb = time_interleaved(cases[0].path, "standard", thumb_ways, args.rounds)
+        thumb, _ = time_interleaved(cases[0].path, "standard", thumb_ways, args.rounds)
+        for worker in (system, earlier, current):
+            if worker:
+                worker.close()
 
         print("\nPrepare one photo (MaxUpload `prepare` = the exact bytes sent):\n")
         print(
@@ -327,17 +463,24 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\nWorst ratio: {worst_naive:.2f}x naive, {worst_vips:.2f}x libvips (target ≤ 1.00x)"
         )
+        if before_rows and earlier:
+            print(f"\nSame rounds, `prepare` of {earlier.about.split('from ')[-1]}:\n")
+            print("| photo | preset | earlier code | this code | this / earlier |")
+            print("|---|---|---|---|---|")
+            print("\n".join(before_rows))
 
-        jpegs = [c.path for c in cases[:3]]
-        rate_small, rss_small = run_batch(jpegs, args.batch, args.workers)
-        rate_big, rss_big = run_batch(jpegs, args.big_batch, args.workers)
-        growth = rss_big / rss_small - 1
-        print(
-            f"Batch, Standard, 12 MP JPEGs on {args.workers} processes: {args.batch} photos at "
-            f"{rate_small:.1f}/s, peak RSS {rss_small / 1e6:.0f} MB; {args.big_batch} photos at "
-            f"{rate_big:.1f}/s, peak RSS {rss_big / 1e6:.0f} MB ({growth * 100:+.1f} %, "
-            "target ≤ 15 %)"
-        )
+        growth = 0.0
+        if not args.no_batch:
+            jpegs = [c.path for c in cases[:3]]
+            rate_small, rss_small = run_batch(jpegs, args.batch, args.workers)
+            rate_big, rss_big = run_batch(jpegs, args.big_batch, args.workers)
+            growth = rss_big / rss_small - 1
+            print(
+                f"Batch, Standard, 12 MP JPEGs on {args.workers} processes: {args.batch} photos "
+                f"at {rate_small:.1f}/s, peak RSS {rss_small / 1e6:.0f} MB; {args.big_batch} "
+                f"photos at {rate_big:.1f}/s, peak RSS {rss_big / 1e6:.0f} MB "
+                f"({growth * 100:+.1f} %, target ≤ 15 %)"
+            )
         ok = worst_naive <= 0.5 and (not pyvips or worst_vips <= 1.0) and growth <= 0.15
         return 0 if ok else 1
     finally:

@@ -7,6 +7,7 @@ committed in bulk; every file is written into the test's own temporary folder.
 from __future__ import annotations
 
 import io
+import math
 import os
 import random
 import struct
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
 from maxupload.core.imaging.formats import register_heif
 
@@ -87,6 +88,43 @@ def photo(
         grain = Image.merge("RGB", [Image.effect_noise((width, height), noise) for _ in range(3)])
         base = Image.blend(base, grain, 0.22)
     return base
+
+
+def screenshot(size: tuple[int, int] = (2880, 1800)) -> Image.Image:
+    """A screen capture: flat panels, text-like strokes and a photo inset (sharp edges that a
+    soft resample filter blurs, unlike a photo's grain)."""
+    im = Image.new("RGB", size, (242, 242, 247))
+    draw = ImageDraw.Draw(im)
+    w, h = size
+    draw.rectangle((0, 0, w, 90), fill=(30, 60, 110))
+    draw.rectangle((0, 90, 420, h), fill=(225, 228, 235))
+    for y in range(130, h - 40, 34):
+        for x in range(460, w - 700, 90):
+            draw.rectangle((x, y, x + 60 + (x * y) % 25, y + 14), fill=(60, 60, 70))
+    im.paste(photo(600, 450, seed=9), (w - 660, 140))
+    return im
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    """Peak signal-to-noise ratio of two same-size images in dB (99 when identical)."""
+    diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+    mse = sum(ImageStat.Stat(diff.point(lambda v: v * v)).mean) / 3
+    return 99.0 if mse == 0 else 10 * math.log10(255 * 255 / mse)
+
+
+def worst_preset_psnr(path: Path, full: Image.Image, presets: tuple[str, ...]) -> float:
+    """The lowest PSNR, over ``presets``, of the pixels ``prepare`` encodes for ``path`` against
+    ``full`` (the photo's every pixel) resized to the same size with LANCZOS."""
+    from maxupload.core.imaging.presets import get_preset
+    from maxupload.core.imaging.thumbnails import preview
+
+    worst = 99.0
+    for preset in presets:
+        long_edge = get_preset(preset).long_edge
+        assert long_edge is not None
+        fast = preview(path, long_edge)  # the pixels prepare() encodes, before encoding
+        worst = min(worst, psnr(fast, full.resize(fast.size, Image.Resampling.LANCZOS)))
+    return worst
 
 
 def marker_image(width: int = 120, height: int = 80) -> Image.Image:

@@ -11,13 +11,14 @@ from maxupload.core.imaging.formats import DEFAULT_MAX_PIXELS, kind_of, open_ima
 from maxupload.core.imaging.prepare import (
     _encode,
     _has_transparency,
+    _lets_go_of_its_file,
     _load_pixels,
-    _resize,
     _to_working_mode,
     prepare,
     target_size,
 )
 from maxupload.core.imaging.presets import DEFAULT_PRESET, Preset, get_preset
+from maxupload.core.imaging.resample import shrink
 
 #: ``estimate_size`` encodes a grid of ESTIMATE_GRID x ESTIMATE_GRID tiles of ESTIMATE_TILE px.
 ESTIMATE_TILE = 256
@@ -40,6 +41,7 @@ def estimate_size(
     work: Image.Image | None = None  # stays None for small outputs, which are simply prepared
     icc: object = b""
     im = open_image(str(path), max_pixels=max_pixels)  # opened once: header, then pixels
+    kept = False  # the decoded image itself is worked on (nothing to convert)
     try:
         out_w, out_h = target_size(im.width, im.height, chosen.long_edge)
         if max(out_w, out_h) > 3 * ESTIMATE_TILE:
@@ -49,9 +51,12 @@ def estimate_size(
             icc = im.info.get("icc_profile") or b""
             work = _to_working_mode(im, [])
             if work is im:
-                work = im.copy()
+                kept = _lets_go_of_its_file(im)
+                if not kept:
+                    work = im.copy()
     finally:
-        im.close()
+        if not kept:
+            im.close()
     if work is None:
         return prepare(path, chosen, max_pixels=max_pixels).size
     if work.mode == "CMYK":
@@ -77,7 +82,7 @@ def estimate_size(
             left, top = left - left % 16, top - top % 16
             crop = work.crop((left, top, left + tile_src, top + tile_src))
             side = max(16, round(tile_src * scale))
-            tile = _resize(crop, (side, side))
+            tile = shrink(crop, (side, side))
             tile_bytes += len(_encode(tile, fmt, chosen.quality, None)) - header_bytes
             tile_pixels += side * side
     estimate = tile_bytes / tile_pixels * out_w * out_h

@@ -240,6 +240,11 @@ def open_image(fp: str | IO[bytes], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     if width * height > max_pixels:
         im.close()
         raise bomb_rejection(width, height, max_pixels)
+    if im.format == "PNG":
+        # Imported with the first PNG, not at start-up (it loads zlib-ng and Pillow's PNG code).
+        from maxupload.core.imaging.png_inflate import inflate_with_zlib_ng
+
+        inflate_with_zlib_ng(im)  # the faster inflate where Pillow's zlib is slow
     return im
 
 

@@ -3,7 +3,8 @@
 The sent file is written fresh from the pixels, with only a colour profile, so nothing from the
 original's EXIF/XMP/IPTC/comments can leak. The fast path decodes JPEGs at a reduced scale
 (libjpeg DCT scaling via ``Image.draft``), shrinks by whole factors with ``Image.reduce`` and
-finishes with a triangle-filter resample; orientation and colour conversion run on the small image.
+finishes with a filter chosen by the source and the factor left (``resample``); orientation and
+colour conversion run on the small image.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from maxupload.core.imaging.formats import (
 )
 from maxupload.core.imaging.metadata import exif_orientation, found_metadata
 from maxupload.core.imaging.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
+from maxupload.core.imaging.resample import GRAPHICS_KINDS, shrink
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -55,18 +57,10 @@ PNG_COMPRESS_LEVEL = 6
 
 #: Decode JPEGs at the smallest DCT scale that is still at least DRAFT_GAP times the target.
 #: 1.0 keeps libjpeg's scaled IDCT (a proper low-pass filter) as the first shrink step; the
-#: LANCZOS step after it sees at least the target size. Against a full decode + LANCZOS the
-#: result measures 48 dB PSNR at 2000 px from 12 MP (test_fast_path_matches_a_full_quality_resize
+#: resample after it (``resample.shrink``) sees at least the target size. Against a full decode +
+#: LANCZOS the result measures 46-50 dB PSNR (test_fast_path_matches_a_full_quality_resize...
 #: requires > 40 dB).
 DRAFT_GAP = 1.0
-#: The resample step after DCT scaling. ``reduce`` first averages whole blocks (``reducing_gap``
-#: 1.0: every whole factor), then a triangle (BILINEAR) filter, widened by Pillow to the scale,
-#: covers the remaining factor, which is then below 2. Measured on 4032x3024 and 8064x6048
-#: photos (README, benchmarks): LANCZOS for the last 2016 -> 2000 px step cost about as much as
-#: the whole decode (70-90 ms), the triangle filter 40 % of that; against a full decode +
-#: LANCZOS both measure 47 dB PSNR (a test requires > 40 dB on every phone size).
-RESAMPLE = Image.Resampling.BILINEAR
-REDUCING_GAP = 1.0
 
 _ORIENT_OPS: dict[int, tuple[Image.Transpose, str]] = {
     2: (Image.Transpose.FLIP_LEFT_RIGHT, "mirrored left to right"),
@@ -203,17 +197,6 @@ def _to_working_mode(im: Image.Image, changes: list[str]) -> Image.Image:
     return im.convert("RGB")
 
 
-def _resize(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    if im.size == size:
-        return im
-    if im.mode in ("RGBA", "LA"):
-        # Resample with premultiplied alpha so transparent pixels do not bleed dark fringes.
-        pre = "RGBa" if im.mode == "RGBA" else "La"
-        out = im.convert(pre).resize(size, RESAMPLE, reducing_gap=REDUCING_GAP)
-        return out.convert(im.mode)
-    return im.resize(size, RESAMPLE, reducing_gap=REDUCING_GAP)
-
-
 def _colour(
     im: Image.Image, icc: bytes | None, changes: list[str]
 ) -> tuple[Image.Image, bytes | None, str]:
@@ -275,6 +258,7 @@ def _render(
     (before any resample or orientation) so other work can share this decode.
     """
     im = open_image(source, max_pixels=max_pixels)
+    handed_over = False  # the decoded image itself is the result (nothing to resize or convert)
     try:
         kind = kind_of(im)
         src_w, src_h = im.size
@@ -287,6 +271,11 @@ def _render(
         frames = _frames_note(im, kind)
         if frames:
             changes.append(frames)
+        if kind == "png":
+            # A PNG's EXIF may follow its pixels, so reading it decodes them: decode here, where
+            # damaged pixel data is refused (read for the EXIF, the error was swallowed and a
+            # second decode "succeeded" with the damaged rows left black).
+            _load_pixels(im)
         orientation = exif_orientation(im)
         heif_orientation = im.info.get("original_orientation") if kind == "heic" else None
         target = target_size(src_w, src_h, long_edge)
@@ -314,7 +303,7 @@ def _render(
         work = _to_working_mode(embedded or im, changes)
         if work.mode in ("RGBA", "LA") and not _has_transparency(work):
             work = work.convert(work.mode[:-1])  # an unused alpha channel: resize less data
-        work = _resize(work, target)
+        work = shrink(work, target, graphics=kind in GRAPHICS_KINDS)
         if orientation in _ORIENT_OPS:
             op, words = _ORIENT_OPS[orientation]
             work = work.transpose(op)
@@ -327,11 +316,21 @@ def _render(
                 "applied by the HEIC decoder)"
             )
         if work is im:
-            work = im.copy()  # the file's image is closed below
+            handed_over = _lets_go_of_its_file(im)
+            if not handed_over:
+                work = im.copy()
         work, icc_out, colour_note = _colour(work, icc if isinstance(icc, bytes) else None, changes)
         return _Rendered(work, kind, src_w, src_h, changes, removed, icc_out, colour_note)
     finally:
-        im.close()
+        if not handed_over:
+            im.close()
+
+
+def _lets_go_of_its_file(im: Image.Image) -> bool:
+    """True for a decoded single-frame image: Pillow has let go of its file, so the image can be
+    kept as the result instead of copied (a 12 MP copy costs 48 MB of fresh pages) and closed.
+    An image with more frames keeps its file open for them."""
+    return not getattr(im, "is_animated", False) and getattr(im, "n_frames", 1) == 1
 
 
 def _has_transparency(im: Image.Image) -> bool:
@@ -415,7 +414,7 @@ def prepare_with_view(
 
 def _view_of(image: Image.Image, size: int) -> Image.Image:
     """A display copy of prepared pixels, long edge at most ``size``."""
-    view = _resize(image, target_size(image.width, image.height, size))
+    view = shrink(image, target_size(image.width, image.height, size))
     if view is image:
         view = image.copy()
     if view.mode == "L":

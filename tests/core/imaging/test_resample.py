@@ -1,0 +1,59 @@
+"""Resampling a PNG (no reduced decode: every shrink is a resample) keeps the detail of a
+full-quality resize; the filter follows the source kind and the factor left after whole-block
+reduction."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from maxupload.core.imaging.prepare import prepare
+from maxupload.core.imaging.resample import (
+    SHRINK_FILTER,
+    TRIM_FILTER,
+    filter_for,
+    remaining_factor,
+)
+from maxupload.core.imaging.thumbnails import preview
+from tests.plugins.images import photo, psnr, screenshot, worst_preset_psnr
+
+
+def test_photos_take_the_triangle_filter_and_a_screenshots_real_shrink_bicubic() -> None:
+    # 4032 -> 2016 (reduce by 2) -> 2000: a trim; 8064 -> 2000: reduce by 4, then a trim.
+    assert remaining_factor((4032, 3024), (2000, 1500)) == pytest.approx(1.008)
+    assert remaining_factor((2880, 1800), (2000, 1250)) == pytest.approx(1.44)
+    for graphics in (False, True):
+        assert filter_for((4032, 3024), (2000, 1500), graphics=graphics) is TRIM_FILTER
+        assert filter_for((8064, 6048), (2000, 1500), graphics=graphics) is TRIM_FILTER
+    # A real shrink: bicubic for a screenshot or document, the triangle filter for a photo.
+    assert filter_for((2880, 1800), (2000, 1250), graphics=True) is SHRINK_FILTER
+    assert filter_for((5000, 3000), (2000, 1200), graphics=True) is SHRINK_FILTER  # 2, then 1.25
+    assert filter_for((4032, 3024), (3000, 2250)) is TRIM_FILTER
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("screenshot", (2880, 1800)), ("photo", (4032, 3024))],
+)
+def test_pngs_sent_match_a_full_quality_resize(
+    images_dir: Path, name: str, size: tuple[int, int]
+) -> None:
+    """A PNG has no reduced decode: every shrink is a resample. Standard and High stay > 40 dB
+    PSNR from a full decode + LANCZOS on a screenshot's text and edges and on a photo."""
+    source = screenshot(size) if name == "screenshot" else photo(*size, seed=3)
+    path = images_dir / f"{name}.png"
+    source.save(path, compress_level=1)
+    assert worst_preset_psnr(path, source, ("standard", "high")) > 40.0, name
+
+
+def test_the_sent_screenshot_is_what_the_preview_shows(images_dir: Path) -> None:
+    """``prepare`` sends the pixels the PSNR test measures (only JPEG's loss in between)."""
+    path = images_dir / "shot.png"
+    screenshot((2880, 1800)).save(path, compress_level=1)
+    prepared = prepare(path, "standard")
+    with Image.open(io.BytesIO(prepared.data)) as sent:
+        assert sent.size == (2000, 1250)
+        assert psnr(sent, preview(path, 2000)) > 38.0
