@@ -30,14 +30,13 @@ from maxupload.commands.upload_output import (
     reached_server,
     summary,
 )
-from maxupload.commands.upload_report import print_stand_in, print_stopped
 from maxupload.core.api.environments import resolve_base_url
 from maxupload.core.api.errors import NetworkError, NoteLocked, RateLimited, TlsNotVerified
 from maxupload.core.api.models import Note, Target
 from maxupload.core.checks.photo import CheckCode
 from maxupload.core.checks.visit_time import visit_text
 from maxupload.core.errors import MaxUploadError
-from maxupload.core.queue.model import QueueItem
+from maxupload.core.queue.model import ItemState, QueueItem
 from maxupload.core.queue.store import QueueStore
 
 if TYPE_CHECKING:
@@ -203,14 +202,14 @@ def run_queue(
         except QueueBusy as exc:
             error(str(exc), exc.next_step)
             return EXIT_SETUP, []
-        if before_start is not None:
-            added = list(before_start(engine))
-            ids = set(added) if ids is None else ids | set(added)
-            listener.ids = ids
-        for item in store.items(ids=ids) if ids is not None else []:
-            printer.item(item)  # e.g. held by the duplicate guard when queued
-        engine.start(only=ids)
         try:
+            if before_start is not None:  # e.g. the photo checks, while the first are sent
+                added = list(before_start(engine))
+                ids = set(added) if ids is None else ids | set(added)
+                listener.ids = ids
+            for item in store.items(ids=ids) if ids is not None else []:
+                printer.item(item)  # e.g. held by the duplicate guard when queued
+            engine.start(only=ids)
             while not engine.wait_idle(timeout=0.5):
                 pass
             if engine.storage_problem is not None:
@@ -289,7 +288,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_NOT_ALL_SENT
 
     # Read the note before anything is queued: wrong org, wrong note or a signed note stop here.
+    from maxupload.commands.upload_report import print_checked, result_ids
     from maxupload.core.api.ratelimit import RateGate
+    from maxupload.core.batch_checks import check_and_release, queue_for_checks
     from maxupload.core.checks.copy_facts import facts_from_copies
     from maxupload.core.uploads import UploadService, patient_label, target_label
 
@@ -326,35 +327,30 @@ def run(args: argparse.Namespace) -> int:
     acknowledged = frozenset({CheckCode.OTHER_DAY}) if args.allow_other_dates else frozenset()
     results: list[int] = []
     stopped: list[int] = []
+    run_ids: list[int] = []
 
     def submit(engine: UploadEngine) -> list[int]:
-        """Stage, check and queue the photos through the service both front ends use."""
-        # The checks (one photo per core) scan the decode that prepares the copy the engine
-        # then sends: one decode per photo. Every photo is checked before any is queued.
-        read = facts_from_copies(engine.copies, preset)
-        service = UploadService(store, engine, history=engine.history, read_facts=read)
-        staged = service.stage_accepted(to_send)
-        result = service.submit(
-            [s.id for s in staged],
+        """Bind the whole batch to the note, waiting for its checks, then check the photos
+        (one per core); each is sent as soon as its own checks pass (``core.batch_checks``)."""
+        # The checks scan the decode that prepares the copy the engine sends: one decode each.
+        service = UploadService(store, engine, history=engine.history)
+        target = Target(org_id, note.id, provider_id, target_label(note), base_url)
+        items = queue_for_checks(
+            service,
+            to_send,
             note,
-            provider_id=provider_id,
-            preset=preset,
-            base_url=base_url,
-            org_id=org_id,
+            target,
+            preset,
             acknowledged=acknowledged,
             trash_originals=args.trash_originals_when_verified,
         )
-        for snap in result.stopped:
-            print_stopped(snap, as_json, printer.out)
-            service.remove(snap.id)  # nothing waits: run again with the flag, or other photos
-            engine.copies.discard(snap.path, preset)  # never sent: not kept
-            stopped.append(snap.id)
-        for staged_id, earlier in result.stand_ins.items():
-            if store.get(staged_id).error_code != "queued_earlier":
-                printer.printed.add(earlier.id)
-                print_stand_in(store.get(staged_id), earlier, as_json, printer.out)
-            results.append(earlier.id)
-        results.extend(s.id for s in result.queued)
+        run_ids.extend(i.id for i in items)  # a Ctrl+C during the checks still lists them
+        read = facts_from_copies(engine.copies, preset)
+        result = check_and_release(
+            service, items, note, read_for=lambda _p: read, hide_stopped=True
+        )
+        stopped.extend(print_checked(result, store, engine.copies, printer))
+        results.extend(result_ids(result))
         return result.run
 
     store = QueueStore()
@@ -368,7 +364,10 @@ def run(args: argparse.Namespace) -> int:
             printer=printer,
             before_start=submit,
         )
-        items = store.items(ids=results, include_hidden=True) if results else []
+        # Interrupted during the checks: the photos still waiting for theirs count too.
+        waiting = [i.id for i in store.items(ids=run_ids, states=[ItemState.CHECKING])]
+        shown_ids = results + waiting
+        items = store.items(ids=shown_ids, include_hidden=True) if shown_ids else []
     finally:
         store.close()
     if items or stopped:

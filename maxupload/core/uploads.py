@@ -321,7 +321,7 @@ class UploadService:
                 result.stopped.append(snapshot(item))
                 continue
             bound = self.store.bind(item_id, target, preset)
-            settled = self._settle_twin(bound, result.run)
+            settled = self.settle_twin(bound, result.run)
             if settled is None:
                 result.run.append(bound.id)
                 result.queued.append(snapshot(self.store.get(bound.id)))
@@ -336,9 +336,27 @@ class UploadService:
             batch = [s.item for s in result.queued] + self.store.items(ids=waiting)
             self.history.remember(batch, note, None, trash_originals=trash_originals)
         self.engine.start(only=result.run)
+        self._finish_checks_of(waiting, note, result)
         return result
 
-    def _settle_twin(
+    def _finish_checks_of(self, ids: Sequence[int], note: Note, result: SubmitResult) -> None:
+        """Photos of ``ids`` an interrupted run left waiting for their checks for ``note``
+        (restored): checked now, each queued and started or stopped (``core.batch_checks``)."""
+        from maxupload.core.batch_checks import check_and_release
+
+        pending = [
+            i
+            for i in self.store.items(ids=ids, states=[ItemState.CHECKING])
+            if i.note_id == note.id
+        ]
+        checked = check_and_release(self, pending, note)
+        result.run = [i for i in result.run if i not in {p.id for p in pending}] + checked.run
+        result.queued.extend(checked.queued)
+        result.stopped.extend(checked.stopped)
+        result.stand_ins.update(checked.stand_ins)
+        result.skipped.extend(checked.skipped)
+
+    def settle_twin(
         self, item: QueueItem, run: list[int]
     ) -> tuple[PhotoSnapshot, PhotoSnapshot] | None:
         """A photo the guard held because of an earlier item for the same note: when that item

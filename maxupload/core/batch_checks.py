@@ -1,0 +1,233 @@
+"""A batch bound to its note before its photo checks run, each photo queued as soon as its own
+checks pass: sending the first photos overlaps checking the later ones, and nothing is ever
+sent unchecked.
+
+``queue_for_checks`` writes the whole batch in one transaction, bound to note, provider and
+preset, in state ``checking`` (the engine never takes such an item), with the check codes the
+user acknowledged for the batch. ``check_and_release`` then reads each photo's facts (one photo
+per core) and, as each finishes, queues it and wakes the engine, or stops it: a BLOCK finding,
+or a HOLD not acknowledged, cancels it with the finding as its reason. The other photos go on.
+
+A crash or a Ctrl+C leaves every photo ``checking`` or further. ``finish_checks`` (``maxupload
+queue resume``; the window's restore goes through ``UploadService.submit``) reads each note
+again and checks those photos the same way, so an interrupted batch is finished, never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from maxupload.core.api.errors import NoteLocked
+from maxupload.core.api.models import Note, Target
+from maxupload.core.checks import photo as checks
+from maxupload.core.checks.photo import CheckCode, PhotoFacts
+from maxupload.core.errors import MaxUploadError
+from maxupload.core.intake import AcceptedFile
+from maxupload.core.outcomes import OutcomeKind
+from maxupload.core.queue.model import ItemState, NewItem, QueueItem
+from maxupload.core.snapshots import (
+    PhotoSnapshot,
+    check_outcome,
+    facts_columns,
+    findings_json,
+    snapshot,
+)
+
+if TYPE_CHECKING:
+    from maxupload.core.uploads import SubmitResult, UploadService
+
+#: The facts reader for photos of one preset (``maxupload upload`` scans the decode that
+#: prepares the copy it sends; see ``core.checks.copy_facts``).
+ReaderFor = Callable[[str], Callable[[Path], PhotoFacts]]
+#: Reads a photo's note again for checks run later: the server's word on it now.
+NoteOpener = Callable[[Target], Note]
+
+
+def acknowledged_json(acknowledged: Iterable[CheckCode]) -> str:
+    """How a batch's acknowledged check codes are kept on its items."""
+    return json.dumps(sorted(c.value for c in acknowledged))
+
+
+def acknowledged_of(item: QueueItem) -> frozenset[CheckCode]:
+    """The check codes the user acknowledged for this photo's batch."""
+    return frozenset(CheckCode(c) for c in json.loads(item.acknowledged or "[]"))
+
+
+def queue_for_checks(
+    service: UploadService,
+    accepted: Sequence[AcceptedFile],
+    note: Note,
+    target: Target,
+    preset: str,
+    *,
+    acknowledged: frozenset[CheckCode] = frozenset(),
+    trash_originals: bool = False,
+) -> list[QueueItem]:
+    """Bind every photo of the batch to ``target`` in one transaction, waiting for its checks
+    (crash recovery runs first, so the duplicate guard sees true states later)."""
+    from maxupload.core.imaging.prepare import get_preset
+    from maxupload.core.uploads import ensure_open
+
+    get_preset(preset)  # ValueError with a clear message for an unknown preset
+    ensure_open(note)
+    service.engine.recover()
+    entries = [NewItem(Path(a.path), int(a.size), str(a.sha256)) for a in accepted]
+    items = service.store.add(
+        entries, target, preset, checks_pending=acknowledged_json(acknowledged)
+    )
+    if service.history is not None:  # before any photo is sent or verified
+        service.history.remember(items, note, None, trash_originals=trash_originals)
+    return items
+
+
+def check_and_release(
+    service: UploadService,
+    items: Sequence[QueueItem],
+    note: Note,
+    *,
+    read_for: ReaderFor | None = None,
+    hide_stopped: bool = False,
+) -> SubmitResult:
+    """Check ``checking`` photos against ``note``, one per core, and queue each (waking the
+    engine) or stop it as soon as its own checks finish. ``hide_stopped``: a stopped photo
+    leaves the list (the command line prints why and forgets it, as for one never queued)."""
+    from maxupload.core.uploads import SubmitResult
+
+    result = SubmitResult(note)
+    if not items:
+        return result
+    reader = read_for or (lambda _preset: service.read_facts)
+    count = min(len(items), max(1, os.cpu_count() or 1))
+    pool = ThreadPoolExecutor(count, thread_name_prefix="maxupload-checks")
+    try:
+        futures: dict[Future[PhotoFacts], QueueItem] = {
+            pool.submit(reader(i.preset), Path(i.source_path)): i for i in items
+        }
+        for done in as_completed(futures):
+            _decide(service, futures[done], done.result(), note, result, hide_stopped)
+    finally:  # Ctrl+C: photos not decided yet stay "checking", for 'queue resume'
+        pool.shutdown(wait=True, cancel_futures=True)
+    return result
+
+
+def _decide(
+    service: UploadService,
+    item: QueueItem,
+    facts: PhotoFacts,
+    note: Note,
+    result: SubmitResult,
+    hide_stopped: bool,
+) -> None:
+    """Queue one checked photo (and start it) or stop it, recording what the checks read."""
+    found = service.evaluate(facts, note)
+    columns = {**facts_columns(facts), "findings": findings_json(found)}
+    stops = checks.held_or_blocked(found, acknowledged_of(item))
+    if stops:
+        outcome = check_outcome(stops)
+        stopped = service.store.update(
+            item.id,
+            ItemState.CANCELLED,
+            expect={ItemState.CHECKING},
+            message=f"not sent, stopped by the photo checks: {outcome.message}",
+            error_kind="cancelled",
+            error_code=outcome.code,
+            error_message=outcome.message,
+            next_step=outcome.terminal_step,
+            hidden=hide_stopped,
+            **columns,
+        )
+        result.stopped.append(PhotoSnapshot(stopped, outcome, tuple(found)))
+        return
+    queued = service.store.release_checked(
+        item.id, f"photo checks passed; queued for note {note.id}", **columns
+    )
+    settled = service.settle_twin(queued, result.run)
+    if settled is None:
+        started = queued.id
+        result.queued.append(snapshot(service.store.get(queued.id)))
+    else:
+        stand_in, withdrawn = settled
+        result.stand_ins[queued.id] = stand_in
+        if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
+            result.skipped.append(withdrawn)
+        started = stand_in.id
+    if started not in result.run:
+        result.run.append(started)
+    service.engine.start(only=[started])  # sent while the next photos are still checked
+
+
+@dataclass
+class FinishedChecks:
+    """What ``finish_checks`` did with photos left waiting for their checks."""
+
+    results: list[SubmitResult] = field(default_factory=list)  # one per note read
+    #: Photos whose note is signed now: failed with the reason, never sent.
+    refused: list[PhotoSnapshot] = field(default_factory=list)
+    #: Notes that could not be read (network, key): their photos stay waiting, with why.
+    unread: list[tuple[Target, int, MaxUploadError]] = field(default_factory=list)
+
+    @property
+    def run(self) -> list[int]:
+        return [i for r in self.results for i in r.run]
+
+
+def finish_checks(
+    service: UploadService,
+    open_note: NoteOpener,
+    *,
+    ids: Iterable[int] | None = None,
+    read_for: ReaderFor | None = None,
+    hide_stopped: bool = False,
+) -> FinishedChecks:
+    """Finish photos left ``checking`` by an interrupted run (all, or ``ids``): each note is
+    read again (a signed one fails its photos, with the reason), then the photos are checked
+    and queued or stopped as ``check_and_release`` does."""
+    service.engine.recover()
+    waiting = service.store.items(states=[ItemState.CHECKING], ids=ids, include_hidden=True)
+    groups: dict[Target, list[QueueItem]] = {}
+    for item in waiting:
+        groups.setdefault(item.target, []).append(item)
+    out = FinishedChecks()
+    for target, items in groups.items():
+        try:
+            note = open_note(target)
+            from maxupload.core.uploads import ensure_open
+
+            ensure_open(note)
+        except NoteLocked as exc:
+            out.refused.extend(_refuse(service, items, exc))
+            continue
+        except MaxUploadError as exc:
+            out.unread.append((target, len(items), exc))
+            continue
+        out.results.append(
+            check_and_release(service, items, note, read_for=read_for, hide_stopped=hide_stopped)
+        )
+    return out
+
+
+def _refuse(
+    service: UploadService, items: Sequence[QueueItem], exc: NoteLocked
+) -> list[PhotoSnapshot]:
+    """Photos whose note was signed while they waited: failed, never sent, with the reason."""
+    return [
+        snapshot(
+            service.store.update(
+                item.id,
+                ItemState.FAILED,
+                expect={ItemState.CHECKING},
+                message="not sent: the note is signed now",
+                error_kind="failed",
+                error_code="note_locked",
+                error_message=str(exc),
+                next_step="Ask the provider to add an addendum, or send the photo to another note.",
+            )
+        )
+        for item in items
+    ]
