@@ -93,9 +93,11 @@ def check_and_release(
     *,
     read_for: ReaderFor | None = None,
     hide_stopped: bool = False,
+    acknowledged: frozenset[CheckCode] = frozenset(),
 ) -> SubmitResult:
     """Check ``checking`` photos against ``note``, one per core, and queue each (waking the
-    engine) or stop it as soon as its own checks finish. ``hide_stopped``: a stopped photo
+    engine) or stop it as soon as its own checks finish. What each photo's batch acknowledged
+    counts, and ``acknowledged`` (the user's word now) too. ``hide_stopped``: a stopped photo
     leaves the list (the command line prints why and forgets it, as for one never queued)."""
     from maxupload.core.uploads import SubmitResult
 
@@ -110,7 +112,9 @@ def check_and_release(
             pool.submit(reader(i.preset), Path(i.source_path)): i for i in items
         }
         for done in as_completed(futures):
-            _decide(service, futures[done], done.result(), note, result, hide_stopped)
+            item = futures[done]
+            ok = acknowledged | acknowledged_of(item)
+            _decide(service, item, done.result(), note, result, ok, hide_stopped)
     finally:  # Ctrl+C: photos not decided yet stay "checking", for 'queue resume'
         pool.shutdown(wait=True, cancel_futures=True)
     return result
@@ -122,12 +126,13 @@ def _decide(
     facts: PhotoFacts,
     note: Note,
     result: SubmitResult,
+    acknowledged: frozenset[CheckCode],
     hide_stopped: bool,
 ) -> None:
     """Queue one checked photo (and start it) or stop it, recording what the checks read."""
     found = service.evaluate(facts, note)
     columns = {**facts_columns(facts), "findings": findings_json(found)}
-    stops = checks.held_or_blocked(found, acknowledged_of(item))
+    stops = checks.held_or_blocked(found, acknowledged)
     if stops:
         outcome = check_outcome(stops)
         stopped = service.store.update(

@@ -336,10 +336,16 @@ class UploadService:
             batch = [s.item for s in result.queued] + self.store.items(ids=waiting)
             self.history.remember(batch, note, None, trash_originals=trash_originals)
         self.engine.start(only=result.run)
-        self._finish_checks_of(waiting, note, result)
+        self._finish_checks_of(waiting, note, result, acknowledged)
         return result
 
-    def _finish_checks_of(self, ids: Sequence[int], note: Note, result: SubmitResult) -> None:
+    def _finish_checks_of(
+        self,
+        ids: Sequence[int],
+        note: Note,
+        result: SubmitResult,
+        acknowledged: frozenset[CheckCode],
+    ) -> None:
         """Photos of ``ids`` an interrupted run left waiting for their checks for ``note``
         (restored): checked now, each queued and started or stopped (``core.batch_checks``)."""
         from maxupload.core.batch_checks import check_and_release
@@ -349,7 +355,7 @@ class UploadService:
             for i in self.store.items(ids=ids, states=[ItemState.CHECKING])
             if i.note_id == note.id
         ]
-        checked = check_and_release(self, pending, note)
+        checked = check_and_release(self, pending, note, acknowledged=acknowledged)
         result.run = [i for i in result.run if i not in {p.id for p in pending}] + checked.run
         result.queued.extend(checked.queued)
         result.stopped.extend(checked.stopped)

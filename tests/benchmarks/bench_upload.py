@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         run_timed(naive_cmd[: -len(files)] + files[:1], warm_env)
         run_timed(ours_cmd[: -len(files)] + files[:1], warm_env)
         if args.baseline:
-            run_timed(ours_cmd[: -len(files)] + files[:1], warm_env, cwd=args.baseline)
+            # Its own queue file: an older tree refuses a file of a newer queue schema.
+            warm_base = dict(warm_env, MAXUPLOAD_HOME=str(Path(tmp.name) / "home-warm-up-base"))
+            run_timed(ours_cmd[: -len(files)] + files[:1], warm_base, cwd=args.baseline)
         for r in range(args.rounds):
             home = Path(tmp.name) / f"home-{r}"  # a fresh queue and settings each round
             runs["naive"].append(run_timed(naive_cmd, dict(base_env, MAXUPLOAD_HOME=str(home))))
