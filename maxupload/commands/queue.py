@@ -1,10 +1,11 @@
 """``maxupload queue``: see every photo in the upload queue and act on it.
 
 ``maxupload queue`` lists items (state, patient, note, image id, problem and next step);
-``resume`` continues after a crash or a closed window; ``retry ID`` queues again a photo that
-stored nothing; ``send-again ID`` sends a photo that may already be stored (after you checked
-the note); ``show ID`` explains an item's history; ``cancel``, ``remove`` and ``clear --done``
-tidy up. Exit codes as for ``maxupload upload``.
+``resume`` continues after a crash or a closed window (photos an interrupted ``upload`` left
+waiting for their photo checks are checked against the note, read again, first); ``retry ID``
+queues again a photo that stored nothing; ``send-again ID`` sends a photo that may already be
+stored (after you checked the note); ``show ID`` explains an item's history; ``cancel``,
+``remove`` and ``clear --done`` tidy up. Exit codes as for ``maxupload upload``.
 """
 
 from __future__ import annotations
@@ -80,7 +81,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing = add("list", "list the items and their states", run_list, item=False)
     listing.add_argument("--all", action="store_true", help="include removed and cleared items")
     resume = add(
-        "resume", "continue sending after a crash or a closed window", run_resume, item=False
+        "resume",
+        "continue sending after a crash or a closed window (photos still waiting for their "
+        "photo checks are checked against the note first)",
+        run_resume,
+        item=False,
     )
     resume.add_argument(
         "--workers", type=workers, metavar="N", help="photos at once (default: saved setting)"
