@@ -347,7 +347,12 @@ def run(args: argparse.Namespace) -> int:
         run_ids.extend(i.id for i in items)  # a Ctrl+C during the checks still lists them
         read = facts_from_copies(engine.copies, preset)
         result = check_and_release(
-            service, items, note, read_for=lambda _p: read, hide_stopped=True
+            service,
+            items,
+            note,
+            read_for=lambda _p: read,
+            hide_stopped=True,
+            acknowledged=acknowledged,  # also for photos taken over from an interrupted run
         )
         stopped.extend(print_checked(result, store, engine.copies, printer))
         results.extend(result_ids(result))

@@ -70,20 +70,34 @@ def queue_for_checks(
     trash_originals: bool = False,
 ) -> list[QueueItem]:
     """Bind every photo of the batch to ``target`` in one transaction, waiting for its checks
-    (crash recovery runs first, so the duplicate guard sees true states later)."""
+    (crash recovery runs first, so the duplicate guard sees true states later). A photo an
+    interrupted run left waiting for its checks for the same target and preset (the same
+    command run again) is taken into this batch rather than added a second time."""
     from maxupload.core.imaging.prepare import get_preset
     from maxupload.core.uploads import ensure_open
 
     get_preset(preset)  # ValueError with a clear message for an unknown preset
     ensure_open(note)
     service.engine.recover()
-    entries = [NewItem(Path(a.path), int(a.size), str(a.sha256)) for a in accepted]
+    left = {
+        (i.source_path, i.sha256_original): i
+        for i in service.store.items(states=[ItemState.CHECKING])
+        if i.target == target and i.preset == preset
+    }
+    adopted = [
+        left[k] for k in dict.fromkeys((str(a.path), str(a.sha256)) for a in accepted) if k in left
+    ]
+    entries = [
+        NewItem(Path(a.path), int(a.size), str(a.sha256))
+        for a in accepted
+        if (str(a.path), str(a.sha256)) not in left
+    ]
     items = service.store.add(
         entries, target, preset, checks_pending=acknowledged_json(acknowledged)
     )
     if service.history is not None:  # before any photo is sent or verified
         service.history.remember(items, note, None, trash_originals=trash_originals)
-    return items
+    return sorted(adopted + items, key=lambda i: i.id)
 
 
 def check_and_release(

@@ -152,3 +152,28 @@ def test_another_patients_label_never_reaches_the_server_when_resumed(
     assert final["zz-label.jpg"].sha256_sent is None
     sent = {r.sha256_sent for name, r in final.items() if name != "zz-label.jpg"}
     assert set(uploader.arrivals()) == sent and len(sent) == 6
+
+
+def test_the_same_upload_run_again_after_ctrl_c_takes_over_the_waiting_photos(
+    uploader: Uploader,  # noqa: F811
+    sandbox: SandboxServer,
+    tmp_path: Path,
+) -> None:
+    count = 16
+    make_photos(tmp_path / "batch", count, seed=1100)
+    proc = upload_standard(uploader, tmp_path / "batch")
+    stopped = stop_during_checks(uploader, proc, signal.SIGINT)
+    assert proc.returncode == 130
+    assert_all_bound(stopped, count)
+    assert "checking" in {r.state for r in stopped}
+
+    code, out = uploader.run(*uploader.upload_args(tmp_path / "batch"), "--preset", "standard")
+    assert code == 0, out
+    rows = uploader.rows()
+    assert [r.state for r in rows].count("verified") == count
+    # A photo already queued when the run stopped is sent as its earlier item (as before); one
+    # left waiting for its checks is taken over: no second item, no decision to make.
+    extra = [r for r in rows if r.state != "verified"]
+    assert all(r.state == "cancelled" and r.error_code == "queued_earlier" for r in extra), extra
+    assert len(extra) == sum(1 for r in stopped if r.state in ("queued", "ready"))
+    assert sorted(uploader.arrivals().values()) == [1] * count
