@@ -29,7 +29,6 @@ from maxupload.core.checks import photo as checks
 from maxupload.core.checks.photo import CheckCode, PhotoFacts
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.intake import AcceptedFile
-from maxupload.core.outcomes import OutcomeKind
 from maxupload.core.queue.model import ItemState, NewItem, QueueItem
 from maxupload.core.snapshots import (
     PhotoSnapshot,
@@ -166,18 +165,7 @@ def _decide(
     queued = service.store.release_checked(
         item.id, f"photo checks passed; queued for note {note.id}", **columns
     )
-    settled = service.settle_twin(queued, result.run)
-    if settled is None:
-        started = queued.id
-        result.queued.append(snapshot(service.store.get(queued.id)))
-    else:
-        stand_in, withdrawn = settled
-        result.stand_ins[queued.id] = stand_in
-        if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
-            result.skipped.append(withdrawn)
-        started = stand_in.id
-    if started not in result.run:
-        result.run.append(started)
+    started = service.record_queued(queued, result)
     service.engine.start(only=[started])  # sent while the next photos are still checked
 
 

@@ -320,18 +320,7 @@ class UploadService:
             if checks.held_or_blocked(found, acknowledged):
                 result.stopped.append(snapshot(item))
                 continue
-            bound = self.store.bind(item_id, target, preset)
-            settled = self.settle_twin(bound, result.run)
-            if settled is None:
-                result.run.append(bound.id)
-                result.queued.append(snapshot(self.store.get(bound.id)))
-            else:
-                stand_in, withdrawn = settled
-                result.stand_ins[bound.id] = stand_in
-                if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
-                    result.skipped.append(withdrawn)
-                if stand_in.id not in result.run:
-                    result.run.append(stand_in.id)
+            self.record_queued(self.store.bind(item_id, target, preset), result)
         if self.history is not None:  # before the start, so no verification comes first
             batch = [s.item for s in result.queued] + self.store.items(ids=waiting)
             self.history.remember(batch, note, None, trash_originals=trash_originals)
@@ -361,6 +350,23 @@ class UploadService:
         result.stopped.extend(checked.stopped)
         result.stand_ins.update(checked.stand_ins)
         result.skipped.extend(checked.skipped)
+
+    def record_queued(self, bound: QueueItem, result: SubmitResult) -> int:
+        """Note a photo just queued in ``result``, settling its twin (``settle_twin``); returns
+        the id of the item to start: the photo's own, or the earlier item standing for it."""
+        settled = self.settle_twin(bound, result.run)
+        if settled is None:
+            started = bound.id
+            result.queued.append(snapshot(self.store.get(bound.id)))
+        else:
+            stand_in, withdrawn = settled
+            result.stand_ins[bound.id] = stand_in
+            if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
+                result.skipped.append(withdrawn)
+            started = stand_in.id
+        if started not in result.run:
+            result.run.append(started)
+        return started
 
     def settle_twin(
         self, item: QueueItem, run: list[int]
