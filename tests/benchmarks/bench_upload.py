@@ -162,6 +162,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {wall:.2f} s, peak {peak / 1e6:.0f} MB (verified) | {wall / n:.2f}x "
                 f"| {cpu / n_cpu:.2f}x | {'<= 0.40x' if name == 'ours' else ''} |"
             )
+        if runs["baseline"]:
+            # Paired by round (the two ran back to back), which a shifting load disturbs less.
+            walls = [x.wall / b.wall for x, b in zip(runs["ours"], runs["baseline"], strict=True)]
+            cpus = [x.cpu / b.cpu for x, b in zip(runs["ours"], runs["baseline"], strict=True)]
+            print(
+                f"\nthis tree / baseline, per round: wall {' '.join(f'{r:.2f}' for r in walls)} "
+                f"(median {statistics.median(walls):.2f}), CPU median {statistics.median(cpus):.2f}"
+            )
         return 0 if o / n <= 0.4 else 1
     finally:
         srv.stop()
