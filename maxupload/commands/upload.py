@@ -36,7 +36,7 @@ from maxupload.core.api.models import Note, Target
 from maxupload.core.checks.photo import CheckCode
 from maxupload.core.checks.visit_time import visit_text
 from maxupload.core.errors import MaxUploadError
-from maxupload.core.queue.model import ItemState, QueueItem
+from maxupload.core.queue.model import QueueItem
 from maxupload.core.queue.store import QueueStore
 
 if TYPE_CHECKING:
@@ -369,10 +369,12 @@ def run(args: argparse.Namespace) -> int:
             printer=printer,
             before_start=submit,
         )
-        # Interrupted during the checks: the photos still waiting for theirs count too.
-        waiting = [i.id for i in store.items(ids=run_ids, states=[ItemState.CHECKING])]
-        shown_ids = results + waiting
-        items = store.items(ids=shown_ids, include_hidden=True) if shown_ids else []
+        if not results and run_ids:  # interrupted during the checks: what each photo reached
+            items = store.items(ids=run_ids)  # (those the checks stopped are hidden)
+            for item in items:
+                printer.item(item)  # the ones already sent and verified, once each
+        else:
+            items = store.items(ids=results, include_hidden=True) if results else []
     finally:
         store.close()
     if items or stopped:

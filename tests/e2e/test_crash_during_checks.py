@@ -115,6 +115,12 @@ def test_ctrl_c_during_the_checks_and_resume_finishes(
     assert "photos not yet sent stay in the queue" in output
     assert_all_bound(rows, count)
     assert not [r for r in rows if r.state in ("preparing", "uploading")]  # stopped, not crashed
+    for row in rows:  # each photo already on the note is reported; the rest are counted
+        assert (f'"{row.file_name}' in output or f"/{row.file_name}" in output) == (
+            row.state == "verified"
+        ), (row, output)
+    waiting = sum(1 for r in rows if r.state == "checking")
+    assert f"{waiting} waiting for their photo checks" in output
 
     code, out = uploader.run("queue", "resume", "--json")
     assert code == 0, out
