@@ -107,11 +107,13 @@ def check_and_release(
     read_for: ReaderFor | None = None,
     hide_stopped: bool = False,
     acknowledged: frozenset[CheckCode] = frozenset(),
+    start_each: bool = True,
 ) -> SubmitResult:
     """Check ``checking`` photos against ``note``, one per core, and queue each (waking the
     engine) or stop it as soon as its own checks finish. What each photo's batch acknowledged
     counts, and ``acknowledged`` (the user's word now) too. ``hide_stopped``: a stopped photo
-    leaves the list (the command line prints why and forgets it, as for one never queued)."""
+    leaves the list (the command line prints why and forgets it, as for one never queued).
+    ``start_each=False``: nothing is started; the caller starts ``result.run`` after."""
     from maxupload.core.uploads import SubmitResult
 
     result = SubmitResult(note)
@@ -127,7 +129,9 @@ def check_and_release(
         for done in as_completed(futures):
             item = futures[done]
             ok = acknowledged | acknowledged_of(item)
-            _decide(service, item, done.result(), note, result, ok, hide_stopped)
+            started = _decide(service, item, done.result(), note, result, ok, hide_stopped)
+            if started is not None and start_each:
+                service.engine.start(only=[started])  # sent while the next are still checked
     finally:  # Ctrl+C: photos not decided yet stay "checking", for 'queue resume'
         pool.shutdown(wait=True, cancel_futures=True)
     return result
@@ -141,8 +145,9 @@ def _decide(
     result: SubmitResult,
     acknowledged: frozenset[CheckCode],
     hide_stopped: bool,
-) -> None:
-    """Queue one checked photo (and start it) or stop it, recording what the checks read."""
+) -> int | None:
+    """Queue one checked photo or stop it, recording what the checks read; returns the id of
+    the item to start (the photo's, or an earlier one standing for it), None when stopped."""
     found = service.evaluate(facts, note)
     columns = {**facts_columns(facts), "findings": findings_json(found)}
     stops = checks.held_or_blocked(found, acknowledged)
@@ -161,12 +166,11 @@ def _decide(
             **columns,
         )
         result.stopped.append(PhotoSnapshot(stopped, outcome, tuple(found)))
-        return
+        return None
     queued = service.store.release_checked(
         item.id, f"photo checks passed; queued for note {note.id}", **columns
     )
-    started = service.record_queued(queued, result)
-    service.engine.start(only=[started])  # sent while the next photos are still checked
+    return service.record_queued(queued, result)
 
 
 @dataclass

@@ -324,8 +324,8 @@ class UploadService:
         if self.history is not None:  # before the start, so no verification comes first
             batch = [s.item for s in result.queued] + self.store.items(ids=waiting)
             self.history.remember(batch, note, None, trash_originals=trash_originals)
-        self.engine.start(only=result.run)
         self._finish_checks_of(waiting, note, result, acknowledged)
+        self.engine.start(only=result.run)
         return result
 
     def _finish_checks_of(
@@ -336,7 +336,8 @@ class UploadService:
         acknowledged: frozenset[CheckCode],
     ) -> None:
         """Photos of ``ids`` an interrupted run left waiting for their checks for ``note``
-        (restored): checked now, each queued and started or stopped (``core.batch_checks``)."""
+        (restored): checked now, each queued or stopped (``core.batch_checks``), and started
+        with the rest of the batch, so the queue does not run dry between two checks."""
         from maxupload.core.batch_checks import check_and_release
 
         pending = [
@@ -344,7 +345,9 @@ class UploadService:
             for i in self.store.items(ids=ids, states=[ItemState.CHECKING])
             if i.note_id == note.id
         ]
-        checked = check_and_release(self, pending, note, acknowledged=acknowledged)
+        checked = check_and_release(
+            self, pending, note, acknowledged=acknowledged, start_each=False
+        )
         result.run = [i for i in result.run if i not in {p.id for p in pending}] + checked.run
         result.queued.extend(checked.queued)
         result.stopped.extend(checked.stopped)
