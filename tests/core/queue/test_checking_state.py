@@ -22,8 +22,9 @@ from maxupload.core.queue.model import (
     ItemState,
     NewItem,
 )
-from maxupload.core.queue.schema import SCHEMA_VERSION, connect, migrate
+from maxupload.core.queue.schema import SCHEMA_VERSION
 from maxupload.core.queue.store import QueueStore
+from tests.core.queue.test_queue_store import old_queue_file
 
 TARGET = Target("org-1", "nte_a", "prv_1", "Doe, Jane (MRN 1)", "http://127.0.0.1:9/v3")
 
@@ -89,17 +90,7 @@ def test_a_photo_waiting_for_its_checks_can_be_cancelled(store: QueueStore) -> N
 
 
 def test_migrates_a_version_3_file(tmp_path: Path) -> None:
-    path = tmp_path / "old" / "queue.sqlite3"
-    conn = connect(path)
-    migrate(conn, upto=3)
-    conn.execute(
-        "INSERT INTO items (source_path, file_name, size_original, sha256_original, org_id, "
-        "note_id, provider_id, patient_label, base_url, preset, state, created_at, updated_at, "
-        "image_id) VALUES ('/p/a.jpg', 'a.jpg', 10, ?, 'org', 'nte_a', 'prv', 'Doe', "
-        "'http://127.0.0.1:9/v3', 'standard', 'synced', 1.0, 2.0, 'img_old')",
-        ("9" * 64,),
-    )
-    conn.close()
+    path = old_queue_file(tmp_path / "old" / "queue.sqlite3", 3)
     assert SCHEMA_VERSION == 4
 
     store = QueueStore(path)
