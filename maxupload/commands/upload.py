@@ -3,9 +3,10 @@
 The same path as the window (``maxupload.core.uploads``); this module parses and prints.
 Intake names rejected files with a reason and a next step, the rest go on; the note is read
 first (a signed note is refused before anything is sent, the patient is shown for
-confirmation); the photo checks hold photos taken on another day (unless
-``--allow-other-dates``) and refuse photos of another patient's label; then the durable queue
-and the upload engine prepare, send and verify each photo. One line per file (or one JSON
+confirmation); the batch is saved in the durable queue, bound to the note, before any check
+runs; the photo checks hold photos taken on another day (unless ``--allow-other-dates``) and
+refuse photos of another patient's label; each photo is sent and verified by the upload engine
+as soon as its own checks pass (``maxupload.core.batch_checks``). One line per file (or one JSON
 object per file with ``--json``, with ``capturedAt`` and the checks' findings).
 
 Exit codes: 0 every photo reached the server; 1 at least one did not (rejected, failed, waiting
