@@ -9,7 +9,7 @@ Code128 spanning 30 % of a 12 MP frame was lost on the 2000 px prepared copy). A
 smaller than the scan needs (``small``) decodes at a smaller DCT scale, and a copy made earlier
 is not decoded again: those photos are scanned on a working copy of their own, as before.
 
-The checks still finish for every photo before any photo is queued: only the decode is shared.
+Only the decode is shared: each photo is queued once its own checks pass (``core.batch_checks``).
 """
 
 from __future__ import annotations
