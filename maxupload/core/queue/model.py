@@ -42,7 +42,7 @@ class ItemState(enum.StrEnum):
     """Where one photo is on its way to the note."""
 
     STAGED = "staged"  # added and checked, not bound to a note yet (kept across restarts)
-    CHECKING = "checking"  # bound to its note, waiting for its photo checks; never sent so
+    CHECKING = "checking"  # bound to its note; never sent while its photo checks run
     QUEUED = "queued"
     PREPARING = "preparing"
     READY = "ready"
