@@ -43,7 +43,9 @@ from maxupload.core.queue.store import QueueStore
 if TYPE_CHECKING:
     from maxupload.core.api.client import ApiClient
     from maxupload.core.api.ratelimit import RateGate
+    from maxupload.core.batch_checks import FactsAhead
     from maxupload.core.engine.scheduler import UploadEngine
+    from maxupload.core.imaging.prepared_copies import PreparedCopies
 
 EXIT_OK = 0
 EXIT_NOT_ALL_SENT = 1
@@ -171,6 +173,7 @@ def run_queue(
     workers: int,
     printer: Printer | None = None,
     before_start: Callable[[UploadEngine], Sequence[int]] | None = None,
+    copies: PreparedCopies | None = None,
 ) -> tuple[int, list[QueueItem]]:
     """Run the engine over ``only`` (or every runnable item) until it is idle.
 
@@ -196,6 +199,7 @@ def run_queue(
         gate=gate,
         retry_delays=CLI_RETRY_DELAYS,
         verify_delays=CLI_VERIFY_DELAYS,
+        copies=copies,
     )
     try:
         try:
@@ -240,6 +244,15 @@ def run_queue(
 
 
 def run(args: argparse.Namespace) -> int:
+    ahead: list[FactsAhead] = []  # photo facts read while the note is read and bound
+    try:
+        return _run(args, ahead)
+    finally:
+        for reading in ahead:
+            reading.close()  # a setup problem or "no": what was not read yet is not read
+
+
+def _run(args: argparse.Namespace, ahead: list[FactsAhead]) -> int:
     from maxupload.commands.history import originals_summary
     from maxupload.core.config.settings import DEFAULT_CONCURRENCY
     from maxupload.core.imaging.prepare import get_preset
@@ -287,12 +300,18 @@ def run(args: argparse.Namespace) -> int:
     if not to_send:
         error("No usable photos in what was given; nothing was sent.")
         return EXIT_NOT_ALL_SENT
+    from maxupload.core.batch_checks import FactsAhead
+    from maxupload.core.checks.copy_facts import facts_from_copies
+    from maxupload.core.engine.scheduler import default_copies
+
+    copies = default_copies()
+    read = facts_from_copies(copies, preset)  # scans the decode that prepares the copy sent
+    ahead.append(FactsAhead([a.path for a in to_send], read))
 
     # Read the note before anything is queued: wrong org, wrong note or a signed note stop here.
     from maxupload.commands.upload_report import print_checked, result_ids
     from maxupload.core.api.ratelimit import RateGate
     from maxupload.core.batch_checks import check_and_release, queue_for_checks
-    from maxupload.core.checks.copy_facts import facts_from_copies
     from maxupload.core.uploads import UploadService, patient_label, target_label
 
     try:
@@ -346,7 +365,6 @@ def run(args: argparse.Namespace) -> int:
             trash_originals=args.trash_originals_when_verified,
         )
         run_ids.extend(i.id for i in items)  # a Ctrl+C during the checks still lists them
-        read = facts_from_copies(engine.copies, preset)
         result = check_and_release(
             service,
             items,
@@ -354,6 +372,7 @@ def run(args: argparse.Namespace) -> int:
             read_for=lambda _p: read,
             hide_stopped=True,
             acknowledged=acknowledged,  # also for photos taken over from an interrupted run
+            ahead=ahead[0],
         )
         stopped.extend(print_checked(result, store, engine.copies, printer))
         results.extend(result_ids(result))
@@ -369,6 +388,7 @@ def run(args: argparse.Namespace) -> int:
             workers=int(workers),
             printer=printer,
             before_start=submit,
+            copies=copies,
         )
         if not results and run_ids:  # interrupted during the checks: what each photo reached
             items = store.items(ids=run_ids)  # (those the checks stopped are hidden)

@@ -99,6 +99,26 @@ def queue_for_checks(
     return sorted(adopted + items, key=lambda i: i.id)
 
 
+class FactsAhead:
+    """Photo facts read ahead, one photo per core, while the note is read and the batch is
+    bound: decoding, preparing the copy to send and scanning it for labels need neither, and a
+    core would otherwise wait. Nothing is judged against the chart, queued or sent here; that is
+    ``check_and_release``, after the whole batch is bound. ``close`` drops what was not used."""
+
+    def __init__(self, paths: Sequence[Path], read: Callable[[Path], PhotoFacts]) -> None:
+        count = min(len(paths), max(1, os.cpu_count() or 1)) or 1
+        self._pool = ThreadPoolExecutor(count, thread_name_prefix="maxupload-checks")
+        self._futures = {str(p): self._pool.submit(read, Path(p)) for p in paths}
+
+    def take(self, path: str) -> Future[PhotoFacts] | None:
+        """The read started for ``path`` (once), or None."""
+        return self._futures.pop(str(path), None)
+
+    def close(self) -> None:
+        """Stop reading what was not started; wait for the photos being read (a few tenths)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def check_and_release(
     service: UploadService,
     items: Sequence[QueueItem],
@@ -108,12 +128,14 @@ def check_and_release(
     hide_stopped: bool = False,
     acknowledged: frozenset[CheckCode] = frozenset(),
     start_each: bool = True,
+    ahead: FactsAhead | None = None,
 ) -> SubmitResult:
     """Check ``checking`` photos against ``note``, one per core, and queue each (waking the
     engine) or stop it as soon as its own checks finish. What each photo's batch acknowledged
     counts, and ``acknowledged`` (the user's word now) too. ``hide_stopped``: a stopped photo
     leaves the list (the command line prints why and forgets it, as for one never queued).
-    ``start_each=False``: nothing is started; the caller starts ``result.run`` after."""
+    ``start_each=False``: nothing is started; the caller starts ``result.run`` after.
+    ``ahead``: facts already being read for some photos are taken from there."""
     from maxupload.core.uploads import SubmitResult
 
     result = SubmitResult(note)
@@ -123,9 +145,10 @@ def check_and_release(
     count = min(len(items), max(1, os.cpu_count() or 1))
     pool = ThreadPoolExecutor(count, thread_name_prefix="maxupload-checks")
     try:
-        futures: dict[Future[PhotoFacts], QueueItem] = {
-            pool.submit(reader(i.preset), Path(i.source_path)): i for i in items
-        }
+        futures: dict[Future[PhotoFacts], QueueItem] = {}
+        for i in items:
+            early = ahead.take(i.source_path) if ahead is not None else None
+            futures[early or pool.submit(reader(i.preset), Path(i.source_path))] = i
         for done in as_completed(futures):
             item = futures[done]
             ok = acknowledged | acknowledged_of(item)

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from maxupload.core.api.models import Note, Target
-from maxupload.core.batch_checks import check_and_release, finish_checks, queue_for_checks
+from maxupload.core.batch_checks import (
+    FactsAhead,
+    check_and_release,
+    finish_checks,
+    queue_for_checks,
+)
 from maxupload.core.checks import photo as checks
 from maxupload.core.checks.photo import CheckCode, PhotoFacts
 from maxupload.core.engine.scheduler import UploadEngine
@@ -169,3 +174,32 @@ def test_a_note_signed_meanwhile_fails_its_waiting_photos(setup: Setup, tmp_path
     assert row.state == ItemState.FAILED and "signed" in (row.error_message or "")
     assert row.next_step
     assert setup.srv.uploads() == []
+
+
+def test_facts_read_ahead_are_used_and_judged_only_after_binding(
+    setup: Setup, tmp_path: Path
+) -> None:
+    visit = setup.visit.replace(tzinfo=None)
+    right = write_checked_photo(tmp_path / "right.jpg", visit, seed=1)
+    wrong = write_checked_photo(tmp_path / "wrong.jpg", visit, label="MRN:999999", seed=2)
+    reads: list[str] = []
+    lock = threading.Lock()
+
+    def read(path: Path) -> PhotoFacts:
+        with lock:
+            reads.append(path.name)
+        return checks.read_facts(path)
+
+    ahead = FactsAhead([right, wrong], read)  # before the batch is bound: nothing is queued
+    try:
+        assert setup.store.items() == []
+        items = bind(setup, [right, wrong])
+        result = check_and_release(
+            setup.service, items, setup.note, read_for=lambda _p: read, ahead=ahead
+        )
+    finally:
+        ahead.close()
+    assert setup.engine.wait_idle(timeout=60)
+    assert sorted(reads) == ["right.jpg", "wrong.jpg"]  # each photo read once, ahead
+    assert [s.path.name for s in result.stopped] == ["wrong.jpg"]
+    assert len(setup.srv.uploads()) == 1
