@@ -8,6 +8,9 @@ user acknowledged for the batch. ``check_and_release`` then reads each photo's f
 per core) and, as each finishes, queues it and wakes the engine, or stops it: a BLOCK finding,
 or a HOLD not acknowledged, cancels it with the finding as its reason. The other photos go on.
 
+``FactsAhead`` starts reading the facts (decode, prepared copy, label scan) before the batch is
+bound, while the note is read: they judge nothing until ``check_and_release``.
+
 A crash or a Ctrl+C leaves every photo ``checking`` or further. ``finish_checks`` (``maxupload
 queue resume``; the window's restore goes through ``UploadService.submit``) reads each note
 again and checks those photos the same way, so an interrupted batch is finished, never lost.
