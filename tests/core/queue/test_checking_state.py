@@ -20,17 +20,10 @@ from maxupload.core.queue.model import (
     BindingImmutable,
     InvalidTransition,
     ItemState,
-    NewItem,
 )
 from maxupload.core.queue.schema import SCHEMA_VERSION
 from maxupload.core.queue.store import QueueStore
-from tests.core.queue.test_queue_store import old_queue_file
-
-TARGET = Target("org-1", "nte_a", "prv_1", "Doe, Jane (MRN 1)", "http://127.0.0.1:9/v3")
-
-
-def entry(name: str, sha: str) -> NewItem:
-    return NewItem(Path("/photos") / name, 1234, sha)
+from tests.core.queue.test_queue_store import TARGET, entry, old_queue_file
 
 
 @pytest.fixture
