@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,11 +134,12 @@ def check_and_release(
     ahead: FactsAhead | None = None,
 ) -> SubmitResult:
     """Check ``checking`` photos against ``note``, one per core, and queue each (waking the
-    engine) or stop it as soon as its own checks finish. What each photo's batch acknowledged
-    counts, and ``acknowledged`` (the user's word now) too. ``hide_stopped``: a stopped photo
-    leaves the list (the command line prints why and forgets it, as for one never queued).
-    ``start_each=False``: nothing is started; the caller starts ``result.run`` after.
-    ``ahead``: facts already being read for some photos are taken from there."""
+    engine) or stop it as soon as its own checks and those of the photos before it finish, so
+    photos reach the note in the order given (a label photo taken first stays first). What
+    each photo's batch acknowledged counts, and ``acknowledged`` (the user's word now) too.
+    ``hide_stopped``: a stopped photo leaves the list (the command line prints why and forgets
+    it, as for one never queued). ``start_each=False``: nothing is started; the caller starts
+    ``result.run`` after. ``ahead``: facts already being read for some photos come from there."""
     from maxupload.core.uploads import SubmitResult
 
     result = SubmitResult(note)
@@ -152,10 +153,10 @@ def check_and_release(
         for i in items:
             early = ahead.take(i.source_path) if ahead is not None else None
             futures[early or pool.submit(reader(i.preset), Path(i.source_path))] = i
-        for done in as_completed(futures):
-            item = futures[done]
+        for done, item in futures.items():  # in the batch's order, as the engine sends
+            ok_facts = done.result()
             ok = acknowledged | acknowledged_of(item)
-            started = _decide(service, item, done.result(), note, result, ok, hide_stopped)
+            started = _decide(service, item, ok_facts, note, result, ok, hide_stopped)
             if started is not None and start_each:
                 service.engine.start(only=[started])  # sent while the next are still checked
     finally:  # Ctrl+C: photos not decided yet stay "checking", for 'queue resume'

@@ -220,7 +220,10 @@ class UploadEngine(UserActions):
             return False
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in threads:
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            # RuntimeError: a Ctrl+C cut its start() short; it finds the engine stopping and
+            # ends without taking anything.
+            with contextlib.suppress(RuntimeError):
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         if any(t.is_alive() for t in threads):
             return False
         with self._cv:
