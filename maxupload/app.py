@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from maxupload import APP_NAME, __version__
 from maxupload.core.api.client import ApiClient
 from maxupload.core.api.environments import environment_words
 from maxupload.core.api.models import Target
+from maxupload.core.checks.photo import read_facts
 from maxupload.core.config.managed import (
     ManagedConfigError,
     ManagedSettings,
@@ -34,8 +36,10 @@ from maxupload.core.config.settings import Settings
 from maxupload.core.engine.current_client import CurrentClient, Generation
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.imaging.prepared_copies import PreparedCopies
+from maxupload.core.system import processes
 from maxupload.core.system.large_allocations import keep_large_blocks_on_mmap
 from maxupload.core.system.paths import app_paths
+from maxupload.core.system.worker_priority import yield_to_window
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +223,12 @@ class AppContext:
         )
         self.connection.set_gate(self.engine.gate)
         self.uploads = UploadController(
-            UploadService(self.store, self.engine, history=self.engine.history),
+            UploadService(
+                self.store,
+                self.engine,
+                history=self.engine.history,
+                read_facts=partial(processes.call, read_facts),  # decoded off the window's GIL
+            ),
             self.io_pool,
             self.image_pool,
             self.connection.client,
@@ -271,6 +280,8 @@ class AppContext:
         # behind them. Measured with tests/benchmarks/bench_gui.py.
         sys.setswitchinterval(0.001)
         keep_large_blocks_on_mmap()  # a new photo buffer never holds the GIL for 30-40 ms
+        yield_to_window()  # background workers leave the CPU to the window's thread
+        processes.start()  # size estimates and photo checks decode in worker processes
         self.window.show()
         self.warm_up.start()
         engine, store = self.engine, self.store
@@ -357,6 +368,7 @@ class AppContext:
             self.image_pool.shutdown()
             self.thumb_pool.shutdown()
             self.net_pool.shutdown()
+            processes.stop()  # after the pools: their running jobs had their answers
             self.connection.close()
             with contextlib.suppress(Exception):
                 self.store.close()

@@ -17,6 +17,7 @@ from maxupload.core.imaging.estimate import estimate_size
 from maxupload.core.imaging.prepare import get_preset, prepare
 from maxupload.core.imaging.prepared_copies import PreparedCopies
 from maxupload.core.imaging.thumbnails import thumbnail
+from maxupload.core.system import processes
 from maxupload.gui.qimage import pil_to_qimage, scaled_from_bytes
 
 THUMBNAIL_PX = 128
@@ -62,12 +63,14 @@ def render_prepared(path: Path, preset: str, copies: PreparedCopies | None = Non
 
 
 def estimate_sizes(path: Path, presets: list[str]) -> dict[str, int]:
-    """Estimated sent size of one photo for each preset."""
-    return {spec: int(estimate_size(path, get_preset(spec))) for spec in presets}
+    """Estimated sent size of one photo for each preset (decoded in a worker process)."""
+    return {spec: estimate_one(path, spec) for spec in presets}
 
 
 def estimate_one(path: Path, preset: str) -> int:
-    return int(estimate_size(path, get_preset(preset)))
+    """Estimated sent size with ``preset``: in a worker process, off the window's GIL."""
+    get_preset(preset)  # an unknown preset fails here, as before
+    return int(processes.call(estimate_size, path, preset))
 
 
 @dataclass(frozen=True)

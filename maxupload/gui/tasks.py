@@ -6,16 +6,15 @@ from a worker. Workers return plain data, bytes or ``QImage``, never ``QPixmap``
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
-import os
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from maxupload.core.system.worker_priority import worker_started
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,8 @@ class _Job(QRunnable):
     def run(self) -> None:
         if self._pool.is_closing or self._pool.take_cancelled(self._job_id):
             return
-        self._pool.lower_this_thread()
+        if self._pool.background:
+            worker_started()  # decoding yields the CPU to the GUI thread
         try:
             result = self._fn()
         except BaseException as exc:  # delivered to the caller's on_error
@@ -60,11 +60,8 @@ class TaskPool(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max(1, max_threads))
-        self._background = background
-        self._lowered: set[int] = set()
-        if background:
-            # CPU-heavy work (decoding, resizing) yields to the GUI thread on a busy machine.
-            self._pool.setThreadPriority(QThread.Priority.LowPriority)
+        #: CPU-heavy work (decoding, resizing): its threads yield the CPU to the GUI thread.
+        self.background = background
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Done | None, Failed | None]] = {}
         self._closing = threading.Event()
@@ -75,17 +72,6 @@ class TaskPool(QObject):
     @property
     def is_closing(self) -> bool:
         return self._closing.is_set()
-
-    def lower_this_thread(self) -> None:
-        """On Linux, Qt's thread priority has no effect: raise this worker's nice value once."""
-        if not self._background or not sys.platform.startswith("linux"):
-            return
-        tid = threading.get_native_id()
-        if tid in self._lowered:
-            return
-        self._lowered.add(tid)
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10))
 
     def pending(self) -> int:
         """Jobs submitted and not yet delivered."""

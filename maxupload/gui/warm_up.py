@@ -17,6 +17,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer
 
 from maxupload.core.imaging.formats import register_heif
+from maxupload.core.system import processes
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ def start_up_steps() -> list[Step]:
         _import("pillow_heif"),
         register_heif,  # needs Image.init done, else it runs it in one long step
         _import("zxingcpp"),  # the photo checks' label scan
+        # Size estimates and photo checks decode in worker processes: started now, not on a drop.
+        lambda: processes.warm(
+            "maxupload.core.imaging.estimate", "maxupload.core.checks.photo", "zxingcpp"
+        ),
         _import("maxupload.gui.settings_dialog"),
     ]
 

@@ -3,12 +3,15 @@ removed photos are cancelled."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 
+from maxupload.core.system.worker_priority import NICE_STEP, thread_nice
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import (
     TIMEOUT_MS,
@@ -130,3 +133,21 @@ def test_thumbnails_never_wait_behind_decodes_on_the_image_pool(
     finally:
         release.set()
     qtbot.waitUntil(lambda: ctx.image_pool.pending() == 0, timeout=TIMEOUT_MS)
+
+
+def test_image_workers_yield_the_cpu_to_the_window(qtbot: Any, make_app: Any) -> None:
+    """Decoding runs at a lower priority than the GUI thread; file and network work does not."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice values are Linux's")
+    ctx = make_app()
+    base = thread_nice()
+    assert base is not None
+    seen: dict[str, int] = {}
+    for name, pool in (("image", ctx.image_pool), ("thumb", ctx.thumb_pool), ("io", ctx.io_pool)):
+        pool.submit(thread_nice, lambda nice, name=name: seen.__setitem__(name, nice))
+    qtbot.waitUntil(lambda: len(seen) == 3, timeout=TIMEOUT_MS)
+    assert seen == {
+        "image": min(19, base + NICE_STEP),
+        "thumb": min(19, base + NICE_STEP),
+        "io": base,
+    }

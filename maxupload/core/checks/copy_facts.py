@@ -30,6 +30,7 @@ from maxupload.core.checks.photo import PhotoFacts
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.imaging.prepared_copies import PreparedCopies
 from maxupload.core.imaging.presets import Preset, get_preset
+from maxupload.core.system.worker_priority import worker_started
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ def map_parallel(func: Callable[[T], R], items: Sequence[T], workers: int | None
     count = min(len(items), max(1, workers or os.cpu_count() or 1))
     if count <= 1:
         return [func(i) for i in items]
-    pool = ThreadPoolExecutor(count, thread_name_prefix="maxupload-checks")
+    pool = ThreadPoolExecutor(
+        count, thread_name_prefix="maxupload-checks", initializer=worker_started
+    )
     try:
         return list(pool.map(func, items))
     finally:

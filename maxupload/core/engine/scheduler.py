@@ -43,6 +43,7 @@ from maxupload.core.queue.runlock import QueueBusy, RunLock
 from maxupload.core.queue.store import QueueStore
 from maxupload.core.system.paths import app_paths
 from maxupload.core.system.storage import StorageError
+from maxupload.core.system.worker_priority import worker_started
 
 if TYPE_CHECKING:
     from maxupload.core.imaging.prefetch import Prefetcher
@@ -425,6 +426,7 @@ class UploadEngine(UserActions):
         return min(max(wake - time.time(), 0.01), 1.0)
 
     def _worker(self) -> None:
+        worker_started()  # in the window, preparing photos yields the CPU to its thread
         clients = ClientPool(self.client_factory)
         try:
             while True:

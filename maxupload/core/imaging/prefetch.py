@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from maxupload.core.imaging.prepared_copies import PreparedCopies
+from maxupload.core.system.worker_priority import worker_started
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,9 @@ class Prefetcher:
         self._pending: set[int] = set()
         self._done: set[int] = set()
         self._closed = False
-        self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix="maxupload-prepare-ahead")
+        self._pool = ThreadPoolExecutor(
+            self.depth, thread_name_prefix="maxupload-prepare-ahead", initializer=worker_started
+        )
 
     def kick(self) -> None:
         """Start preparing the next waiting photos not yet under way, up to ``depth`` at once."""
