@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from maxupload.core.api.errors import NoteLocked
 from maxupload.core.api.models import Note, Target
 from maxupload.core.checks import photo as checks
+from maxupload.core.checks.copy_facts import checks_pool
 from maxupload.core.checks.photo import CheckCode, PhotoFacts
 from maxupload.core.errors import MaxUploadError
 from maxupload.core.intake import AcceptedFile
@@ -110,7 +111,7 @@ class FactsAhead:
 
     def __init__(self, paths: Sequence[Path], read: Callable[[Path], PhotoFacts]) -> None:
         count = min(len(paths), max(1, os.cpu_count() or 1)) or 1
-        self._pool = ThreadPoolExecutor(count, thread_name_prefix="maxupload-checks")
+        self._pool = checks_pool(count)
         self._futures = {str(p): self._pool.submit(read, Path(p)) for p in paths}
 
     def take(self, path: str) -> Future[PhotoFacts] | None:
@@ -147,7 +148,7 @@ def check_and_release(
         return result
     reader = read_for or (lambda _preset: service.read_facts)
     count = min(len(items), max(1, os.cpu_count() or 1))
-    pool = ThreadPoolExecutor(count, thread_name_prefix="maxupload-checks")
+    pool = checks_pool(count)
     try:
         futures: dict[Future[PhotoFacts], QueueItem] = {}
         for i in items:

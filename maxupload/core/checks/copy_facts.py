@@ -74,10 +74,15 @@ def map_parallel(func: Callable[[T], R], items: Sequence[T], workers: int | None
     count = min(len(items), max(1, workers or os.cpu_count() or 1))
     if count <= 1:
         return [func(i) for i in items]
-    pool = ThreadPoolExecutor(
-        count, thread_name_prefix="maxupload-checks", initializer=worker_started
-    )
+    pool = checks_pool(count)
     try:
         return list(pool.map(func, items))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def checks_pool(count: int) -> ThreadPoolExecutor:
+    """The threads the photo checks run on (each yields to the window's thread, if any)."""
+    return ThreadPoolExecutor(
+        count, thread_name_prefix="maxupload-checks", initializer=worker_started
+    )
