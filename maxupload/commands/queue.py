@@ -1,10 +1,11 @@
 """``maxupload queue``: see every photo in the upload queue and act on it.
 
 ``maxupload queue`` lists items (state, patient, note, image id, problem and next step);
-``resume`` continues after a crash or a closed window; ``retry ID`` queues again a photo that
-stored nothing; ``send-again ID`` sends a photo that may already be stored (after you checked
-the note); ``show ID`` explains an item's history; ``cancel``, ``remove`` and ``clear --done``
-tidy up. Exit codes as for ``maxupload upload``.
+``resume`` continues after a crash or a closed window (photos an interrupted ``upload`` left
+waiting for their photo checks are checked against the note, read again, first); ``retry ID``
+queues again a photo that stored nothing; ``send-again ID`` sends a photo that may already be
+stored (after you checked the note); ``show ID`` explains an item's history; ``cancel``,
+``remove`` and ``clear --done`` tidy up. Exit codes as for ``maxupload upload``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from maxupload.commands.argtypes import item_id, workers
+from maxupload.commands.resume_checks import resume_checks
 from maxupload.commands.upload import (
     EXIT_NOT_ALL_SENT,
     EXIT_OK,
@@ -29,6 +31,7 @@ from maxupload.commands.upload import (
     run_queue,
 )
 from maxupload.commands.upload_output import (
+    Printer,
     error,
     info,
     item_record,
@@ -78,7 +81,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing = add("list", "list the items and their states", run_list, item=False)
     listing.add_argument("--all", action="store_true", help="include removed and cleared items")
     resume = add(
-        "resume", "continue sending after a crash or a closed window", run_resume, item=False
+        "resume",
+        "continue sending after a crash or a closed window (photos still waiting for their "
+        "photo checks are checked against the note first)",
+        run_resume,
+        item=False,
     )
     resume.add_argument(
         "--workers", type=workers, metavar="N", help="photos at once (default: saved setting)"
@@ -192,6 +199,11 @@ def _row(item: QueueItem) -> list[str]:
         verified = " (not verified yet)"
     if item.state == ItemState.STAGED:
         where = "       added, not sent yet: pick the note in the window to send it"
+    elif item.state == ItemState.CHECKING:
+        where = (
+            f"       patient: {item.patient_label}  note: {item.note_id}  waiting for its "
+            "photo checks (nothing is sent before they pass; 'maxupload queue resume')"
+        )
     else:
         where = (
             f"       patient: {item.patient_label}  note: {item.note_id}  image: {image}{verified}"
@@ -259,9 +271,22 @@ def run_show(args: argparse.Namespace, store: QueueStore) -> int:
     return EXIT_OK
 
 
-def _run_items(store: QueueStore, only: list[int] | None, as_json: bool, workers: int) -> int:
+def _run_items(
+    store: QueueStore,
+    only: list[int] | None,
+    as_json: bool,
+    workers: int,
+    before_start: Callable[[UploadEngine], list[int]] | None = None,
+    printer: Printer | None = None,
+) -> int:
     code, items = run_queue(
-        store, _key_resolver(), only=only, as_json=as_json, workers=workers, printer=None
+        store,
+        _key_resolver(),
+        only=only,
+        as_json=as_json,
+        workers=workers,
+        printer=printer,
+        before_start=before_start,
     )
     if items:
         info(as_json, summary(items))
@@ -296,8 +321,11 @@ def run_resume(args: argparse.Namespace, store: QueueStore) -> int:
     if not ids:
         info(args.json, "Nothing to send: every photo is done or waits for your decision.")
         return EXIT_NOT_ALL_SENT if waiting else EXIT_OK
-    code = _run_items(store, ids, args.json, _workers(args))
-    if code == EXIT_OK and (waiting or len(ids) < len(pending)):
+    checks = resume_checks(store, ids, Printer(args.json), _key_resolver())
+    code = _run_items(
+        store, ids, args.json, _workers(args), before_start=checks.run, printer=checks.printer
+    )
+    if code == EXIT_OK and (waiting or len(ids) < len(pending) or checks.not_sent):
         return EXIT_NOT_ALL_SENT
     return code
 

@@ -3,9 +3,10 @@
 The same path as the window (``maxupload.core.uploads``); this module parses and prints.
 Intake names rejected files with a reason and a next step, the rest go on; the note is read
 first (a signed note is refused before anything is sent, the patient is shown for
-confirmation); the photo checks hold photos taken on another day (unless
-``--allow-other-dates``) and refuse photos of another patient's label; then the durable queue
-and the upload engine prepare, send and verify each photo. One line per file (or one JSON
+confirmation); the batch is saved in the durable queue, bound to the note, before any check
+runs; the photo checks hold photos taken on another day (unless ``--allow-other-dates``) and
+refuse photos of another patient's label; each photo is sent and verified by the upload engine
+as soon as its own checks pass (``maxupload.core.batch_checks``). One line per file (or one JSON
 object per file with ``--json``, with ``capturedAt`` and the checks' findings).
 
 Exit codes: 0 every photo reached the server; 1 at least one did not (rejected, failed, waiting
@@ -30,7 +31,6 @@ from maxupload.commands.upload_output import (
     reached_server,
     summary,
 )
-from maxupload.commands.upload_report import print_stand_in, print_stopped
 from maxupload.core.api.environments import resolve_base_url
 from maxupload.core.api.errors import NetworkError, NoteLocked, RateLimited, TlsNotVerified
 from maxupload.core.api.models import Note, Target
@@ -43,7 +43,9 @@ from maxupload.core.queue.store import QueueStore
 if TYPE_CHECKING:
     from maxupload.core.api.client import ApiClient
     from maxupload.core.api.ratelimit import RateGate
+    from maxupload.core.batch_checks import FactsAhead
     from maxupload.core.engine.scheduler import UploadEngine
+    from maxupload.core.imaging.prepared_copies import PreparedCopies
 
 EXIT_OK = 0
 EXIT_NOT_ALL_SENT = 1
@@ -171,6 +173,7 @@ def run_queue(
     workers: int,
     printer: Printer | None = None,
     before_start: Callable[[UploadEngine], Sequence[int]] | None = None,
+    copies: PreparedCopies | None = None,
 ) -> tuple[int, list[QueueItem]]:
     """Run the engine over ``only`` (or every runnable item) until it is idle.
 
@@ -196,6 +199,7 @@ def run_queue(
         gate=gate,
         retry_delays=CLI_RETRY_DELAYS,
         verify_delays=CLI_VERIFY_DELAYS,
+        copies=copies,
     )
     try:
         try:
@@ -203,14 +207,14 @@ def run_queue(
         except QueueBusy as exc:
             error(str(exc), exc.next_step)
             return EXIT_SETUP, []
-        if before_start is not None:
-            added = list(before_start(engine))
-            ids = set(added) if ids is None else ids | set(added)
-            listener.ids = ids
-        for item in store.items(ids=ids) if ids is not None else []:
-            printer.item(item)  # e.g. held by the duplicate guard when queued
-        engine.start(only=ids)
         try:
+            if before_start is not None:  # e.g. the photo checks, while the first are sent
+                added = list(before_start(engine))
+                ids = set(added) if ids is None else ids | set(added)
+                listener.ids = ids
+            for item in store.items(ids=ids) if ids is not None else []:
+                printer.item(item)  # e.g. held by the duplicate guard when queued
+            engine.start(only=ids)
             while not engine.wait_idle(timeout=0.5):
                 pass
             if engine.storage_problem is not None:
@@ -240,6 +244,15 @@ def run_queue(
 
 
 def run(args: argparse.Namespace) -> int:
+    ahead: list[FactsAhead] = []  # photo facts read while the note is read and bound
+    try:
+        return _run(args, ahead)
+    finally:
+        for reading in ahead:
+            reading.close()  # a setup problem or "no": what was not read yet is not read
+
+
+def _run(args: argparse.Namespace, ahead: list[FactsAhead]) -> int:
     from maxupload.commands.history import originals_summary
     from maxupload.core.config.settings import DEFAULT_CONCURRENCY
     from maxupload.core.imaging.prepare import get_preset
@@ -287,10 +300,18 @@ def run(args: argparse.Namespace) -> int:
     if not to_send:
         error("No usable photos in what was given; nothing was sent.")
         return EXIT_NOT_ALL_SENT
+    from maxupload.core.batch_checks import FactsAhead
+    from maxupload.core.checks.copy_facts import facts_from_copies
+    from maxupload.core.engine.scheduler import default_copies
+
+    copies = default_copies()
+    read = facts_from_copies(copies, preset)  # scans the decode that prepares the copy sent
+    ahead.append(FactsAhead([a.path for a in to_send], read))
 
     # Read the note before anything is queued: wrong org, wrong note or a signed note stop here.
+    from maxupload.commands.upload_report import print_checked, result_ids
     from maxupload.core.api.ratelimit import RateGate
-    from maxupload.core.checks.copy_facts import facts_from_copies
+    from maxupload.core.batch_checks import check_and_release, queue_for_checks
     from maxupload.core.uploads import UploadService, patient_label, target_label
 
     try:
@@ -326,35 +347,35 @@ def run(args: argparse.Namespace) -> int:
     acknowledged = frozenset({CheckCode.OTHER_DAY}) if args.allow_other_dates else frozenset()
     results: list[int] = []
     stopped: list[int] = []
+    run_ids: list[int] = []
 
     def submit(engine: UploadEngine) -> list[int]:
-        """Stage, check and queue the photos through the service both front ends use."""
-        # The checks (one photo per core) scan the decode that prepares the copy the engine
-        # then sends: one decode per photo. Every photo is checked before any is queued.
-        read = facts_from_copies(engine.copies, preset)
-        service = UploadService(store, engine, history=engine.history, read_facts=read)
-        staged = service.stage_accepted(to_send)
-        result = service.submit(
-            [s.id for s in staged],
+        """Bind the whole batch to the note, waiting for its checks, then check the photos
+        (one per core); each is sent as soon as its own checks pass (``core.batch_checks``)."""
+        # The checks scan the decode that prepares the copy the engine sends: one decode each.
+        service = UploadService(store, engine, history=engine.history)
+        target = Target(org_id, note.id, provider_id, target_label(note), base_url)
+        items = queue_for_checks(
+            service,
+            to_send,
             note,
-            provider_id=provider_id,
-            preset=preset,
-            base_url=base_url,
-            org_id=org_id,
+            target,
+            preset,
             acknowledged=acknowledged,
             trash_originals=args.trash_originals_when_verified,
         )
-        for snap in result.stopped:
-            print_stopped(snap, as_json, printer.out)
-            service.remove(snap.id)  # nothing waits: run again with the flag, or other photos
-            engine.copies.discard(snap.path, preset)  # never sent: not kept
-            stopped.append(snap.id)
-        for staged_id, earlier in result.stand_ins.items():
-            if store.get(staged_id).error_code != "queued_earlier":
-                printer.printed.add(earlier.id)
-                print_stand_in(store.get(staged_id), earlier, as_json, printer.out)
-            results.append(earlier.id)
-        results.extend(s.id for s in result.queued)
+        run_ids.extend(i.id for i in items)  # a Ctrl+C during the checks still lists them
+        result = check_and_release(
+            service,
+            items,
+            note,
+            read_for=lambda _p: read,
+            hide_stopped=True,
+            acknowledged=acknowledged,  # also for photos taken over from an interrupted run
+            ahead=ahead[0],
+        )
+        stopped.extend(print_checked(result, store, engine.copies, printer))
+        results.extend(result_ids(result))
         return result.run
 
     store = QueueStore()
@@ -367,8 +388,14 @@ def run(args: argparse.Namespace) -> int:
             workers=int(workers),
             printer=printer,
             before_start=submit,
+            copies=copies,
         )
-        items = store.items(ids=results, include_hidden=True) if results else []
+        if not results and run_ids:  # interrupted during the checks: what each photo reached
+            items = store.items(ids=run_ids)  # (those the checks stopped are hidden)
+            for item in items:
+                printer.item(item)  # the ones already sent and verified, once each
+        else:
+            items = store.items(ids=results, include_hidden=True) if results else []
     finally:
         store.close()
     if items or stopped:

@@ -175,6 +175,9 @@ def summary(items: Sequence[QueueItem], rejected: int = 0, stopped: int = 0) -> 
     later = sum(1 for i in items if i.state == ItemState.RETRY_LATER)
     if later:
         extra.append(f"{later} to retry later ('maxupload queue resume')")
+    checking = sum(1 for i in items if i.state == ItemState.CHECKING)
+    if checking:
+        extra.append(f"{checking} waiting for their photo checks ('maxupload queue resume')")
     if stopped:
         extra.append(f"{stopped} stopped by the photo checks")
     if rejected:

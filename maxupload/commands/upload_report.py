@@ -4,11 +4,16 @@ stands for. Only printing: the decisions are made by ``maxupload.core.uploads``.
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from maxupload.core.queue.filenames import shown
 from maxupload.core.queue.model import QueueItem
-from maxupload.core.uploads import PhotoSnapshot, findings_of
+from maxupload.core.uploads import PhotoSnapshot, SubmitResult, findings_of
+
+if TYPE_CHECKING:
+    from maxupload.commands.upload_output import Printer
+    from maxupload.core.imaging.prepared_copies import PreparedCopies
+    from maxupload.core.queue.store import QueueStore
 
 
 def check_fields(item: QueueItem) -> dict[str, Any]:
@@ -97,3 +102,23 @@ def print_stand_in(staged: QueueItem, earlier: PhotoSnapshot, as_json: bool, out
     if item.next_step:
         print(f"    Next: {item.next_step}", file=out)
     out.flush()
+
+
+def print_checked(
+    result: SubmitResult, store: QueueStore, copies: PreparedCopies, printer: Printer
+) -> list[int]:
+    """Print the photos the checks stopped (their copies, never sent, are not kept) and those
+    an earlier item stands for; returns the ids of the stopped ones."""
+    for snap in result.stopped:
+        print_stopped(snap, printer.as_json, printer.out)
+        copies.discard(snap.path, snap.item.preset)
+    for checked_id, earlier in result.stand_ins.items():
+        if store.get(checked_id).error_code != "queued_earlier":
+            printer.printed.add(earlier.id)
+            print_stand_in(store.get(checked_id), earlier, printer.as_json, printer.out)
+    return [s.id for s in result.stopped]
+
+
+def result_ids(result: SubmitResult) -> list[int]:
+    """One item per photo sent or stood in for: what the run's summary counts."""
+    return [e.id for e in result.stand_ins.values()] + [s.id for s in result.queued]

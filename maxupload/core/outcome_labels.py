@@ -15,6 +15,7 @@ from maxupload.core.outcomes import Outcome, OutcomeKind
 
 #: Labels of the reasons that have their own words (by the outcome's code).
 _BY_CODE: dict[tuple[OutcomeKind, str], str] = {
+    (OutcomeKind.WORKING, "checking"): "Waiting for its photo checks",
     (OutcomeKind.WORKING, "queued"): "Waiting to send",
     (OutcomeKind.WORKING, "preparing"): "Preparing",
     (OutcomeKind.WORKING, "ready"): "Ready to send",
@@ -49,6 +50,9 @@ _BY_CODE: dict[tuple[OutcomeKind, str], str] = {
     (OutcomeKind.RETRY_LATER, "not_found"): "Stored copy not found yet; checking again",
     (OutcomeKind.RETRY_LATER, "verify_unavailable"): "Stored copy not checked yet",
     (OutcomeKind.CANCELLED, "cancelled"): "Cancelled; nothing was sent",
+    # Stopped by the photo checks after an interruption (see core.batch_checks).
+    (OutcomeKind.CANCELLED, "label_mismatch"): "Not sent: another patient's label",
+    (OutcomeKind.CANCELLED, "other_day"): "Not sent: taken on another day",
 }
 
 #: Labels of every other reason of a kind.

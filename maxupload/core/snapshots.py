@@ -130,6 +130,13 @@ def item_outcome(item: QueueItem) -> Outcome:
             return duplicates.copy_outcome(item)
         step = "Confirm the patient, then Upload."
         return Outcome(OutcomeKind.STAGED, "staged", "Added, not sent yet.", step)
+    if state == ItemState.CHECKING:
+        return Outcome(
+            OutcomeKind.WORKING,
+            "checking",
+            "Waiting for its photo checks; nothing is sent before they pass.",
+            "Nothing to do; if MaxUpload stopped, resume the queue (maxupload queue resume).",
+        )
     if duplicates.is_skipped_copy(item):
         return duplicates.copy_outcome(item)
     if state in (

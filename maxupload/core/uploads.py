@@ -320,25 +320,58 @@ class UploadService:
             if checks.held_or_blocked(found, acknowledged):
                 result.stopped.append(snapshot(item))
                 continue
-            bound = self.store.bind(item_id, target, preset)
-            settled = self._settle_twin(bound, result.run)
-            if settled is None:
-                result.run.append(bound.id)
-                result.queued.append(snapshot(self.store.get(bound.id)))
-            else:
-                stand_in, withdrawn = settled
-                result.stand_ins[bound.id] = stand_in
-                if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
-                    result.skipped.append(withdrawn)
-                if stand_in.id not in result.run:
-                    result.run.append(stand_in.id)
+            self.record_queued(self.store.bind(item_id, target, preset), result)
         if self.history is not None:  # before the start, so no verification comes first
             batch = [s.item for s in result.queued] + self.store.items(ids=waiting)
             self.history.remember(batch, note, None, trash_originals=trash_originals)
+        self._finish_checks_of(waiting, note, result, acknowledged)
         self.engine.start(only=result.run)
         return result
 
-    def _settle_twin(
+    def _finish_checks_of(
+        self,
+        ids: Sequence[int],
+        note: Note,
+        result: SubmitResult,
+        acknowledged: frozenset[CheckCode],
+    ) -> None:
+        """Photos of ``ids`` an interrupted run left waiting for their checks for ``note``
+        (restored): checked now, each queued or stopped (``core.batch_checks``), and started
+        with the rest of the batch, so the queue does not run dry between two checks."""
+        from maxupload.core.batch_checks import check_and_release
+
+        pending = [
+            i
+            for i in self.store.items(ids=ids, states=[ItemState.CHECKING])
+            if i.note_id == note.id
+        ]
+        checked = check_and_release(
+            self, pending, note, acknowledged=acknowledged, start_each=False
+        )
+        result.run = [i for i in result.run if i not in {p.id for p in pending}] + checked.run
+        result.queued.extend(checked.queued)
+        result.stopped.extend(checked.stopped)
+        result.stand_ins.update(checked.stand_ins)
+        result.skipped.extend(checked.skipped)
+
+    def record_queued(self, bound: QueueItem, result: SubmitResult) -> int:
+        """Note a photo just queued in ``result``, settling its twin (``settle_twin``); returns
+        the id of the item to start: the photo's own, or the earlier item standing for it."""
+        settled = self.settle_twin(bound, result.run)
+        if settled is None:
+            started = bound.id
+            result.queued.append(snapshot(self.store.get(bound.id)))
+        else:
+            stand_in, withdrawn = settled
+            result.stand_ins[bound.id] = stand_in
+            if withdrawn.outcome.kind is OutcomeKind.SKIPPED:
+                result.skipped.append(withdrawn)
+            started = stand_in.id
+        if started not in result.run:
+            result.run.append(started)
+        return started
+
+    def settle_twin(
         self, item: QueueItem, run: list[int]
     ) -> tuple[PhotoSnapshot, PhotoSnapshot] | None:
         """A photo the guard held because of an earlier item for the same note: when that item

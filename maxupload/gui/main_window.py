@@ -25,7 +25,7 @@ from maxupload.core.api.models import Provider
 from maxupload.core.api.stored_copies import StoredCopies
 from maxupload.core.checks.confirmation import DEFAULT_IDLE_SECONDS, Expiry
 from maxupload.core.imaging.prepared_copies import PreparedCopies
-from maxupload.core.queue.model import WAITING_STATES, ItemState
+from maxupload.core.queue.model import RESUMABLE_STATES, ItemState
 from maxupload.gui import jobs, names
 from maxupload.gui.adaptive import AdaptiveLayout
 from maxupload.gui.announce import Announcer
@@ -209,7 +209,7 @@ class MainWindow(
             None,
             lambda exc: log.warning("Could not sweep old pasted images: %s", exc),
         )
-        waiting = [r for r in rows if r.state in WAITING_STATES]
+        waiting = [r for r in rows if r.state in RESUMABLE_STATES]
         staged = [r for r in rows if r.is_staged]
         self.uploads.read_facts([r.item_id for r in staged if r.item_id and not r.facts_read])
         if staged and not waiting:

@@ -8,7 +8,7 @@ from PySide6.QtCore import Slot
 
 from maxupload.core.checks.confirmation import Expiry
 from maxupload.core.outcomes import Action, OutcomeKind, describe_error
-from maxupload.core.queue.model import WAITING_STATES, ItemState
+from maxupload.core.queue.model import RESUMABLE_STATES, ItemState
 from maxupload.gui.photo_model import PhotoRow
 from maxupload.gui.status_text import Tone
 from maxupload.gui.upload_controller import SubmitRequest
@@ -38,7 +38,7 @@ class WindowUpload:
             r
             for r in self.model.rows()
             if not r.is_staged
-            and r.state in WAITING_STATES
+            and r.state in RESUMABLE_STATES
             and (note_id is None or r.note_id == note_id)
             and r.item_id not in self._started
         ]

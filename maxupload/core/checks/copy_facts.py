@@ -9,7 +9,7 @@ Code128 spanning 30 % of a 12 MP frame was lost on the 2000 px prepared copy). A
 smaller than the scan needs (``small``) decodes at a smaller DCT scale, and a copy made earlier
 is not decoded again: those photos are scanned on a working copy of their own, as before.
 
-The checks still finish for every photo before any photo is queued: only the decode is shared.
+Only the decode is shared: each photo is queued once its own checks pass (``core.batch_checks``).
 """
 
 from __future__ import annotations
@@ -74,10 +74,15 @@ def map_parallel(func: Callable[[T], R], items: Sequence[T], workers: int | None
     count = min(len(items), max(1, workers or os.cpu_count() or 1))
     if count <= 1:
         return [func(i) for i in items]
-    pool = ThreadPoolExecutor(
-        count, thread_name_prefix="maxupload-checks", initializer=worker_started
-    )
+    pool = checks_pool(count)
     try:
         return list(pool.map(func, items))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def checks_pool(count: int) -> ThreadPoolExecutor:
+    """The threads the photo checks run on (each yields to the window's thread, if any)."""
+    return ThreadPoolExecutor(
+        count, thread_name_prefix="maxupload-checks", initializer=worker_started
+    )

@@ -69,7 +69,12 @@ class UserActions:
                 ItemState.CANCELLED,
                 # Not NEEDS_DECISION: a copy may be stored, so the guard must keep counting it
                 # (use remove() to hide it from the list).
-                expect={ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER},
+                expect={
+                    ItemState.CHECKING,
+                    ItemState.QUEUED,
+                    ItemState.READY,
+                    ItemState.RETRY_LATER,
+                },
                 message="cancelled by the user",
                 error_kind="cancelled",
                 error_code="cancelled",

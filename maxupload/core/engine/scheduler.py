@@ -57,6 +57,18 @@ DEFAULT_RETRY_DELAYS: tuple[float, ...] = (10.0, 60.0, 300.0)
 DEFAULT_VERIFY_DELAYS: tuple[float, ...] = (5.0, 30.0, 120.0)
 
 
+def default_cache_dir() -> Path:
+    """Where the engine keeps the exact bytes of each photo it sends."""
+    return app_paths().cache / "prepared"
+
+
+def default_copies(cache_dir: Path | None = None) -> PreparedCopies:
+    """The prepared copies beside the engine's cache (``copies``), for an engine made later."""
+    from maxupload.core.imaging.prepared_copies import PreparedCopies
+
+    return PreparedCopies((cache_dir or default_cache_dir()).with_name("copies"))
+
+
 class UploadEngine(UserActions):
     """Runs the queue. See the module docstring for the steps and guarantees."""
 
@@ -79,14 +91,10 @@ class UploadEngine(UserActions):
         self.client_factory = client_factory
         self.workers = max(1, int(workers))
         self.listener = listener
-        self.cache_dir = cache_dir or (app_paths().cache / "prepared")
+        self.cache_dir = cache_dir or default_cache_dir()
         #: Prepared copies shared with the preview (a photo already shown is not decoded again)
         #: and made ahead of sending by the prefetcher.
-        if copies is None:
-            from maxupload.core.imaging.prepared_copies import PreparedCopies
-
-            copies = PreparedCopies(self.cache_dir.with_name("copies"))
-        self.copies = copies
+        self.copies = copies if copies is not None else default_copies(self.cache_dir)
         self._prefetcher: Prefetcher | None = None
         #: Stored copies downloaded by verification, for the preview (downloaded once).
         self.stored = StoredCopies()
@@ -213,7 +221,10 @@ class UploadEngine(UserActions):
             return False
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in threads:
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            # RuntimeError: a Ctrl+C cut its start() short; it finds the engine stopping and
+            # ends without taking anything.
+            with contextlib.suppress(RuntimeError):
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         if any(t.is_alive() for t in threads):
             return False
         with self._cv:

@@ -2,6 +2,9 @@
 
 State machine (``ItemState``)::
 
+    staged ─(bound to a note)─> queued
+    checking ─(its photo checks pass)─> queued;  ─(a check stops it)─> cancelled
+
     queued ─> preparing ─> ready ─> uploading ─> pending_upload | synced | archived ─> verified
                  │           │          │                 │
                  │           │          │                 └─ stored copy differs ─> needs_decision
@@ -39,6 +42,7 @@ class ItemState(enum.StrEnum):
     """Where one photo is on its way to the note."""
 
     STAGED = "staged"  # added and checked, not bound to a note yet (kept across restarts)
+    CHECKING = "checking"  # bound to its note; never sent while its photo checks run
     QUEUED = "queued"
     PREPARING = "preparing"
     READY = "ready"
@@ -63,8 +67,10 @@ FINAL_STATES = frozenset(
 )
 #: Queued for a note and waiting to be sent (nothing is on its way yet).
 WAITING_STATES = frozenset({ItemState.QUEUED, ItemState.READY, ItemState.RETRY_LATER})
-#: Bound for a note and not settled: waiting or being worked on.
-ON_ITS_WAY_STATES = WAITING_STATES | ACTIVE_STATES
+#: Bound for a note and not settled: waiting (for its checks, or to be sent) or being worked on.
+ON_ITS_WAY_STATES = WAITING_STATES | ACTIVE_STATES | {ItemState.CHECKING}
+#: Bound for a note and not started: what a restored queue waits to send (after its checks).
+RESUMABLE_STATES = WAITING_STATES | {ItemState.CHECKING}
 #: The server holds a copy (a signed link to it can be asked for).
 STORED_STATES = UPLOADED_STATES | {ItemState.VERIFIED}
 #: Items that no longer count for the duplicate guard, unless they may have stored a copy.
@@ -84,6 +90,7 @@ BINDING_FIELDS = frozenset(
         "base_url",
         "preset",
         "created_at",
+        "acknowledged",
     }
 )
 
@@ -192,6 +199,9 @@ class QueueItem:
     label_codes: str | None = None  # JSON list of barcode/QR texts read when staged
     findings: str | None = None  # JSON list of the photo checks' findings for its target
     facts_read: bool = False  # the photo checks have read captured_at and label_codes
+    #: JSON list of the check codes the user acknowledged for this photo's batch (e.g. another
+    #: day), so checks run later (``queue resume``) decide as the batch would have.
+    acknowledged: str | None = None
 
     @property
     def target(self) -> Target:

@@ -107,8 +107,15 @@ BEGIN
 END;
 """
 
+# Version 4: photos bound to their note while their photo checks still run (state 'checking'),
+# with the checks the user acknowledged for their batch, so a later run decides the same way.
+# An older MaxUpload refuses the file rather than meet a state it does not know.
+_V4 = """
+ALTER TABLE items ADD COLUMN acknowledged TEXT;
+"""
+
 #: Schema migrations in order; migration N brings the file to version N.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -5,10 +5,9 @@ commit survives a power cut, not only a crash), the file is readable after a ``k
 serves the window and the command line alike. The file and its folder are owner-only.
 
 Recovery after a crash (``recover()``, run by the engine while it holds the queue lock):
-``preparing`` goes back to ``queued`` (the prepared copy is rebuilt); ``queued`` and ``ready``
-stay; ``uploading`` becomes ``needs_decision`` ("the app stopped while this photo was being
-sent; a copy may be stored"): it is never re-sent without the user's say. Stored photos keep
-their image id; their verification continues. The ``events`` table keeps each item's history.
+``preparing`` goes back to ``queued``; ``queued``, ``ready`` and ``checking`` (waiting for its
+photo checks) stay; ``uploading`` becomes ``needs_decision``: never re-sent without the user's
+say. Stored photos keep their image id; their verification continues. ``events`` keeps history.
 
 Duplicate guard: see :mod:`maxupload.core.queue.guard`.
 
@@ -247,21 +246,46 @@ class QueueStore:
         entries: Sequence[NewItem],
         target: Target,
         preset: str,
+        *,
+        checks_pending: str | None = None,
     ) -> list[QueueItem]:
         """Queue photos for one target. The same photo already sent (or perhaps sent, or in the
         queue) to the same note goes to ``needs_decision`` at once: it needs a "send again".
+
+        ``checks_pending`` (the batch's acknowledged check codes, JSON): the photos are bound
+        but wait for their photo checks (``checking``); ``release_checked`` queues each one.
         """
         _check_target(target)
         added: list[int] = []
+        state = ItemState.QUEUED if checks_pending is None else ItemState.CHECKING
         with self._transaction() as conn:
             for entry in entries:
                 staged = StagedEntry(entry.source_path, entry.size, entry.sha256)
-                item_id = self._insert(conn, staged, target, preset)
+                item_id = self._insert(conn, staged, target, preset, state, checks_pending)
                 added.append(item_id)
-                self._event(conn, item_id, ItemState.QUEUED, f"queued for note {target.note_id}")
-                self._hold_if_twin(conn, item_id)
+                if checks_pending is None:
+                    self._event(conn, item_id, state, f"queued for note {target.note_id}")
+                    self._hold_if_twin(conn, item_id)
+                else:
+                    self._event(conn, item_id, state, f"for note {target.note_id}, being checked")
             result = [self._row(i) for i in added]
         self._notify(result)
+        return result
+
+    def release_checked(self, item_id: int, message: str, **changes: Any) -> QueueItem:
+        """Queue a ``checking`` photo whose checks passed (with what they read), held at once
+        when a twin was sent or is queued for its note, as in ``bind``."""
+        self._check_fields(item_id, changes)
+        with self._transaction() as conn:
+            current = self._row(item_id)
+            if current.state != ItemState.CHECKING:
+                raise InvalidTransition(
+                    f"Queue item {item_id} is {current.state}; it is not waiting for its checks."
+                )
+            self._write(conn, current, ItemState.QUEUED, message, changes)
+            self._hold_if_twin(conn, item_id)
+            result = self._row(item_id)
+        self._notify([result])
         return result
 
     def stage(self, entries: Sequence[StagedEntry]) -> list[QueueItem]:
@@ -270,7 +294,7 @@ class QueueStore:
         added: list[int] = []
         with self._transaction() as conn:
             for entry in entries:
-                item_id = self._insert(conn, entry, None, "")
+                item_id = self._insert(conn, entry, None, "", ItemState.STAGED)
                 added.append(item_id)
                 self._event(conn, item_id, ItemState.STAGED, "added, not sent yet")
             result = [self._row(i) for i in added]
@@ -278,16 +302,22 @@ class QueueStore:
         return result
 
     def _insert(
-        self, conn: sqlite3.Connection, entry: StagedEntry, target: Target | None, preset: str
+        self,
+        conn: sqlite3.Connection,
+        entry: StagedEntry,
+        target: Target | None,
+        preset: str,
+        state: ItemState,
+        acknowledged: str | None = None,
     ) -> int:
-        """One new row: queued for ``target``, or staged when there is none yet."""
+        """One new row in ``state``: bound to ``target``, or staged when there is none yet."""
         now = _now()
         bound = target or Target("", "", "", "", "")
         cur = conn.execute(
             "INSERT INTO items (source_path, file_name, size_original, sha256_original, "
             "org_id, note_id, provider_id, patient_label, base_url, preset, state, "
-            "created_at, updated_at, captured_at, label_codes, facts_read) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, updated_at, captured_at, label_codes, facts_read, acknowledged) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 for_storage(entry.source_path),
                 for_storage(entry.source_path.name),
@@ -299,12 +329,13 @@ class QueueStore:
                 bound.patient_label,
                 bound.base_url,
                 preset,
-                (ItemState.QUEUED if target else ItemState.STAGED).value,
+                state.value,
                 now,
                 now,
                 entry.captured_at,
                 entry.label_codes,
                 int(entry.facts_read),
+                acknowledged,
             ),
         )
         return int(cur.lastrowid or 0)

@@ -276,10 +276,10 @@ def test_next_runnable_honours_schedule_and_exclusions(store: QueueStore) -> Non
     assert store.next_runnable(now, exclude=[c.id]) is None
 
 
-def test_migrates_a_version_1_file(tmp_path: Path) -> None:
-    path = tmp_path / "old" / "queue.sqlite3"
+def old_queue_file(path: Path, version: int) -> Path:
+    """A queue file of schema ``version`` holding one stored photo (image ``img_old``)."""
     conn = connect(path)
-    migrate(conn, upto=1)
+    migrate(conn, upto=version)
     conn.execute(
         "INSERT INTO items (source_path, file_name, size_original, sha256_original, org_id, "
         "note_id, provider_id, patient_label, base_url, preset, state, created_at, updated_at, "
@@ -288,6 +288,11 @@ def test_migrates_a_version_1_file(tmp_path: Path) -> None:
         ("9" * 64,),
     )
     conn.close()
+    return path
+
+
+def test_migrates_a_version_1_file(tmp_path: Path) -> None:
+    path = old_queue_file(tmp_path / "old" / "queue.sqlite3", 1)
     assert len(MIGRATIONS) >= 2
 
     store = QueueStore(path)
