@@ -88,6 +88,7 @@ class CountGroup(enum.StrEnum):
     IN_EHR = "in EHR"
     UNCONFIRMED = "saved, not confirmed in EHR"
     SENDING = "sending"
+    CHECKING = "waiting for their checks"
     WILL_RETRY = "will retry"
     NEED_DECISION = "need your decision"
     FAILED = "not sent"
@@ -129,7 +130,10 @@ SETTLED = frozenset(
 
 
 def count_group(outcome: Outcome) -> CountGroup:
-    """The group of the counts line a photo with ``outcome`` is counted in."""
+    """The group of the counts line a photo with ``outcome`` is counted in. A photo waiting
+    for its photo checks is not counted as sending: nothing goes out before they pass."""
+    if outcome.kind is OutcomeKind.WORKING and outcome.code == "checking":
+        return CountGroup.CHECKING
     return _GROUP_OF_KIND[outcome.kind]
 
 

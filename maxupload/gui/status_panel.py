@@ -128,7 +128,7 @@ class StatusPanel(QFrame):
         """Show photos per group (``PhotoModel.group_counts``); the bar turns amber while any
         photo needs the user, so a batch is never shown as simply done while one waits."""
         self.counts.setText(counts_text(counts))
-        waiting = (CountGroup.NOT_SENT_YET, CountGroup.HELD)
+        waiting = (CountGroup.NOT_SENT_YET, CountGroup.CHECKING, CountGroup.HELD)
         queued = sum(n for g, n in counts.items() if g not in waiting)
         settled = sum(n for g, n in counts.items() if g in SETTLED)
         need = sum(n for g, n in counts.items() if g in NEEDS_USER)

@@ -61,6 +61,8 @@ def test_restored_photos_waiting_for_their_checks_are_checked_then_sent(
     assert restored.args == [2]
     assert states(window) == ["checking", "checking"]
     assert all("photo checks" in r.outcome.message for r in window.model.rows())
+    counts = window.status_panel.counts.text()
+    assert "2 waiting for their checks" in counts and "sending" not in counts, counts
     assert "last session" in window.notice.text()
     qtbot.waitUntil(lambda: window.banner.note is not None, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: window.target.current_provider() is not None, timeout=TIMEOUT_MS)
