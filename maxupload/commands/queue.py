@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from maxupload.commands.argtypes import item_id, workers
-from maxupload.commands.resume_checks import resume_checks
+from maxupload.commands.resume_checks import ResumeChecks
 from maxupload.commands.upload import (
     EXIT_NOT_ALL_SENT,
     EXIT_OK,
@@ -321,7 +321,7 @@ def run_resume(args: argparse.Namespace, store: QueueStore) -> int:
     if not ids:
         info(args.json, "Nothing to send: every photo is done or waits for your decision.")
         return EXIT_NOT_ALL_SENT if waiting else EXIT_OK
-    checks = resume_checks(store, ids, Printer(args.json), _key_resolver())
+    checks = ResumeChecks(store, ids, Printer(args.json), _key_resolver())
     code = _run_items(
         store, ids, args.json, _workers(args), before_start=checks.run, printer=checks.printer
     )

@@ -68,10 +68,3 @@ class ResumeChecks:
             )
             self.not_sent += count
         return done.run
-
-
-def resume_checks(
-    store: QueueStore, ids: list[int], printer: Printer, key_for: Callable[[Target], str]
-) -> ResumeChecks:
-    """What ``queue resume`` runs before sending: the checks an interrupted run left."""
-    return ResumeChecks(store, ids, printer, key_for)

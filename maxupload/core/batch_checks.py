@@ -52,6 +52,11 @@ ReaderFor = Callable[[str], Callable[[Path], PhotoFacts]]
 NoteOpener = Callable[[Target], Note]
 
 
+def _one_per_core(photos: int) -> int:
+    """Workers for reading ``photos`` photos' facts: one per core, never more than photos."""
+    return max(1, min(photos, os.cpu_count() or 1))
+
+
 def acknowledged_json(acknowledged: Iterable[CheckCode]) -> str:
     """How a batch's acknowledged check codes are kept on its items."""
     return json.dumps(sorted(c.value for c in acknowledged))
@@ -110,8 +115,7 @@ class FactsAhead:
     ``check_and_release``, after the whole batch is bound. ``close`` drops what was not used."""
 
     def __init__(self, paths: Sequence[Path], read: Callable[[Path], PhotoFacts]) -> None:
-        count = min(len(paths), max(1, os.cpu_count() or 1)) or 1
-        self._pool = checks_pool(count)
+        self._pool = checks_pool(_one_per_core(len(paths)))
         self._futures = {str(p): self._pool.submit(read, Path(p)) for p in paths}
 
     def take(self, path: str) -> Future[PhotoFacts] | None:
@@ -147,8 +151,7 @@ def check_and_release(
     if not items:
         return result
     reader = read_for or (lambda _preset: service.read_facts)
-    count = min(len(items), max(1, os.cpu_count() or 1))
-    pool = checks_pool(count)
+    pool = checks_pool(_one_per_core(len(items)))
     try:
         futures: dict[Future[PhotoFacts], QueueItem] = {}
         for i in items:
@@ -227,6 +230,8 @@ def finish_checks(
     """Finish photos left ``checking`` by an interrupted run (all, or ``ids``): each note is
     read again (a signed one fails its photos, with the reason), then the photos are checked
     and queued or stopped as ``check_and_release`` does."""
+    from maxupload.core.uploads import ensure_open
+
     service.engine.recover()
     waiting = service.store.items(states=[ItemState.CHECKING], ids=ids, include_hidden=True)
     groups: dict[Target, list[QueueItem]] = {}
@@ -236,8 +241,6 @@ def finish_checks(
     for target, items in groups.items():
         try:
             note = open_note(target)
-            from maxupload.core.uploads import ensure_open
-
             ensure_open(note)
         except NoteLocked as exc:
             out.refused.extend(_refuse(service, items, exc))
