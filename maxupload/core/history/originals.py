@@ -10,6 +10,7 @@ original was kept. A photo that was not verified keeps its original.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from send2trash import send2trash
@@ -21,6 +22,10 @@ from maxupload.core.queue.model import ItemState, QueueItem
 log = logging.getLogger(__name__)
 
 MOVED = "moved to the trash"
+
+#: One move at a time: send2trash creates the trash's folders on first use and fails with
+#: "File exists" when two verifications that finish together both create them.
+_trash_lock = threading.Lock()
 
 
 def move_original_to_trash(item: QueueItem) -> str:
@@ -41,7 +46,8 @@ def move_original_to_trash(item: QueueItem) -> str:
     if not same:
         return "kept: the file changed after it was sent"
     try:
-        send2trash(path)
+        with _trash_lock:
+            send2trash(path)
     except Exception as exc:  # OSError, or send2trash's own TrashPermissionError
         log.warning("could not move %s to the trash: %s", path, exc)
         return f"kept: it could not be moved to the trash ({exc})"
