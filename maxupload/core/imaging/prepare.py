@@ -15,10 +15,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TypeVar, cast
 
 from PIL import Image, ImageCms
 
+from maxupload.core.imaging import libvips
 from maxupload.core.imaging.colour import _profile_name, _srgb_bytes, _transform
 from maxupload.core.imaging.embedded_thumbnail import embedded_thumbnail
 from maxupload.core.imaging.formats import (
@@ -83,6 +84,7 @@ _FORMAT_NAMES = {
     "gif": "GIF",
 }
 _WHITE = (255, 255, 255)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -230,8 +232,13 @@ def _colour(
 
 def _load_pixels(im: Image.Image) -> None:
     """Decode the pixels, answering a damaged file or a lack of memory with a reason."""
+    _decoding(im.load)
+
+
+def _decoding(step: Callable[[], _T]) -> _T:
+    """``step()``, a decode, answering a damaged file or a lack of memory with a reason."""
     try:
-        im.load()
+        return step()
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         raise ImageRejected(
             "The image is damaged: its pixels cannot be decoded.", NEXT_RECOPY
@@ -271,14 +278,18 @@ def _render(
         frames = _frames_note(im, kind)
         if frames:
             changes.append(frames)
+        target = target_size(src_w, src_h, long_edge)
+        small = None  # a plain PNG's pixels, decoded and shrunk at once by libvips
         if kind == "png":
+            if decoded is None and target != (src_w, src_h):
+                small = _decoding(lambda: libvips.shrink_opened_png(source, im, target))
             # A PNG's EXIF may follow its pixels, so reading it decodes them: decode here, where
             # damaged pixel data is refused (read for the EXIF, the error was swallowed and a
-            # second decode "succeeded" with the damaged rows left black).
+            # second decode "succeeded" with the damaged rows left black). After libvips this
+            # does nothing: Pillow has read every chunk and left the pixels to libvips.
             _load_pixels(im)
         orientation = exif_orientation(im)
         heif_orientation = im.info.get("original_orientation") if kind == "heic" else None
-        target = target_size(src_w, src_h, long_edge)
         # Display only (thumbnails): the EXIF thumbnail when it is large enough and the same
         # shape. Sent images always come from the main image.
         embedded = (
@@ -300,7 +311,7 @@ def _render(
                 decoded(im)
         removed = found_metadata(im) if describe else []
         icc = im.info.get("icc_profile") or None
-        work = _to_working_mode(embedded or im, changes)
+        work = _to_working_mode(small or embedded or im, changes)
         if work.mode in ("RGBA", "LA") and not _has_transparency(work):
             work = work.convert(work.mode[:-1])  # an unused alpha channel: resize less data
         work = shrink(work, target, graphics=kind in GRAPHICS_KINDS)
