@@ -2,7 +2,8 @@
 
 Installers and CI run it on the built app, headless: it starts Qt offscreen, builds the
 window's object graph without showing it, finds a secure keyring backend, decodes JPEG, PNG,
-HEIC and WebP, reads a generated patient label (zxing-cpp), and loads the TLS certificates.
+HEIC and WebP, shrinks a PNG with libvips, reads a generated patient label (zxing-cpp), and
+loads the TLS certificates.
 It prints one line per check and exits 0 when all pass, 1 with the reasons otherwise. It talks
 only to its own sandbox, over loopback.
 """
@@ -315,6 +316,35 @@ def check_images() -> CheckResult:
     return _ok("Images", detail + (f"; {prepared}" if prepared else ""))
 
 
+def check_libvips() -> CheckResult:
+    """libvips (pyvips-binary's shared library) loads and shrinks a PNG as ``prepare`` does; a
+    bundle without it would still prepare screenshots, through Pillow, at half the speed."""
+    from PIL import Image
+
+    from maxupload.core.imaging import libvips
+
+    found = libvips.version()
+    if not found:
+        return _fail(
+            "libvips",
+            f"libvips cannot be loaded ({libvips.load_error() or 'switched off'})",
+            "rebuild the bundle with pyvips and pyvips-binary (it carries libvips)",
+        )
+    source = _sample_image().resize((640, 480), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    source.save(buffer, "PNG")
+    small = libvips.shrink_png(buffer.getvalue(), (320, 240))
+    expected = source.resize((320, 240), Image.Resampling.LANCZOS).getpixel((160, 120))
+    pixel = small.getpixel((160, 120)) if small is not None else None
+    if small is None or small.size != (320, 240) or not _close(pixel, expected):
+        return _fail(
+            "libvips",
+            f"libvips {found} shrank a PNG wrongly ({pixel} != {expected})",
+            "rebuild the bundle with pyvips and pyvips-binary (it carries libvips)",
+        )
+    return _ok("libvips", f"libvips {found} decodes and shrinks PNGs (640x480 -> 320x240)")
+
+
 def check_labels() -> CheckResult:
     """zxing-cpp draws a demo wristband label and the label check reads it back as its patient."""
     import importlib.metadata
@@ -455,6 +485,7 @@ def run_self_test() -> int:
         ("Window", check_window),
         ("Keyring", check_keyring),
         ("Images", check_images),
+        ("libvips", check_libvips),
         ("Labels", check_labels),
         ("TLS", check_tls),
         ("Resources", check_resources),

@@ -44,6 +44,7 @@ def test_self_test_passes_with_secret_service_and_heic(app_home: Path, real_keyr
     assert images.startswith("[ok  ]")
     for fmt in ("JPEG", "PNG", "HEIC", "WebP"):
         assert fmt in images
+    assert line(out, "libvips").startswith("[ok  ] libvips: libvips 8.")
     assert line(out, "Labels").startswith("[ok  ] Labels: zxing-cpp ")
     assert "reads a generated label" in line(out, "Labels")
     assert line(out, "TLS").startswith("[ok  ] TLS:")
@@ -69,3 +70,21 @@ def test_self_test_fails_without_a_secure_keyring(app_home: Path, backend: str) 
     assert last.startswith("Self-test FAILED: Keyring: no secure keyring backend")
     # The other checks still ran and passed: one broken part does not hide the rest.
     assert line(result.stdout, "Images").startswith("[ok  ]")
+
+
+def test_the_libvips_line_fails_where_libvips_cannot_load() -> None:
+    """A bundle that lost pyvips or its library still prepares PNGs (through Pillow), so only
+    the self-test can tell: it fails with the reason."""
+    script = (
+        "import sys\n"
+        "sys.modules['pyvips'] = None  # importing it now fails, as in a bundle without it\n"
+        "from maxupload.selftest import check_libvips\n"
+        "result = check_libvips()\n"
+        "print(result.ok, result.detail, '|', result.next_step)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("False libvips cannot be loaded (ModuleNotFoundError:"), done.stdout
+    assert "pyvips-binary" in done.stdout

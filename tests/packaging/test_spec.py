@@ -48,6 +48,7 @@ def test_every_system_bundles_what_the_frozen_app_needs(platform: str, tmp_path:
     assert "keyring.backends.SecretService" in hidden
     assert "pillow_heif" in hidden
     assert "zxingcpp" in hidden  # the patient-label check and its self-test line
+    assert {"pyvips", "_libvips"} <= hidden  # PNG screenshots' decode and shrink (lazy import)
     targets = {Path(dest).as_posix() for _src, dest in analysis["datas"]}
     assert "resources" in targets
     assert "certifi" in targets

@@ -34,12 +34,17 @@ _MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 _SKIP_DECODER = "maxupload_skip_pixels"
 
 
+#: Why libvips could not be loaded (empty until a load failed).
+_load_error: list[str] = []
+
+
 @functools.cache
 def _pyvips() -> Any | None:
     """The pyvips module set up for one thread and no cache; None (logged once) without it."""
     try:
         import pyvips  # type: ignore[import-untyped]
     except Exception as exc:  # missing, or its shared library cannot load
+        _load_error.append(f"{type(exc).__name__}: {exc}")
         log.warning("libvips is not available (%s); PNGs are shrunk with Pillow, more slowly", exc)
         return None
     pyvips.concurrency_set(1)
@@ -47,12 +52,17 @@ def _pyvips() -> Any | None:
     return pyvips
 
 
-def version() -> str | None:
-    """libvips's version, loading it; None when it cannot be loaded (the self-test reports it)."""
+def version() -> str:
+    """libvips's version, loading it; "" when it cannot be loaded (``load_error`` says why)."""
     vips = _pyvips()
     if vips is None:
-        return None
+        return ""
     return f"{vips.version(0)}.{vips.version(1)}.{vips.version(2)}"
+
+
+def load_error() -> str:
+    """Why libvips could not be loaded; "" when it loaded or was not tried."""
+    return "; ".join(_load_error)
 
 
 def decodes_png(im: Image.Image) -> bool:
