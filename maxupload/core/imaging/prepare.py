@@ -19,7 +19,6 @@ from typing import IO, TypeVar, cast
 
 from PIL import Image, ImageCms
 
-from maxupload.core.imaging import libvips
 from maxupload.core.imaging.colour import _profile_name, _srgb_bytes, _transform
 from maxupload.core.imaging.embedded_thumbnail import embedded_thumbnail
 from maxupload.core.imaging.formats import (
@@ -282,6 +281,8 @@ def _render(
         small = None  # a plain PNG's pixels, decoded and shrunk at once by libvips
         if kind == "png":
             if decoded is None and target != (src_w, src_h):
+                from maxupload.core.imaging import libvips  # with the first PNG, not at start
+
                 small = _decoding(lambda: libvips.shrink_opened_png(source, im, target))
             # A PNG's EXIF may follow its pixels, so reading it decodes them: decode here, where
             # damaged pixel data is refused (read for the EXIF, the error was swallowed and a

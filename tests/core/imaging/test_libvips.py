@@ -16,7 +16,14 @@ from maxupload.core.imaging import libvips
 from maxupload.core.imaging.formats import ImageRejected, open_image
 from maxupload.core.imaging.prepare import Prepared, prepare
 from tests.core.imaging.test_png_inflate import _chunks, _damage, _png
-from tests.plugins.images import identifying_exif, photo, psnr, screenshot, worst_preset_psnr
+from tests.plugins.images import (
+    identifying_exif,
+    photo,
+    psnr,
+    screenshot,
+    worst_preset_psnr,
+    write_jpeg,
+)
 
 _REPO = Path(__file__).resolve().parents[3]
 
@@ -195,3 +202,29 @@ def test_without_libvips_pillow_shrinks_and_says_so_once(images_dir: Path) -> No
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:3] == ["2000 1250 image/jpeg"] * 2 + ["2880 1800 image/jpeg"]
     assert done.stderr.count("libvips is not available") == 1, done.stderr
+
+
+def test_libvips_loads_with_the_first_png_shrink_not_before(images_dir: Path) -> None:
+    """Start-up and photos (JPEG) never load libvips: the window's cold start does not grow."""
+    jpeg = write_jpeg(images_dir / "a.jpg", photo(2400, 1800, seed=1))
+    png = images_dir / "b.png"
+    photo(2400, 1800, seed=2).save(png, compress_level=1)
+    script = (
+        "import sys\n"
+        "from maxupload.core.imaging.prepare import prepare\n"
+        "print('pyvips' in sys.modules, end=' ')\n"
+        "prepare(sys.argv[1])\n"
+        "print('pyvips' in sys.modules, end=' ')\n"
+        "prepare(sys.argv[2])\n"
+        "print('pyvips' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(jpeg), str(png)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=_REPO,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False", "True"]
