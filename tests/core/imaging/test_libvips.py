@@ -44,6 +44,20 @@ def _both_ways(path: Path, preset: str, monkeypatch: pytest.MonkeyPatch) -> tupl
     return through_vips, through_pillow
 
 
+def _fresh_python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``script`` run in a new interpreter (nothing loaded by other tests), which must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=_REPO,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def _takes_libvips(path: Path) -> bool:
     with open_image(str(path)) as im:
         return libvips.decodes_png(im)
@@ -191,15 +205,7 @@ def test_without_libvips_pillow_shrinks_and_says_so_once(images_dir: Path) -> No
         "    p = prepare(sys.argv[1], preset)\n"
         "    print(p.width, p.height, p.mime_type)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=_REPO,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _fresh_python(script, str(path))
     assert done.stdout.split("\n")[:3] == ["2000 1250 image/jpeg"] * 2 + ["2880 1800 image/jpeg"]
     assert done.stderr.count("libvips is not available") == 1, done.stderr
 
@@ -218,13 +224,5 @@ def test_libvips_loads_with_the_first_png_shrink_not_before(images_dir: Path) ->
         "prepare(sys.argv[2])\n"
         "print('pyvips' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(jpeg), str(png)],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=_REPO,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _fresh_python(script, str(jpeg), str(png))
     assert done.stdout.split() == ["False", "False", "True"]
