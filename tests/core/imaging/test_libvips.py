@@ -17,6 +17,7 @@ from maxupload.core.imaging.formats import ImageRejected, open_image
 from maxupload.core.imaging.prepare import Prepared, prepare
 from tests.core.imaging.test_png_inflate import _chunks, _damage, _png
 from tests.plugins.images import (
+    adobe_rgb_icc,
     identifying_exif,
     photo,
     psnr,
@@ -226,3 +227,14 @@ def test_libvips_loads_with_the_first_png_shrink_not_before(images_dir: Path) ->
     )
     done = _fresh_python(script, str(jpeg), str(png))
     assert done.stdout.split() == ["False", "False", "True"]
+
+
+def test_a_wide_gamut_png_is_converted_to_srgb_after_libvips(images_dir: Path) -> None:
+    """libvips only decodes and shrinks: the colour profile Pillow read is applied as before."""
+    path = images_dir / "wide.png"
+    Image.new("RGB", (2400, 1600), (60, 160, 60)).save(path, icc_profile=adobe_rgb_icc())
+    assert _takes_libvips(path)
+    prepared = prepare(path, "standard")
+    assert prepared.receipt.colour == "colour profile Wide Gamut Test RGB converted to sRGB"
+    r, g, _b = _sent(prepared).getpixel((500, 500))  # type: ignore[misc]
+    assert r < 25 and 150 < g < 175  # unconverted, red would stay near 60
