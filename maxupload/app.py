@@ -268,7 +268,7 @@ class AppContext:
         )
         deps.on_closed.append(self.shutdown)
         # Codecs, the label reader and the settings dialog load after the first paint.
-        self.warm_up = WarmUp(start_up_steps(), self.window)
+        self.warm_up = WarmUp(start_up_steps(self.window.table), self.window)
 
     def _engine_client(self, target: Target) -> Any:
         return self.connection.worker_client(target)

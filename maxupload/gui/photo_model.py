@@ -56,6 +56,18 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3
 HEADER_ROLE = Qt.ItemDataRole.UserRole + 4  # the group header above this row ("" if none)
 OTHER_ROLE = Qt.ItemDataRole.UserRole + 5  # queued for another note than the banner's
 
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_ACCESSIBLE = Qt.ItemDataRole.AccessibleTextRole.value
+_DECORATION = Qt.ItemDataRole.DecorationRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+#: The roles ``data`` answers. A painted row asks for a dozen roles per cell (font, alignment,
+#: check state...); the others return at once, without building anything.
+_ANSWERED = frozenset(
+    {ROW_ROLE, TONE_ROLE, PROGRESS_ROLE, HEADER_ROLE, OTHER_ROLE}
+    | {_DISPLAY, _TOOLTIP, _ACCESSIBLE, _DECORATION, _FOREGROUND}
+)
+
 
 class PhotoModel(QAbstractTableModel):
     """Rows of ``PhotoRow``; thumbnails come from a provider that loads them lazily.
@@ -104,10 +116,10 @@ class PhotoModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        if role not in _ANSWERED or not index.isValid() or index.row() >= len(self._rows):
             return None
         row = self._rows[index.row()]
-        col = Column(index.column())
+        col = index.column()
         if role == ROW_ROLE:
             return row
         if role == TONE_ROLE:
@@ -118,22 +130,22 @@ class PhotoModel(QAbstractTableModel):
             return self.header_text(index.row())
         if role == OTHER_ROLE:
             return self.is_other(row)
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             if col == Column.SIZE and row.is_staged and row.size_after is None:
                 self._want_estimate(row.path)
             return self._display(row, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return self._tooltip(row, col)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if role == _ACCESSIBLE:
             who = f" (for {row.patient})" if row.patient else ""
             other = (
                 "; another note than the banner's, not sent under it" if self.is_other(row) else ""
             )
             said = f". {row.error}" if row.error and row.error not in row.status.label else ""
             return f"{row.name}{who}: {row.status.label}{other}{said}"
-        if role == Qt.ItemDataRole.DecorationRole and col == Column.PHOTO:
+        if role == _DECORATION and col == Column.PHOTO:
             return self.thumbnail_for(row.path)
-        if role == Qt.ItemDataRole.ForegroundRole and col == Column.STATUS:
+        if role == _FOREGROUND and col == Column.STATUS:
             return text_color(row.status.tone, QGuiApplication.palette(), QPalette.ColorRole.Base)
         return None
 
@@ -144,7 +156,7 @@ class PhotoModel(QAbstractTableModel):
 
     # --- display helpers ----------------------------------------------------------------
     @staticmethod
-    def _display(row: PhotoRow, col: Column) -> str:
+    def _display(row: PhotoRow, col: int) -> str:
         if col == Column.PHOTO:
             return row.name
         if col == Column.SIZE:
@@ -158,7 +170,7 @@ class PhotoModel(QAbstractTableModel):
         return ""
 
     @staticmethod
-    def _tooltip(row: PhotoRow, col: Column) -> str:
+    def _tooltip(row: PhotoRow, col: int) -> str:
         # The trace id is for support: "Copy details" carries it, the tooltip does not.
         lines = [str(row.path), row.error, row.status.hint, *(f.message for f in row.findings)]
         if row.target_label:

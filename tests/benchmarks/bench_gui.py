@@ -70,20 +70,24 @@ class Heartbeat:
     def __init__(self) -> None:
         self.gaps: list[float] = []
         self.ends: list[float] = []  # perf_counter() at the end of each gap
+        self.cpu: list[float] = []  # ms of CPU the GUI thread itself used in each gap
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self.timer = QTimer()
         self.timer.setInterval(HEARTBEAT_MS)
         self.timer.timeout.connect(self._tick)
 
     def start(self) -> None:
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self.timer.start()
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.gaps.append((now - self._last) * 1000.0)
         self.ends.append(now)
-        self._last = now
+        self.cpu.append((cpu - self._last_cpu) * 1000.0)
+        self._last, self._last_cpu = now, cpu
 
     def long_gaps(self, over_ms: float) -> list[tuple[float, float]]:
         """(start, end) of every stall longer than ``over_ms``."""
@@ -153,6 +157,11 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
             spin(app, lambda: window.isVisible(), 10)
             settle_until = time.perf_counter() + 0.5
             spin(app, lambda: time.perf_counter() > settle_until, 5)
+            spy = None
+            if args.gaps:
+                from tests.benchmarks.stall_probe import EventSpy
+
+                spy = EventSpy(app)
             beat = Heartbeat()
             probe = None
             if args.why:
@@ -224,8 +233,14 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
             beat.timer.stop()
             if probe is not None:
                 probe.stop()
-                for line in probe.report(beat.long_gaps(args.why)):
+                for line in probe.report(beat.long_gaps(args.why), origin=start):
                     print("WHY " + line, flush=True)
+            if spy is not None:
+                spy.stop()
+                for gap, end, cpu in zip(beat.gaps, beat.ends, beat.cpu, strict=True):
+                    if gap - HEARTBEAT_MS > args.gaps:
+                        for line in spy.report(end - gap / 1000.0, end, cpu, origin=start):
+                            print("WHY " + line, flush=True)
         finally:
             window._force_close = True
             window.close()
@@ -307,6 +322,13 @@ def main(argv: list[str] | None = None) -> int:
         help="sample the GUI thread's stack and name what it ran in every stall over MS ms",
     )
     parser.add_argument(
+        "--gaps",
+        type=float,
+        metavar="MS",
+        help="for every stall over MS ms: the GUI thread's own CPU time in it (the rest was "
+        "waiting for Python's lock or a core) and the Qt events that took longest",
+    )
+    parser.add_argument(
         "--poll-loop",
         action="store_true",
         help="wait in a Python loop (processEvents, then sleep 1 ms) instead of Qt's event loop "
@@ -340,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd += ["--photos-dir", str(args.photos_dir)]
         if args.why:
             cmd += ["--why", str(args.why)]
+        if args.gaps:
+            cmd += ["--gaps", str(args.gaps)]
         if args.poll_loop:
             cmd += ["--poll-loop"]
         is_baseline = bool(args.baseline) and n % 2 == 1

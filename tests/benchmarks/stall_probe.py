@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from types import FrameType
+from typing import Any
 
 ROOT_MARKERS = ("maxupload", "PySide6")
 
@@ -66,14 +67,20 @@ class StallProbe:
             asked = time.perf_counter() + self.interval
             time.sleep(self.interval)  # returns only once this thread holds the GIL again
 
-    def report(self, spans: list[tuple[float, float]], top: int = 3) -> list[str]:
-        """One line per stall span (start, end): its length and its most sampled places."""
+    def report(
+        self, spans: list[tuple[float, float]], top: int = 3, origin: float = 0.0
+    ) -> list[str]:
+        """One line per stall span (start, end): its length, when it began (seconds after
+        ``origin``) and its most sampled places."""
         lines = []
         for begin, end in spans:
             inside = Counter(s for t, s in self.samples if begin <= t <= end)
             total = sum(inside.values()) or 1
             parts = ", ".join(f"{n * 100 // total}% {s}" for s, n in inside.most_common(top))
-            lines.append(f"{(end - begin) * 1000:6.1f} ms ({total} samples): {parts}")
+            lines.append(
+                f"{(end - begin) * 1000:6.1f} ms at {begin - origin:5.2f} s "
+                f"({total} samples): {parts}"
+            )
             held: Counter[str] = Counter()
             for a, b, others in self.starved:
                 if a < end and b > begin:
@@ -82,4 +89,44 @@ class StallProbe:
             if held:
                 busy = ", ".join(f"{ms} ms {o}" for o, ms in held.most_common(4))
                 lines.append(f"         probe waited for the GIL; other threads then: {busy}")
+        return lines
+
+
+class EventSpy:
+    """Records when the application delivers each Qt event (an application-wide event filter);
+    the time to the next delivery is what handling that event took, at most."""
+
+    def __init__(self, app: Any) -> None:
+        from PySide6.QtCore import QObject
+
+        events: list[tuple[float, str]] = []
+        self.events = events
+
+        class _Filter(QObject):
+            def eventFilter(self, obj: Any, event: Any) -> bool:
+                name = f"{event.type().name} to {type(obj).__name__}"
+                events.append((time.perf_counter(), name))
+                return False
+
+        self._app = app
+        self._filter = _Filter()
+        app.installEventFilter(self._filter)
+
+    def stop(self) -> None:
+        self._app.removeEventFilter(self._filter)
+
+    def report(
+        self, begin: float, end: float, cpu_ms: float, origin: float = 0.0, over_ms: float = 0.7
+    ) -> list[str]:
+        """The stall (begin, end): its length, the GUI thread's own CPU in it, and every event
+        delivered in it that took over ``over_ms``."""
+        lines = [
+            f"{(end - begin) * 1000:6.1f} ms at {begin - origin:5.2f} s, "
+            f"GUI thread's own CPU {cpu_ms:5.1f} ms"
+        ]
+        inside = [e for e in self.events if begin - 0.001 <= e[0] <= end]
+        for (at, name), (after, _) in zip(inside, [*inside[1:], (end, "")], strict=True):
+            took = (after - at) * 1000
+            if took > over_ms:
+                lines.append(f"    {took:5.1f} ms {name}")
         return lines

@@ -4,6 +4,7 @@ does between steps is handled at once, and everything is loaded soon after the w
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -47,3 +48,18 @@ def test_the_window_is_shown_first_and_codecs_and_dialogs_load_after_it(
     assert Image.registered_extensions().get(".heic") == "HEIF"
     assert "zxingcpp" in sys.modules
     assert "maxupload.gui.settings_dialog" in sys.modules
+
+
+def test_the_sample_rows_paint_leaves_the_window_as_it_was(qtbot: Any, make_app: Any) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from maxupload.gui.warm_up import paint_sample_rows
+
+    ctx = make_app()
+    qtbot.waitUntil(lambda: ctx.warm_up.finished)  # it ran once already, as the first step
+    table = ctx.window.table
+    shown = {w for w in QApplication.topLevelWidgets() if w.isVisible()}
+    paint_sample_rows(table)
+    assert table.model() is ctx.window.model and ctx.window.model.rowCount() == 0
+    assert {w for w in QApplication.topLevelWidgets() if w.isVisible()} == shown
+    assert not ctx.window.model.has_thumbnail(Path("IMG_0001.JPG"))

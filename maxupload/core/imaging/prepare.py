@@ -19,6 +19,7 @@ from typing import IO, TypeVar, cast
 
 from PIL import Image, ImageCms
 
+from maxupload.core.imaging import scratch
 from maxupload.core.imaging.colour import _profile_name, _srgb_bytes, _transform
 from maxupload.core.imaging.embedded_thumbnail import embedded_thumbnail
 from maxupload.core.imaging.formats import (
@@ -369,22 +370,15 @@ def _finish_mode(r: _Rendered, preset: Preset) -> tuple[Image.Image, str]:
 
 def _encode(im: Image.Image, fmt: str, quality: int, icc: bytes | None) -> bytes:
     im.info = {}  # nothing from the source rides along; the encoder sees only what we pass
-    buf = io.BytesIO()
     extra: dict[str, object] = {}
     if icc:
         extra["icc_profile"] = icc
     if fmt == "JPEG":
-        im.save(
-            buf,
-            "JPEG",
-            quality=quality,
-            optimize=JPEG_OPTIMIZE,
-            progressive=JPEG_PROGRESSIVE,
-            **extra,
-        )
+        extra.update(quality=quality, optimize=JPEG_OPTIMIZE, progressive=JPEG_PROGRESSIVE)
     else:
-        im.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL, **extra)
-    return buf.getvalue()
+        extra["compress_level"] = PNG_COMPRESS_LEVEL
+    # Into a file, not memory: Pillow then encodes without holding the GIL (see scratch.py).
+    return scratch.encoded(lambda fh: im.save(fh, fmt, **extra))
 
 
 def _read_source(path: Path) -> bytes:
