@@ -86,5 +86,6 @@ def test_the_libvips_line_fails_where_libvips_cannot_load() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("False libvips cannot be loaded (ModuleNotFoundError:"), done.stdout
+    expected = "False libvips cannot be loaded (ModuleNotFoundError:"
+    assert done.stdout.startswith(expected), done.stdout
     assert "pyvips-binary" in done.stdout
