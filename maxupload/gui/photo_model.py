@@ -133,7 +133,7 @@ class PhotoModel(QAbstractTableModel):
         if role == _DISPLAY:
             if col == Column.SIZE and row.is_staged and row.size_after is None:
                 self._want_estimate(row.path)
-            return self._display(row, col)
+            return self.display_text(row, col)
         if role == _TOOLTIP:
             return self._tooltip(row, col)
         if role == _ACCESSIBLE:
@@ -156,7 +156,8 @@ class PhotoModel(QAbstractTableModel):
 
     # --- display helpers ----------------------------------------------------------------
     @staticmethod
-    def _display(row: PhotoRow, col: int) -> str:
+    def display_text(row: PhotoRow, col: int) -> str:
+        """The text ``row`` shows in column ``col`` (its display role)."""
         if col == Column.PHOTO:
             return row.name
         if col == Column.SIZE:
