@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
 from maxupload.gui.photo_model import (
     HEADER_ROLE,
     OTHER_ROLE,
-    PROGRESS_ROLE,
     ROW_ROLE,
     Column,
+    PhotoModel,
     PhotoRow,
 )
 from maxupload.gui.status_text import ACCENTS, Tone
@@ -29,6 +29,38 @@ Index = QModelIndex | QPersistentModelIndex
 ROW_HEIGHT = 64
 HEADER_HEIGHT = 30  # the group header band above a group's first row
 THUMB = 52
+
+
+class _Cell:
+    """What one cell shows, read from the ``PhotoModel`` in Python: through ``index.data`` each
+    value was a round trip into Qt and back into the model, about a dozen per painted row."""
+
+    __slots__ = ("_index", "_model", "header", "other", "row")
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+        model = index.model()
+        self._model = model if isinstance(model, PhotoModel) else None
+        i = index.row()
+        if self._model is not None:
+            inside = 0 <= i < self._model.rowCount()
+            self.row: PhotoRow | None = self._model.row_at(i) if inside else None
+            self.header = self._model.header_text(i) if inside else ""
+            self.other = self._model.is_other(self.row) if self.row is not None else False
+        else:  # another model (a proxy): its roles
+            self.row = index.data(ROW_ROLE)
+            self.header = str(index.data(HEADER_ROLE) or "")
+            self.other = bool(index.data(OTHER_ROLE))
+
+    def thumbnail(self) -> object:
+        if self._model is not None and self.row is not None:
+            return self._model.thumbnail_for(self.row.path)
+        return self._index.data(Qt.ItemDataRole.DecorationRole)
+
+    def status_text(self) -> str:
+        if self._model is not None and self.row is not None:
+            return self._model.display_text(self.row, Column.STATUS)
+        return str(self._index.data(Qt.ItemDataRole.DisplayRole) or "")
 
 
 class PhotoDelegate(QStyledItemDelegate):
@@ -44,35 +76,34 @@ class PhotoDelegate(QStyledItemDelegate):
         return QSize(base.width(), ROW_HEIGHT + header)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        header = str(index.data(HEADER_ROLE) or "")
-        if header:
-            self._paint_header(painter, option, index, header)
+        cell = _Cell(index)
+        if cell.header:
+            self._paint_header(painter, option, index, cell.header, cell.other)
             option = QStyleOptionViewItem(option)
             option.rect = option.rect.adjusted(0, HEADER_HEIGHT, 0, 0)
-        row: PhotoRow | None = index.data(ROW_ROLE)
+        row = cell.row
         col = index.column()
         if row is None or col == Column.SIZE:
             super().paint(painter, option, index)
-            self._mark_other(painter, option, index)
+            self._mark_other(painter, option, index, cell.other)
             return
         self._paint_background(painter, option)
         painter.save()
         try:
             if col == Column.PHOTO:
-                self._paint_photo(painter, option, index, row)
+                self._paint_photo(painter, option, cell, row)
             elif col == Column.STATUS:
-                self._paint_status(painter, option, index, row)
+                self._paint_status(painter, option, cell, row)
         finally:
             painter.restore()
-        self._mark_other(painter, option, index)
+        self._mark_other(painter, option, index, cell.other)
 
     @staticmethod
     def _paint_header(
-        painter: QPainter, option: QStyleOptionViewItem, index: Index, text: str
+        painter: QPainter, option: QStyleOptionViewItem, index: Index, text: str, other: bool
     ) -> None:
         """The group's band across the row's top: who its photos are queued for. Bands of
         another note than the banner's are in the warning colour."""
-        other = bool(index.data(OTHER_ROLE))
         band = QRect(option.rect.left(), option.rect.top(), option.rect.width(), HEADER_HEIGHT)
         painter.save()
         try:
@@ -110,9 +141,11 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.restore()
 
     @staticmethod
-    def _mark_other(painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+    def _mark_other(
+        painter: QPainter, option: QStyleOptionViewItem, index: Index, other: bool
+    ) -> None:
         """Rows queued for another note: a warning stripe on the left and a veil over them."""
-        if not index.data(OTHER_ROLE):
+        if not other:
             return
         painter.save()
         try:
@@ -142,12 +175,12 @@ class PhotoDelegate(QStyledItemDelegate):
         return option.palette.color(group)
 
     def _paint_photo(
-        self, painter: QPainter, option: QStyleOptionViewItem, index: Index, row: PhotoRow
+        self, painter: QPainter, option: QStyleOptionViewItem, cell: _Cell, row: PhotoRow
     ) -> None:
         rect = option.rect.adjusted(8, 0, -6, 0)
         side = min(THUMB, rect.height() - 8)  # shorter rows on small screens
         thumb_rect = QRect(rect.left(), rect.center().y() - side // 2 + 1, side, side)
-        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        pix = cell.thumbnail()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         if isinstance(pix, QPixmap) and not pix.isNull():
             dpr = pix.devicePixelRatio() or 1.0
@@ -203,7 +236,7 @@ class PhotoDelegate(QStyledItemDelegate):
         return f"For {row.patient}  ·  {folder}" if row.patient else folder
 
     def _paint_status(
-        self, painter: QPainter, option: QStyleOptionViewItem, index: Index, row: PhotoRow
+        self, painter: QPainter, option: QStyleOptionViewItem, cell: _Cell, row: PhotoRow
     ) -> None:
         status = row.status
         rect = option.rect.adjusted(8, 0, -8, 0)
@@ -218,7 +251,7 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.setBrush(accent)
         painter.drawEllipse(dot)
         painter.setPen(self._text_color(option))
-        text = str(index.data(Qt.ItemDataRole.DisplayRole) or status.label)
+        text = cell.status_text() or status.label
         text_rect = QRect(rect.left() + 18, text_top, rect.width() - 18, line_h)
         text = fm.elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width())
         painter.drawText(
@@ -226,18 +259,14 @@ class PhotoDelegate(QStyledItemDelegate):
         )
         if show_bar:
             bar_rect = QRect(rect.left() + 18, text_top + line_h + 6, rect.width() - 18, 6)
-            self._paint_progress(painter, option, index, row, bar_rect)
+            self._paint_progress(painter, option, row, bar_rect)
 
     @staticmethod
     def _paint_progress(
-        painter: QPainter,
-        option: QStyleOptionViewItem,
-        index: Index,
-        row: PhotoRow,
-        rect: QRect,
+        painter: QPainter, option: QStyleOptionViewItem, row: PhotoRow, rect: QRect
     ) -> None:
         """A thin bar in the status accent: bytes sent while uploading, full once stored."""
-        fraction: float = index.data(PROGRESS_ROLE) or 0.0
+        fraction = row.fraction
         track = option.palette.color(QPalette.ColorRole.Mid)
         track.setAlpha(70)
         painter.setPen(Qt.PenStyle.NoPen)

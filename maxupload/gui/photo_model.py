@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -100,6 +102,9 @@ class PhotoModel(QAbstractTableModel):
         self._send_wanted.setSingleShot(True)
         self._send_wanted.setInterval(0)
         self._send_wanted.timeout.connect(self._emit_wanted)
+        # Inside ``changing_many``: what ``replace_row`` left for its end.
+        self._many = 0
+        self._many_changed = self._many_regroup = self._many_counts = False
 
     # --- Qt model API -------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -133,7 +138,7 @@ class PhotoModel(QAbstractTableModel):
         if role == _DISPLAY:
             if col == Column.SIZE and row.is_staged and row.size_after is None:
                 self._want_estimate(row.path)
-            return self._display(row, col)
+            return self.display_text(row, col)
         if role == _TOOLTIP:
             return self._tooltip(row, col)
         if role == _ACCESSIBLE:
@@ -156,7 +161,8 @@ class PhotoModel(QAbstractTableModel):
 
     # --- display helpers ----------------------------------------------------------------
     @staticmethod
-    def _display(row: PhotoRow, col: int) -> str:
+    def display_text(row: PhotoRow, col: int) -> str:
+        """The text ``row`` shows in column ``col`` (its display role)."""
         if col == Column.PHOTO:
             return row.name
         if col == Column.SIZE:
@@ -328,11 +334,41 @@ class PhotoModel(QAbstractTableModel):
             self.counts_changed.emit()
         return removed
 
+    @contextmanager
+    def changing_many(self) -> Iterator[None]:
+        """Rows replaced inside are shown as one change at the end: one repaint, one regroup,
+        one recount. A drop's 100 rows, each told to the view on its own, took the GUI thread
+        about 10 ms in one go. Indexes stay where they are until the end."""
+        self._many += 1
+        try:
+            yield
+        finally:
+            self._many -= 1
+            if self._many == 0:
+                changed, regroup, counts = (
+                    self._many_changed,
+                    self._many_regroup,
+                    self._many_counts,
+                )
+                self._many_changed = self._many_regroup = self._many_counts = False
+                if changed and self._rows:
+                    last = self.index(len(self._rows) - 1, len(Column) - 1)
+                    self.dataChanged.emit(self.index(0, 0), last)
+                if regroup:
+                    self._regroup()
+                if counts:
+                    self.counts_changed.emit()
+
     def replace_row(self, i: int, row: PhotoRow) -> None:
         old = self._rows[i]
         self._rows[i] = row
         if old.item_id != row.item_id:
             self._reindex()
+        if self._many:
+            self._many_changed = True
+            self._many_regroup |= old.group != row.group
+            self._many_counts |= old.state != row.state
+            return
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
         if old.group != row.group:
             self._regroup()

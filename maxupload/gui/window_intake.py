@@ -86,9 +86,10 @@ class WindowIntake:
     def _list_rows(self, result: Any) -> list[PhotoRow]:
         """Rows for staged photos not listed yet (a large drop is listed part by part)."""
         rows = [row_from_item(s) for s in result.photos if self.model.find_item(s.id) is None]
-        for snap in result.photos:  # listed already by a queue notice: the newer snapshot
-            if self.model.find_item(snap.id) is not None:  # wins (a copy's mark, say)
-                self._apply_item(snap)
+        with self.model.changing_many():
+            for snap in result.photos:  # listed already by a queue notice: the newer snapshot
+                if self.model.find_item(snap.id) is not None:  # wins (a copy's mark, say)
+                    self._apply_item(snap)
         self.model.add_rows(rows)
         if result.photos and not self.table.selectionModel().hasSelection():
             first = self.model.find_item(result.photos[0].id)  # listed here or by a notice

@@ -92,8 +92,9 @@ class WindowRows:
             self.preview.show_row(None)
 
     def _apply_items(self, items: list[Any]) -> None:
-        for item in items:
-            self._apply_item(item)
+        with self.model.changing_many():
+            for item in items:
+                self._apply_item(item)
 
     @Slot()
     def retry_selected(self) -> None:
