@@ -31,6 +31,10 @@ def _import(name: str) -> Step:
     return lambda: importlib.import_module(name)
 
 
+#: Made-up rows painted: more than a screenful, so the list's scroll bar is painted too.
+SAMPLE_ROWS = 30
+
+
 def paint_sample_rows(view: QTableView) -> None:
     """Paint a few made-up rows once, offscreen, with the list's delegate, font and palette.
 
@@ -47,21 +51,23 @@ def paint_sample_rows(view: QTableView) -> None:
 
     model = PhotoModel()
     model.set_current_note("sample-note")
-    model.add_rows(
-        [
-            PhotoRow(path=Path("IMG_0001.JPG"), size_before=2_000_000),
-            PhotoRow(path=Path("IMG_0002.JPG"), size_before=2_000_000, size_after=900_000),
-            PhotoRow(
-                path=Path("IMG_0003.JPG"),
-                size_before=2_000_000,
-                state=ItemState.UPLOADING,
-                sent=1,
-                total=2,
-                note_id="other-note",
-                target_label="Sample, visit",
-            ),
-        ]
+    rows = [
+        PhotoRow(path=Path(f"IMG_{i:04d}.JPG"), size_before=2_000_000, size_after=900_000)
+        for i in range(SAMPLE_ROWS)
+    ]
+    rows[0] = PhotoRow(path=Path("IMG_0000.JPG"), size_before=2_000_000)
+    rows.append(
+        PhotoRow(
+            path=Path("IMG_9999.JPG"),
+            size_before=2_000_000,
+            state=ItemState.UPLOADING,
+            sent=1,
+            total=2,
+            note_id="other-note",
+            target_label="Sample, visit",
+        )
     )
+    model.add_rows(rows)
     sample = QTableView()
     sample.setFont(view.font())
     sample.setPalette(view.palette())
@@ -69,7 +75,9 @@ def paint_sample_rows(view: QTableView) -> None:
     sample.setModel(model)
     sample.setShowGrid(view.showGrid())
     sample.setAlternatingRowColors(view.alternatingRowColors())
-    sample.resize(max(view.width(), 800), 300)
+    sample.verticalHeader().setVisible(False)
+    sample.verticalHeader().setDefaultSectionSize(view.verticalHeader().defaultSectionSize())
+    sample.resize(max(view.width(), 800), max(view.height(), 400))  # a scroll bar shows too
     sample.selectRow(1)
     image = QImage(sample.size(), QImage.Format.Format_ARGB32_Premultiplied)
     sample.render(image)
