@@ -316,6 +316,9 @@ def check_images() -> CheckResult:
     return _ok("Images", detail + (f"; {prepared}" if prepared else ""))
 
 
+_REBUILD_WITH_LIBVIPS = "rebuild the bundle with pyvips and pyvips-binary (it carries libvips)"
+
+
 def check_libvips() -> CheckResult:
     """libvips (pyvips-binary's shared library) loads and shrinks a PNG as ``prepare`` does; a
     bundle without it would still prepare screenshots, through Pillow, at half the speed."""
@@ -328,7 +331,7 @@ def check_libvips() -> CheckResult:
         return _fail(
             "libvips",
             f"libvips cannot be loaded ({libvips.load_error() or 'switched off'})",
-            "rebuild the bundle with pyvips and pyvips-binary (it carries libvips)",
+            _REBUILD_WITH_LIBVIPS,
         )
     source = _sample_image().resize((640, 480), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
@@ -340,7 +343,7 @@ def check_libvips() -> CheckResult:
         return _fail(
             "libvips",
             f"libvips {found} shrank a PNG wrongly ({pixel} != {expected})",
-            "rebuild the bundle with pyvips and pyvips-binary (it carries libvips)",
+            _REBUILD_WITH_LIBVIPS,
         )
     return _ok("libvips", f"libvips {found} decodes and shrinks PNGs (640x480 -> 320x240)")
 

@@ -78,7 +78,7 @@ class PhotoDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         cell = _Cell(index)
         if cell.header:
-            self._paint_header(painter, option, index, cell.header, cell.other)
+            self._paint_header(painter, option, cell.header, cell.other)
             option = QStyleOptionViewItem(option)
             option.rect = option.rect.adjusted(0, HEADER_HEIGHT, 0, 0)
         row = cell.row
@@ -100,7 +100,7 @@ class PhotoDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _paint_header(
-        painter: QPainter, option: QStyleOptionViewItem, index: Index, text: str, other: bool
+        painter: QPainter, option: QStyleOptionViewItem, text: str, other: bool
     ) -> None:
         """The group's band across the row's top: who its photos are queued for. Bands of
         another note than the banner's are in the warning colour."""

@@ -104,7 +104,7 @@ class PhotoModel(QAbstractTableModel):
         self._send_wanted.timeout.connect(self._emit_wanted)
         # Inside ``changing_many``: what ``replace_row`` left for its end.
         self._many = 0
-        self._many_changed = self._many_regroup = self._many_counts = False
+        self._pending: set[str] = set()
 
     # --- Qt model API -------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -345,18 +345,13 @@ class PhotoModel(QAbstractTableModel):
         finally:
             self._many -= 1
             if self._many == 0:
-                changed, regroup, counts = (
-                    self._many_changed,
-                    self._many_regroup,
-                    self._many_counts,
-                )
-                self._many_changed = self._many_regroup = self._many_counts = False
-                if changed and self._rows:
+                pending, self._pending = self._pending, set()
+                if "changed" in pending and self._rows:
                     last = self.index(len(self._rows) - 1, len(Column) - 1)
                     self.dataChanged.emit(self.index(0, 0), last)
-                if regroup:
+                if "regroup" in pending:
                     self._regroup()
-                if counts:
+                if "counts" in pending:
                     self.counts_changed.emit()
 
     def replace_row(self, i: int, row: PhotoRow) -> None:
@@ -365,9 +360,11 @@ class PhotoModel(QAbstractTableModel):
         if old.item_id != row.item_id:
             self._reindex()
         if self._many:
-            self._many_changed = True
-            self._many_regroup |= old.group != row.group
-            self._many_counts |= old.state != row.state
+            self._pending.add("changed")
+            if old.group != row.group:
+                self._pending.add("regroup")
+            if old.state != row.state:
+                self._pending.add("counts")
             return
         self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
         if old.group != row.group:

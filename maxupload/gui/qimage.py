@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -13,13 +12,13 @@ def pil_to_qimage(image: Any) -> QImage:
     """A deep-copied ``QImage`` of a Pillow image (RGB or RGBA; other modes are converted).
 
     In the 32-bit formats a pixmap is made of (RGB32, premultiplied ARGB32), packed so by
-    Pillow on this worker thread: the window's ``QPixmap.fromImage`` is then a plain copy. From
-    24-bit RGB it converted every pixel on the GUI thread, 5-8 ms for a 2000 px preview.
+    Pillow on this worker thread (``BGRX``/``BGRa`` are those formats' bytes on the
+    little-endian machines Qt ships for): the window's ``QPixmap.fromImage`` is then a plain
+    copy. From 24-bit RGB it converted every pixel on the GUI thread, 5-8 ms for a 2000 px
+    preview.
     """
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    if sys.byteorder != "little":  # the 32-bit formats' byte order below is little-endian's
-        return _pil_to_qimage_24(image)
     if image.mode == "RGB":
         data = image.tobytes("raw", "BGRX")
         fmt = QImage.Format.Format_RGB32
@@ -27,18 +26,6 @@ def pil_to_qimage(image: Any) -> QImage:
         data = image.tobytes("raw", "BGRa")  # premultiplied by alpha
         fmt = QImage.Format.Format_ARGB32_Premultiplied
     return QImage(data, image.width, image.height, 4 * image.width, fmt).copy()
-
-
-def _pil_to_qimage_24(image: Any) -> QImage:
-    if image.mode == "RGB":
-        data = image.tobytes("raw", "RGB")
-        fmt = QImage.Format.Format_RGB888
-        stride = 3 * image.width
-    else:
-        data = image.tobytes("raw", "RGBA")
-        fmt = QImage.Format.Format_RGBA8888
-        stride = 4 * image.width
-    return QImage(data, image.width, image.height, stride, fmt).copy()
 
 
 def scaled_from_bytes(data: bytes, long_edge: int) -> QImage:

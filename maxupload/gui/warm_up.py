@@ -51,11 +51,14 @@ def paint_sample_rows(view: QTableView) -> None:
 
     model = PhotoModel()
     model.set_current_note("sample-note")
-    rows = [
-        PhotoRow(path=Path(f"IMG_{i:04d}.JPG"), size_before=2_000_000, size_after=900_000)
+    rows = [  # the first without its size yet
+        PhotoRow(
+            path=Path(f"IMG_{i:04d}.JPG"),
+            size_before=2_000_000,
+            size_after=900_000 if i else None,
+        )
         for i in range(SAMPLE_ROWS)
     ]
-    rows[0] = PhotoRow(path=Path("IMG_0000.JPG"), size_before=2_000_000)
     rows.append(
         PhotoRow(
             path=Path("IMG_9999.JPG"),
