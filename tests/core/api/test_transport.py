@@ -209,3 +209,24 @@ def test_json_answer_is_unaffected_by_the_deadline(sandbox: SandboxServer) -> No
     with ApiClient(sandbox.base_url, demo.api_key, demo.org_id, deadline=5.0) as client:
         note = client.get_note(demo.open_note_id)
     assert json.loads(json.dumps({"id": note.id}))["id"] == demo.open_note_id
+
+
+def test_httpx_command_line_client_is_never_loaded() -> None:
+    """httpx loads its own command-line client (click, rich, pygments: about 80 ms at every
+    start) when those are installed, as they are here; MaxUpload's API layer keeps it out."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("rich")
+    code = (
+        "import sys\n"
+        "from maxupload.core.api.client import ApiClient\n"
+        "import httpx\n"
+        "names = ('httpx._main', 'click', 'rich', 'pygments')\n"
+        "print(sorted(m for m in names if sys.modules.get(m)))\n"
+        "print(callable(httpx.main))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]
