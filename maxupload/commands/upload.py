@@ -256,7 +256,7 @@ def _run(args: argparse.Namespace, ahead: list[FactsAhead]) -> int:
     from maxupload.commands.history import originals_summary
     from maxupload.core.config.settings import DEFAULT_CONCURRENCY
     from maxupload.core.imaging.prepare import get_preset
-    from maxupload.core.intake import scan
+    from maxupload.core.intake import merge_results, scan_in_parts
     from maxupload.core.system.logsetup import install_cli_redaction
 
     install_cli_redaction()
@@ -288,8 +288,21 @@ def _run(args: argparse.Namespace, ahead: list[FactsAhead]) -> int:
         error(*no_key_message(base_url, org_id))
         return EXIT_SETUP
 
+    from maxupload.core.batch_checks import FactsAhead
+    from maxupload.core.checks.copy_facts import facts_from_copies
+    from maxupload.core.engine.scheduler import default_copies
+
+    copies = default_copies()
+    read = facts_from_copies(copies, preset)  # scans the decode that prepares the copy sent
+    # Each photo is read as soon as intake accepts it, while the next files are checked.
+    ahead.append(FactsAhead([], read))
+    parts = []
+    for part in scan_in_parts(args.paths, first=1, size=1):
+        parts.append(part)
+        for accepted in part.unique:
+            ahead[0].add(accepted.path)
+    intake = merge_results(parts)
     printer = Printer(as_json)
-    intake = scan(args.paths)
     for rejection in intake.rejected:
         printer.rejected(rejection.path, rejection.reason, rejection.next_step)
     for twin in intake.duplicates:
@@ -300,13 +313,6 @@ def _run(args: argparse.Namespace, ahead: list[FactsAhead]) -> int:
     if not to_send:
         error("No usable photos in what was given; nothing was sent.")
         return EXIT_NOT_ALL_SENT
-    from maxupload.core.batch_checks import FactsAhead
-    from maxupload.core.checks.copy_facts import facts_from_copies
-    from maxupload.core.engine.scheduler import default_copies
-
-    copies = default_copies()
-    read = facts_from_copies(copies, preset)  # scans the decode that prepares the copy sent
-    ahead.append(FactsAhead([a.path for a in to_send], read))
 
     # Read the note before anything is queued: wrong org, wrong note or a signed note stop here.
     from maxupload.commands.upload_report import print_checked, result_ids

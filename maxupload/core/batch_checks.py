@@ -109,14 +109,24 @@ def queue_for_checks(
 
 
 class FactsAhead:
-    """Photo facts read ahead, one photo per core, while the note is read and the batch is
-    bound: decoding, preparing the copy to send and scanning it for labels need neither, and a
-    core would otherwise wait. Nothing is judged against the chart, queued or sent here; that is
-    ``check_and_release``, after the whole batch is bound. ``close`` drops what was not used."""
+    """Photo facts read ahead, one photo per core, while the files are checked, the note is
+    read and the batch is bound: decoding, preparing the copy to send and scanning it for
+    labels need neither, and a core would otherwise wait. Nothing is judged against the chart,
+    queued or sent here; that is ``check_and_release``, after the whole batch is bound.
+    ``add`` starts one more photo (made with no ``paths``, each as intake accepts it); ``close``
+    drops what was not used."""
 
     def __init__(self, paths: Sequence[Path], read: Callable[[Path], PhotoFacts]) -> None:
-        self._pool = checks_pool(_one_per_core(len(paths)))
-        self._futures = {str(p): self._pool.submit(read, Path(p)) for p in paths}
+        self._read = read
+        self._pool = checks_pool(_one_per_core(len(paths) or os.cpu_count() or 1))
+        self._futures: dict[str, Future[PhotoFacts]] = {}
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: Path) -> None:
+        """Start reading ``path`` (once)."""
+        if str(path) not in self._futures:
+            self._futures[str(path)] = self._pool.submit(self._read, Path(path))
 
     def take(self, path: str) -> Future[PhotoFacts] | None:
         """The read started for ``path`` (once), or None."""
