@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -19,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    finally:
+        # The process is ending: the interpreter's last collections would walk every object
+        # still alive (60 ms after a batch of photos) only for the process to free them all.
+        # Exit handlers (the queue, the logs, worker threads) still run as before.
+        gc.freeze()
 
 
 if __name__ == "__main__":

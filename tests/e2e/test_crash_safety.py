@@ -288,3 +288,19 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(
     assert code == 0, out
     assert [r.state for r in uploader.rows()] == ["verified"] * count
     assert sorted(uploader.arrivals().values()) == [1] * count
+
+
+def test_a_finished_run_closes_its_files_on_the_way_out(uploader: Uploader, tmp_path: Path) -> None:
+    """The process ends without the interpreter's last walk over every object; the queue and
+    history files are still closed (SQLite removes their write-ahead logs only then) and the
+    log holds every photo's answer."""
+    make_photos(tmp_path / "in", 3)
+    code, out = uploader.run(*uploader.upload_args(tmp_path / "in"))
+    assert code == 0, out
+    data = uploader.home / "data"
+    databases = sorted(data.glob("*.sqlite3"))
+    assert databases, sorted(data.iterdir())
+    assert not sorted(data.glob("*-wal")), sorted(data.iterdir())
+    assert [r.state for r in uploader.rows()] == ["verified"] * 3
+    log = (uploader.home / "log" / "maxupload.log").read_text()
+    assert log.count("stored as img_") == 3 and log.endswith("\n"), log[-2000:]
