@@ -279,15 +279,6 @@ def _run(args: argparse.Namespace, ahead: list[FactsAhead]) -> int:
     if not 1 <= int(workers) <= 4:
         error("--workers must be between 1 and 4.")
         return EXIT_SETUP
-    try:
-        api_key = api_key_for(base_url, org_id)
-    except MaxUploadError as exc:
-        error(str(exc), exc.next_step)
-        return EXIT_SETUP
-    if not api_key:
-        error(*no_key_message(base_url, org_id))
-        return EXIT_SETUP
-
     from maxupload.core.batch_checks import FactsAhead
     from maxupload.core.checks.copy_facts import facts_from_copies
     from maxupload.core.engine.scheduler import default_copies
@@ -302,6 +293,16 @@ def _run(args: argparse.Namespace, ahead: list[FactsAhead]) -> int:
         for accepted in part.unique:
             ahead[0].add(accepted.path)
     intake = merge_results(parts)
+    # The key is looked up once the photos are being read (loading the keyring takes 60 ms);
+    # without one, nothing was sent and what was not read yet is dropped.
+    try:
+        api_key = api_key_for(base_url, org_id)
+    except MaxUploadError as exc:
+        error(str(exc), exc.next_step)
+        return EXIT_SETUP
+    if not api_key:
+        error(*no_key_message(base_url, org_id))
+        return EXIT_SETUP
     printer = Printer(as_json)
     for rejection in intake.rejected:
         printer.rejected(rejection.path, rejection.reason, rejection.next_step)
