@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     func = getattr(args, "func", None)
     if func is not None:
         from maxupload.commands.failures import report, run_command
+        from maxupload.core.system.large_allocations import keep_freed_memory
         from maxupload.core.system.logsetup import setup_logging
+
+        keep_freed_memory()  # each photo reuses the memory the one before it freed
 
         try:
             setup_logging()
