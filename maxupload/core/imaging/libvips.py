@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+from collections.abc import Callable
 from typing import IO, Any, cast
 
 from PIL import Image, ImageFile, PngImagePlugin
@@ -41,6 +42,24 @@ _MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 _BANDS = {mode: bands for bands, mode in _MODES.items()}
 #: Images of fewer pixels are resampled by Pillow: quicker there than a call into libvips.
 MIN_PIXELS = 1_000_000
+#: Pillow's transposes (EXIF orientation) as libvips operations, done in the resample's pass.
+_TURNS: dict[Image.Transpose, Callable[[Any], Any]] = {
+    Image.Transpose.FLIP_LEFT_RIGHT: lambda v: v.fliphor(),
+    Image.Transpose.FLIP_TOP_BOTTOM: lambda v: v.flipver(),
+    Image.Transpose.ROTATE_90: lambda v: v.rot270(),  # Pillow turns counter-clockwise
+    Image.Transpose.ROTATE_180: lambda v: v.rot180(),
+    Image.Transpose.ROTATE_270: lambda v: v.rot90(),
+    Image.Transpose.TRANSPOSE: lambda v: v.rot90().fliphor(),
+    Image.Transpose.TRANSVERSE: lambda v: v.rot90().flipver(),
+}
+_SIDEWAYS = frozenset(
+    {
+        Image.Transpose.ROTATE_90,
+        Image.Transpose.ROTATE_270,
+        Image.Transpose.TRANSPOSE,
+        Image.Transpose.TRANSVERSE,
+    }
+)
 #: The Pillow decoder that only skips pixel data (see ``skip_pixels``).
 _SKIP_DECODER = "maxupload_skip_pixels"
 
@@ -107,18 +126,26 @@ def _to_pillow(v: Any, size: tuple[int, int]) -> Image.Image | None:
     return _pillow_image(_MODES[v.bands], size, v.write_to_memory())
 
 
-def resize(im: Image.Image, size: tuple[int, int]) -> Image.Image | None:
+def resize(
+    im: Image.Image, size: tuple[int, int], *, turn: Image.Transpose | None = None
+) -> Image.Image | None:
     """``im`` (decoded pixels, 8-bit L, LA, RGB or RGBA) resampled to ``size`` by libvips, alpha
-    premultiplied; None, for Pillow to do it, when libvips is off or cannot load, for other
-    modes and for images under MIN_PIXELS."""
+    premultiplied, then turned by ``turn`` (as Pillow's ``transpose``) in the same pass; None,
+    for Pillow to do it, when libvips is off or cannot load, for other modes and for images
+    under MIN_PIXELS."""
     bands = _BANDS.get(im.mode)
     if not ENABLED or bands is None or im.width * im.height < MIN_PIXELS:
         return None
     vips = _pyvips()
     if vips is None:
         return None
-    v = vips.Image.new_from_memory(im.tobytes(), im.width, im.height, bands, "uchar")
-    return _to_pillow(_resampled(v, size), size)
+    v = _resampled(
+        vips.Image.new_from_memory(im.tobytes(), im.width, im.height, bands, "uchar"), size
+    )
+    if turn is not None:
+        v = _TURNS[turn](v)
+        size = (size[1], size[0]) if turn in _SIDEWAYS else size
+    return _to_pillow(v, size)
 
 
 def shrink_png(source: bytes | str, size: tuple[int, int]) -> Image.Image | None:

@@ -51,14 +51,26 @@ def filter_for(
     return TRIM_FILTER
 
 
-def shrink(im: Image.Image, size: tuple[int, int], *, graphics: bool = False) -> Image.Image:
-    """``im`` at ``size`` (the same object when it already is); ``graphics`` as for
-    ``filter_for``. Alpha is resampled premultiplied so transparent pixels keep clean edges."""
-    if im.size == size:
-        return im
-    resized = libvips.resize(im, size)
-    if resized is not None:
-        return resized
+def shrink(
+    im: Image.Image,
+    size: tuple[int, int],
+    *,
+    graphics: bool = False,
+    turn: Image.Transpose | None = None,
+) -> Image.Image:
+    """``im`` at ``size`` (the same object when it already is and there is no ``turn``), then
+    turned by ``turn`` (a transpose: the EXIF orientation), in libvips's one pass where it
+    resamples; ``graphics`` as for ``filter_for``. Alpha is resampled premultiplied so
+    transparent pixels keep clean edges."""
+    if im.size != size:
+        resized = libvips.resize(im, size, turn=turn)
+        if resized is not None:
+            return resized
+        im = _pillow_shrink(im, size, graphics)
+    return im.transpose(turn) if turn is not None else im
+
+
+def _pillow_shrink(im: Image.Image, size: tuple[int, int], graphics: bool) -> Image.Image:
     chosen = filter_for(im.size, size, graphics=graphics)
     if im.mode in ("RGBA", "LA"):
         pre = "RGBa" if im.mode == "RGBA" else "La"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from maxupload.core.imaging import libvips
 from maxupload.core.imaging.formats import ImageRejected, open_image
@@ -167,6 +167,16 @@ def test_resize_gives_pillows_size_and_mode_and_a_full_quality_resizes_detail(mo
             assert psnr(out, full) > 45.0, size
         else:
             assert psnr(out.getchannel("A"), full.getchannel("A")) > 45.0, size
+
+
+@pytest.mark.parametrize("turn", list(Image.Transpose))
+def test_resize_turns_exactly_as_pillows_transpose(turn: Image.Transpose) -> None:
+    """The EXIF orientation is done in the resample's pass: the same pixels as turning after."""
+    im = photo(1301, 901, seed=3)
+    out = libvips.resize(im, (1000, 693), turn=turn)
+    plain = libvips.resize(im, (1000, 693))
+    assert out is not None and plain is not None
+    assert ImageChops.difference(out, plain.transpose(turn)).getbbox() is None
 
 
 def test_small_images_and_other_modes_are_left_to_pillow() -> None:
