@@ -72,7 +72,10 @@ def paint_sample_rows(view: QTableView) -> None:
         )
     )
     model.add_rows(rows)
-    sample = QTableView()
+    # A hidden child of the list's own parent: the same style sheet cascade, so the same style
+    # object paints it (under a style sheet, not the application's style).
+    sample = QTableView(view.parentWidget())
+    sample.hide()
     sample.setFont(view.font())
     sample.setPalette(view.palette())
     sample.setItemDelegate(PhotoDelegate(sample))

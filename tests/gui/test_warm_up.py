@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtWidgets import QLineEdit, QTableView
 
 from maxupload.gui.warm_up import WarmUp
 
@@ -64,3 +64,6 @@ def test_the_sample_rows_paint_leaves_the_window_as_it_was(qtbot: Any, make_app:
     assert table.model() is ctx.window.model and ctx.window.model.rowCount() == 0
     assert {w for w in QApplication.topLevelWidgets() if w.isVisible()} == shown
     assert not ctx.window.model.has_thumbnail(Path("IMG_0001.JPG"))
+    # The sample list, a hidden child of the list's own parent for the same style sheet, is gone.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert ctx.window.drop_zone.findChildren(QTableView) == [table]
