@@ -1,8 +1,8 @@
 """Start-up work the first paint does not need, done after it in short slices.
 
-Image codecs (every Pillow plugin, pillow-heif), the barcode reader of the photo checks, libvips
-and the settings dialog are loaded before anyone needs them: an import on a worker thread later
-would hold Python's lock (PySide6 inspects every newly imported module) and stall the window. They
+Image codecs (every Pillow plugin, pillow-heif), the barcode reader of the photo checks and the
+settings dialog are loaded before anyone needs them: an import on a worker thread later would
+hold Python's lock (PySide6 inspects every newly imported module) and stall the window. They
 used to load before the window was shown, which cost the cold start about 0.2 s; now each one
 loads in its own turn of the event loop after the window is up, so a click or key press
 between them is handled at once.
@@ -19,7 +19,6 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QTableView
 
-from maxupload.core.imaging import libvips
 from maxupload.core.imaging.formats import register_heif
 from maxupload.core.system import processes
 
@@ -106,7 +105,6 @@ def start_up_steps(view: QTableView | None = None) -> list[Step]:
         _import("pillow_heif"),
         register_heif,  # needs Image.init done, else it runs it in one long step
         _import("zxingcpp"),  # the photo checks' label scan
-        libvips.version,  # loads libvips, which resamples previews and the copies sent
         # Size estimates and photo checks decode in worker processes: started now, not on a drop.
         lambda: processes.warm(
             "maxupload.core.imaging.estimate", "maxupload.core.checks.photo", "zxingcpp"

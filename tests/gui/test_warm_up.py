@@ -47,7 +47,6 @@ def test_the_window_is_shown_first_and_codecs_and_dialogs_load_after_it(
     assert Image._initialized == 2  # every Pillow codec registered
     assert Image.registered_extensions().get(".heic") == "HEIF"
     assert "zxingcpp" in sys.modules
-    assert "pyvips" in sys.modules  # resamples the first preview without loading it then
     assert "maxupload.gui.settings_dialog" in sys.modules
 
 

@@ -1,21 +1,13 @@
-"""libvips resamples large images, and decodes and shrinks plain PNGs (screenshots) in one pass.
+"""libvips decodes and shrinks plain PNGs (screenshots) in one pass, a strip of rows at a time.
 
-Resampling: Pillow's resample is plain C, one pixel and channel at a time. The last step of a
-12 MP phone photo (4032 px decoded at half scale by libjpeg: 2016 -> 2000 px) took it 57-70 ms
-of CPU, more than the decode; libvips's vectorised lanczos3 takes 10-18 ms for the same pixels,
-copies in and out included, and keeps more detail (``resize``). Below MIN_PIXELS Pillow stays
-quicker: a call into libvips costs about 1.5 ms however small the image.
-
-PNGs: a 2880x1800 screenshot to 2000 px took Pillow's decode (20 MB of pixels) and two bicubic
-passes (a 14 MB intermediate); libvips reads the PNG with libspng and resamples in small
-vectorised strips as it decodes, so the full-size image never exists. Pillow still opens the
-file, reads every chunk (EXIF, text, colour profile), orients, converts and encodes: only the
-pixels come from here.
-
-libvips runs one thread per call (the callers already run one photo per core) with its
-operation cache off, so memory stays flat. It is loaded with the first large resample, never
-at start-up (the window loads it after its first paint); where it cannot load, Pillow does the
-work as before and this is logged once. Measured: README, "Photo preparation".
+A 2880x1800 screenshot to 2000 px took Pillow's decode (20 MB of pixels) and two bicubic passes
+(a 14 MB intermediate); libvips reads the PNG with libspng and resamples in small vectorised
+strips as it decodes, so the full-size image never exists. Pillow still opens the file, reads
+every chunk (EXIF, text, colour profile), orients, converts and encodes: only the pixels come
+from here. libvips runs one thread per call (the callers already run one photo per core) with
+its operation cache off, so memory stays flat. It is loaded with the first PNG shrink, never at
+start-up; where it cannot load, Pillow does the work as before and this is logged once.
+Measured: README, "Photo preparation".
 """
 
 from __future__ import annotations
@@ -23,7 +15,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-from collections.abc import Callable
 from typing import IO, Any, cast
 
 from PIL import Image, ImageFile, PngImagePlugin
@@ -39,27 +30,6 @@ KERNEL = "lanczos3"
 #: RGB, with or without alpha. Palettes, 16-bit and low bit depths stay Pillow's.
 _PLAIN_RAWMODES = frozenset({"L", "LA", "RGB", "RGBA"})
 _MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
-_BANDS = {mode: bands for bands, mode in _MODES.items()}
-#: Images of fewer pixels are resampled by Pillow: quicker there than a call into libvips.
-MIN_PIXELS = 1_000_000
-#: Pillow's transposes (EXIF orientation) as libvips operations, done in the resample's pass.
-_TURNS: dict[Image.Transpose, Callable[[Any], Any]] = {
-    Image.Transpose.FLIP_LEFT_RIGHT: lambda v: v.fliphor(),
-    Image.Transpose.FLIP_TOP_BOTTOM: lambda v: v.flipver(),
-    Image.Transpose.ROTATE_90: lambda v: v.rot270(),  # Pillow turns counter-clockwise
-    Image.Transpose.ROTATE_180: lambda v: v.rot180(),
-    Image.Transpose.ROTATE_270: lambda v: v.rot90(),
-    Image.Transpose.TRANSPOSE: lambda v: v.rot90().fliphor(),
-    Image.Transpose.TRANSVERSE: lambda v: v.rot90().flipver(),
-}
-_SIDEWAYS = frozenset(
-    {
-        Image.Transpose.ROTATE_90,
-        Image.Transpose.ROTATE_270,
-        Image.Transpose.TRANSPOSE,
-        Image.Transpose.TRANSVERSE,
-    }
-)
 #: The Pillow decoder that only skips pixel data (see ``skip_pixels``).
 _SKIP_DECODER = "maxupload_skip_pixels"
 
@@ -75,7 +45,7 @@ def _pyvips() -> Any | None:
         import pyvips  # type: ignore[import-untyped]
     except Exception as exc:  # missing, or its shared library cannot load
         _load_error.append(f"{type(exc).__name__}: {exc}")
-        log.warning("libvips is not available (%s); Pillow resamples photos, more slowly", exc)
+        log.warning("libvips is not available (%s); PNGs are shrunk with Pillow, more slowly", exc)
         return None
     pyvips.concurrency_set(1)
     pyvips.cache_set_max(0)
@@ -108,46 +78,6 @@ def decodes_png(im: Image.Image) -> bool:
     return _pyvips() is not None
 
 
-def _resampled(v: Any, size: tuple[int, int]) -> Any:
-    """libvips image ``v`` resampled to ``size`` with KERNEL, alpha premultiplied."""
-    alpha = bool(v.hasalpha())
-    if alpha:
-        v = v.premultiply()
-    v = v.resize(size[0] / v.width, vscale=size[1] / v.height, kernel=KERNEL)
-    if alpha:
-        v = v.unpremultiply().cast("uchar")
-    return v
-
-
-def _to_pillow(v: Any, size: tuple[int, int]) -> Image.Image | None:
-    """libvips image ``v`` as a Pillow image; None unless it is ``size`` with 1-4 bands."""
-    if (v.width, v.height) != size or v.bands not in _MODES:
-        return None
-    return _pillow_image(_MODES[v.bands], size, v.write_to_memory())
-
-
-def resize(
-    im: Image.Image, size: tuple[int, int], *, turn: Image.Transpose | None = None
-) -> Image.Image | None:
-    """``im`` (decoded pixels, 8-bit L, LA, RGB or RGBA) resampled to ``size`` by libvips, alpha
-    premultiplied, then turned by ``turn`` (as Pillow's ``transpose``) in the same pass; None,
-    for Pillow to do it, when libvips is off or cannot load, for other modes and for images
-    under MIN_PIXELS."""
-    bands = _BANDS.get(im.mode)
-    if not ENABLED or bands is None or im.width * im.height < MIN_PIXELS:
-        return None
-    vips = _pyvips()
-    if vips is None:
-        return None
-    v = _resampled(
-        vips.Image.new_from_memory(im.tobytes(), im.width, im.height, bands, "uchar"), size
-    )
-    if turn is not None:
-        v = _TURNS[turn](v)
-        size = (size[1], size[0]) if turn in _SIDEWAYS else size
-    return _to_pillow(v, size)
-
-
 def shrink_png(source: bytes | str, size: tuple[int, int]) -> Image.Image | None:
     """The PNG ``source`` (its bytes or path) decoded and shrunk to ``size``; None when libvips
     would not give exactly that size (Pillow then does it). Alpha is resampled premultiplied.
@@ -159,9 +89,19 @@ def shrink_png(source: bytes | str, size: tuple[int, int]) -> Image.Image | None
             v = vips.Image.pngload(source, access="sequential", fail_on="error")
         else:
             v = vips.Image.pngload_buffer(source, access="sequential", fail_on="error")
-        return _to_pillow(_resampled(v, size), size)
+        alpha = bool(v.hasalpha())
+        if alpha:
+            v = v.premultiply()
+        v = v.resize(size[0] / v.width, vscale=size[1] / v.height, kernel=KERNEL)
+        if alpha:
+            v = v.unpremultiply().cast("uchar")
+        if (v.width, v.height) != size or v.bands not in _MODES:
+            return None
+        mode = _MODES[v.bands]
+        pixels = v.write_to_memory()
     except vips.Error as exc:
         raise OSError(f"damaged PNG pixel data ({exc.message.strip()})") from exc
+    return _pillow_image(mode, size, pixels)
 
 
 def _pillow_image(mode: str, size: tuple[int, int], pixels: Any) -> Image.Image:

@@ -316,9 +316,10 @@ def _render(
         work = _to_working_mode(small or embedded or im, changes)
         if work.mode in ("RGBA", "LA") and not _has_transparency(work):
             work = work.convert(work.mode[:-1])  # an unused alpha channel: resize less data
-        turn, words = _ORIENT_OPS.get(orientation, (None, ""))
-        work = shrink(work, target, graphics=kind in GRAPHICS_KINDS, turn=turn)
-        if turn is not None:
+        work = shrink(work, target, graphics=kind in GRAPHICS_KINDS)
+        if orientation in _ORIENT_OPS:
+            op, words = _ORIENT_OPS[orientation]
+            work = work.transpose(op)
             changes.append(f"{words} (EXIF orientation {orientation})")
         if target != (src_w, src_h):
             changes.append(f"resized to {work.width}x{work.height} (long edge {long_edge} px)")

@@ -8,17 +8,12 @@ LANCZOS's cost. Screenshots and documents (PNG, GIF, BMP, TIFF) are where it blu
 screenshot's text and edges to 2000 px measure 36.8 dB, against 44.5 dB for the bicubic filter,
 so a real shrink of those sources takes bicubic. Bicubic on photos was measured too: +46 % CPU
 for a 12 MP JPEG to 3000 px (432 against 296 ms), 52.4 instead of 48.6 dB; not worth it there.
-Images of a megapixel and more in an 8-bit mode are resampled by libvips instead, when it is
-there (``libvips.resize``: lanczos3, vectorised, 3-5 times quicker than these filters); plain 8-bit
-PNGs are decoded and shrunk by it in one pass. These filters are what Pillow does below that
-size, for other modes, and where libvips cannot load.
+Plain 8-bit PNGs are decoded and shrunk by libvips instead, when it is there (``libvips``).
 """
 
 from __future__ import annotations
 
 from PIL import Image
-
-from maxupload.core.imaging import libvips
 
 #: Whole factors are done by ``Image.reduce`` (a box average) before the filter runs.
 REDUCING_GAP = 1.0
@@ -51,26 +46,11 @@ def filter_for(
     return TRIM_FILTER
 
 
-def shrink(
-    im: Image.Image,
-    size: tuple[int, int],
-    *,
-    graphics: bool = False,
-    turn: Image.Transpose | None = None,
-) -> Image.Image:
-    """``im`` at ``size`` (the same object when it already is and there is no ``turn``), then
-    turned by ``turn`` (a transpose: the EXIF orientation), in libvips's one pass where it
-    resamples; ``graphics`` as for ``filter_for``. Alpha is resampled premultiplied so
-    transparent pixels keep clean edges."""
-    if im.size != size:
-        resized = libvips.resize(im, size, turn=turn)
-        if resized is not None:
-            return resized
-        im = _pillow_shrink(im, size, graphics)
-    return im.transpose(turn) if turn is not None else im
-
-
-def _pillow_shrink(im: Image.Image, size: tuple[int, int], graphics: bool) -> Image.Image:
+def shrink(im: Image.Image, size: tuple[int, int], *, graphics: bool = False) -> Image.Image:
+    """``im`` at ``size`` (the same object when it already is); ``graphics`` as for
+    ``filter_for``. Alpha is resampled premultiplied so transparent pixels keep clean edges."""
+    if im.size == size:
+        return im
     chosen = filter_for(im.size, size, graphics=graphics)
     if im.mode in ("RGBA", "LA"):
         pre = "RGBa" if im.mode == "RGBA" else "La"

@@ -1,8 +1,7 @@
 """Each photo's pixels are decoded once on the way to the server: preview, size and upload share
 one prepared copy. Decodes are counted at Pillow's decoder entry point (``Image._getdecoder``,
 which every ``load`` of a file goes through), on MaxUpload's threads (the sandbox, which checks
-what it receives, runs on its own). The photos are JPEGs: Pillow's "raw" unpacker, which takes
-in pixels libvips resampled, is not a decode of the file and is not counted."""
+what it receives, runs on its own)."""
 
 from __future__ import annotations
 
@@ -32,7 +31,7 @@ class DecodeCounter:
 
         def counting(mode: str, decoder_name: str, args: Any, extra: tuple[Any, ...] = ()) -> Any:
             thread = threading.current_thread().name
-            if not thread.startswith("sandbox-") and decoder_name != "raw":
+            if not thread.startswith("sandbox-"):
                 with self._lock:
                     self.decodes.append((decoder_name, thread))
             return real(mode, decoder_name, args, extra)
