@@ -65,7 +65,7 @@ def _mean_abs_diff(a: Image.Image, b: Image.Image) -> float:
     ("size", "preset", "sent"),
     [
         ((120, 80), "original", (120, 80)),
-        ((2400, 1600), "standard", (2000, 1333)),  # turned in libvips's resample pass
+        ((2400, 1600), "standard", (2000, 1333)),  # shrunk, then turned
     ],
 )
 def test_every_exif_orientation_gives_the_same_upright_pixels(
