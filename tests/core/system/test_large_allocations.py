@@ -43,11 +43,16 @@ PROBE = textwrap.dedent(
 )
 
 
-def mmapped_bytes_of_new_buffers(mode: str) -> int:
+def _last_number(script: str, mode: str) -> int:
+    """The number ``script`` prints last, run in a fresh interpreter with ``mode``."""
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, mode], capture_output=True, text=True, check=True
     )
     return int(out.stdout.split()[-1])
+
+
+def mmapped_bytes_of_new_buffers(mode: str) -> int:
+    return _last_number(PROBE, mode)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
@@ -95,10 +100,7 @@ CHURN = textwrap.dedent(
 
 
 def page_faults_of_ten_photos(mode: str) -> int:
-    out = subprocess.run(
-        [sys.executable, "-c", CHURN, mode], capture_output=True, text=True, check=True
-    )
-    return int(out.stdout.split()[-1])
+    return _last_number(CHURN, mode)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator only")
