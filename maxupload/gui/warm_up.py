@@ -92,14 +92,14 @@ def paint_sample_rows(view: QTableView) -> None:
     model.deleteLater()
 
 
-def start_up_steps(view: QTableView | None = None) -> list[Step]:
+def start_up_steps(view: QTableView) -> list[Step]:
     """What is loaded after the first paint, one short step each, in the order needed;
     ``view``: the photo list, whose row painting is warmed up first."""
     from PIL import Image
 
     plugins = [f"PIL.{p}" for p in getattr(Image, "_plugins", [])]  # Image.init's list
     return [
-        *([lambda: paint_sample_rows(view)] if view is not None else []),
+        lambda: paint_sample_rows(view),
         *(_import(name) for name in plugins),
         Image.init,  # registers what the steps above loaded (each import is cached by now)
         _import("pillow_heif"),

@@ -10,9 +10,9 @@ the GIL held, and the window's GUI thread waits that long (measured with
 tests/benchmarks/bench_gui.py --why). Fixing the threshold keeps every large block on ``mmap``.
 
 **A command: kept for the next photo** (``keep_freed_memory``). Preparing one 12 MP photo
-allocates and frees some 60 MB (decoded pixels, libvips's copies in and out, the turned image,
-the label scan's grey copy). Handed back to the OS at once (``munmap``, or ``madvise`` in a
-thread's heap), every page of the next photo is a fresh, zeroed page fault: about 16 % of a
+allocates and frees some 60 MB (decoded pixels, the resampled and the turned image, the label
+scan's grey copy, the encoded copy). Handed back to the OS at once (``munmap``, or ``madvise``
+in a thread's heap), every page of the next photo is a fresh, zeroed page fault: about 16 % of a
 batch's CPU went to the kernel. With both thresholds raised, freed blocks stay in the process
 and are reused: ``maxupload upload`` of 12 photos took 0.29 s of system CPU instead of 0.57 s
 and 0.90x the wall time, for 12 MB more peak memory. No window waits on a command's GIL, so
