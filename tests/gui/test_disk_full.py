@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from maxupload.sandbox import SandboxServer
 from tests.gui.conftest import TIMEOUT_MS, ready_to_upload, states
@@ -27,10 +28,15 @@ def test_upload_on_a_full_disk_says_so_and_goes_on_after_space_is_freed(
     try:
         ready_to_upload(qtbot, window, sandbox, tmp_path / "visit", count=2)
         small_disk.fill()
-        window.upload_action.trigger()
         panel = window.status_panel
+        qtbot.mouseClick(panel.upload, Qt.MouseButton.LeftButton)
+        # As a person sees it: the message, and Upload no longer "Sending…". The message can come
+        # first, from the photo checks saved in the background, while Upload still reads them.
         qtbot.waitUntil(
-            lambda: "disk holding MaxUpload's data is full" in panel.error_text.text(),
+            lambda: (
+                "disk holding MaxUpload's data is full" in panel.error_text.text()
+                and panel.upload.isEnabled()
+            ),
             timeout=TIMEOUT_MS,
         )
         assert "free space" in panel.error_text.text()
@@ -39,7 +45,7 @@ def test_upload_on_a_full_disk_says_so_and_goes_on_after_space_is_freed(
 
         small_disk.free()
         with qtbot.waitSignal(window.uploads_queued, timeout=TIMEOUT_MS):
-            window.upload_action.trigger()
+            qtbot.mouseClick(panel.upload, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: states(window) == ["verified"] * 2, timeout=60_000)
         assert len(sandbox.uploads()) == 2
     finally:
