@@ -4,7 +4,7 @@ the header band above the first row of each group (the patient its photos are qu
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QStyle,
@@ -29,6 +29,27 @@ Index = QModelIndex | QPersistentModelIndex
 ROW_HEIGHT = 64
 HEADER_HEIGHT = 30  # the group header band above a group's first row
 THUMB = 52
+
+# Qt's enum values, looked up once: PySide6's Python enums make every attribute lookup and
+# every ``|`` a Python call, and a screen of rows paints about 20 cells each time it changes.
+_LEFT_VCENTER = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_ELIDE_RIGHT = Qt.TextElideMode.ElideRight
+_ELIDE_MIDDLE = Qt.TextElideMode.ElideMiddle
+_NO_PEN = Qt.PenStyle.NoPen
+_SELECTED = QStyle.StateFlag.State_Selected
+_ITEM = QStyle.ControlElement.CE_ItemViewItem
+_HAS_DISPLAY = QStyleOptionViewItem.ViewItemFeature.HasDisplay
+_TEXT = QPalette.ColorRole.Text
+_HIGHLIGHTED_TEXT = QPalette.ColorRole.HighlightedText
+_MID = QPalette.ColorRole.Mid
+_BASE = QPalette.ColorRole.Base
+_SMOOTH = QPainter.RenderHint.SmoothPixmapTransform
+_ANTIALIASING = QPainter.RenderHint.Antialiasing
+_DEMIBOLD = QFont.Weight.DemiBold
+_NORMAL = QFont.Weight.Normal
+_PHOTO = int(Column.PHOTO)
+_STATUS = int(Column.STATUS)
+_SIZE = int(Column.SIZE)
 
 
 class _Cell:
@@ -62,6 +83,11 @@ class _Cell:
             return self._model.display_text(self.row, Column.STATUS)
         return str(self._index.data(Qt.ItemDataRole.DisplayRole) or "")
 
+    def size_text(self) -> str:
+        if self._model is not None and self.row is not None:
+            return self._model.size_text(self.row)
+        return str(self._index.data(Qt.ItemDataRole.DisplayRole) or "")
+
 
 class PhotoDelegate(QStyledItemDelegate):
     """Custom painting for the photo and status columns (with the progress bar); size stays
@@ -83,16 +109,20 @@ class PhotoDelegate(QStyledItemDelegate):
             option.rect = option.rect.adjusted(0, HEADER_HEIGHT, 0, 0)
         row = cell.row
         col = index.column()
-        if row is None or col == Column.SIZE:
+        if row is None:
             super().paint(painter, option, index)
+            self._mark_other(painter, option, index, cell.other)
+            return
+        if col == _SIZE:
+            self._paint_background(painter, option, cell.size_text())
             self._mark_other(painter, option, index, cell.other)
             return
         self._paint_background(painter, option)
         painter.save()
         try:
-            if col == Column.PHOTO:
+            if col == _PHOTO:
                 self._paint_photo(painter, option, cell, row)
-            elif col == Column.STATUS:
+            elif col == _STATUS:
                 self._paint_status(painter, option, cell, row)
         finally:
             painter.restore()
@@ -107,16 +137,12 @@ class PhotoDelegate(QStyledItemDelegate):
         band = QRect(option.rect.left(), option.rect.top(), option.rect.width(), HEADER_HEIGHT)
         painter.save()
         try:
-            fill = (
-                QColor(ACCENTS[Tone.WARNING])
-                if other
-                else option.palette.color(QPalette.ColorRole.Mid)
-            )
+            fill = QColor(ACCENTS[Tone.WARNING]) if other else option.palette.color(_MID)
             fill.setAlpha(70 if other else 45)
             painter.fillRect(band, fill)
             painter.fillRect(
                 QRect(band.left(), band.bottom(), band.width(), 1),
-                option.palette.color(QPalette.ColorRole.Mid),
+                option.palette.color(_MID),
             )
             # Every column draws the same text from the table's left edge, clipped to its own
             # cell, so the header reads across the whole row and repaints cell by cell.
@@ -126,17 +152,13 @@ class PhotoDelegate(QStyledItemDelegate):
                 left = view.columnViewportPosition(0)
                 width = view.viewport().width() - left
             font = painter.font()
-            font.setWeight(font.Weight.DemiBold)
+            font.setWeight(_DEMIBOLD)
             painter.setFont(font)
-            painter.setPen(option.palette.color(QPalette.ColorRole.Text))
+            painter.setPen(option.palette.color(_TEXT))
             painter.setClipRect(band)
             text_rect = QRect(left + 10, band.top(), max(10, width - 20), HEADER_HEIGHT)
-            shown = painter.fontMetrics().elidedText(
-                text, Qt.TextElideMode.ElideRight, text_rect.width()
-            )
-            painter.drawText(
-                text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown
-            )
+            shown = painter.fontMetrics().elidedText(text, _ELIDE_RIGHT, text_rect.width())
+            painter.drawText(text_rect, _LEFT_VCENTER, shown)
         finally:
             painter.restore()
 
@@ -149,10 +171,10 @@ class PhotoDelegate(QStyledItemDelegate):
             return
         painter.save()
         try:
-            veil = option.palette.color(QPalette.ColorRole.Base)
+            veil = option.palette.color(_BASE)
             veil.setAlpha(90)
             painter.fillRect(option.rect, veil)
-            if index.column() == Column.PHOTO:
+            if index.column() == _PHOTO:
                 painter.fillRect(
                     QRect(option.rect.left(), option.rect.top(), 4, option.rect.height()),
                     QColor(ACCENTS[Tone.WARNING]),
@@ -161,18 +183,22 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.restore()
 
     @staticmethod
-    def _paint_background(painter: QPainter, option: QStyleOptionViewItem) -> None:
-        style = option.widget.style() if option.widget else QApplication.style()
-        opt = QStyleOptionViewItem(option)
-        opt.text = ""
-        opt.icon = opt.icon.__class__()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget)
+    def _paint_background(painter: QPainter, option: QStyleOptionViewItem, text: str = "") -> None:
+        """The cell as the style draws an item (selection, alternate rows), with ``text`` as
+        a plain item shows it. The view's option carries no text or icon of its own (Qt's
+        delegate adds them from the model), so it is drawn as it comes when there is no text."""
+        widget = option.widget
+        style = widget.style() if widget else QApplication.style()
+        if text:
+            option = QStyleOptionViewItem(option)
+            option.text = text
+            option.features |= _HAS_DISPLAY
+        style.drawControl(_ITEM, option, painter, widget)
 
     @staticmethod
     def _text_color(option: QStyleOptionViewItem) -> QColor:
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        group = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        return option.palette.color(group)
+        selected = bool(option.state & _SELECTED)
+        return option.palette.color(_HIGHLIGHTED_TEXT if selected else _TEXT)
 
     def _paint_photo(
         self, painter: QPainter, option: QStyleOptionViewItem, cell: _Cell, row: PhotoRow
@@ -181,7 +207,7 @@ class PhotoDelegate(QStyledItemDelegate):
         side = min(THUMB, rect.height() - 8)  # shorter rows on small screens
         thumb_rect = QRect(rect.left(), rect.center().y() - side // 2 + 1, side, side)
         pix = cell.thumbnail()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.setRenderHint(_SMOOTH, True)
         if isinstance(pix, QPixmap) and not pix.isNull():
             dpr = pix.devicePixelRatio() or 1.0
             size = QSize(int(pix.width() / dpr), int(pix.height() / dpr))
@@ -190,41 +216,39 @@ class PhotoDelegate(QStyledItemDelegate):
             target.moveCenter(thumb_rect.center())
             painter.drawPixmap(target, pix)
         else:
-            placeholder = option.palette.color(QPalette.ColorRole.Mid)
+            placeholder = option.palette.color(_MID)
             placeholder.setAlpha(60)
-            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setPen(_NO_PEN)
             painter.setBrush(placeholder)
             painter.drawRoundedRect(thumb_rect, 6, 6)
         text_rect = rect.adjusted(side + 12, 6, 0, -6)
         fm = option.fontMetrics
         painter.setPen(self._text_color(option))
-        name = fm.elidedText(row.name, Qt.TextElideMode.ElideMiddle, text_rect.width())
+        name = fm.elidedText(row.name, _ELIDE_MIDDLE, text_rect.width())
         font = painter.font()
-        font.setWeight(font.Weight.DemiBold)
+        font.setWeight(_DEMIBOLD)
         painter.setFont(font)
         line_h = fm.height()
         top = text_rect.center().y() - line_h
         painter.drawText(
-            QRect(text_rect.left(), top, text_rect.width(), line_h),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            name,
+            QRect(text_rect.left(), top, text_rect.width(), line_h), _LEFT_VCENTER, name
         )
-        font.setWeight(font.Weight.Normal)
+        font.setWeight(_NORMAL)
         painter.setFont(font)
         second = self._second_line(row)
         if second:
-            selected = bool(option.state & QStyle.StateFlag.State_Selected)
+            selected = bool(option.state & _SELECTED)
             if row.is_skipped_copy and not selected:
-                color = text_color(Tone.WARNING, option.palette, QPalette.ColorRole.Base)
+                color = text_color(Tone.WARNING, option.palette, _BASE)
             else:
                 color = self._text_color(option)
             if not row.is_skipped_copy:
                 color.setAlpha(170)
             painter.setPen(color)
-            second = fm.elidedText(second, Qt.TextElideMode.ElideRight, text_rect.width())
+            second = fm.elidedText(second, _ELIDE_RIGHT, text_rect.width())
             painter.drawText(
                 QRect(text_rect.left(), top + line_h + 2, text_rect.width(), line_h),
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                _LEFT_VCENTER,
                 second,
             )
 
@@ -244,19 +268,17 @@ class PhotoDelegate(QStyledItemDelegate):
         fm = option.fontMetrics
         line_h = fm.height()
         text_top = rect.center().y() - (line_h if show_bar else line_h // 2)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setRenderHint(_ANTIALIASING, True)
         accent = QColor(ACCENTS[status.tone])
         dot = QRect(rect.left(), text_top + line_h // 2 - 5, 10, 10)
-        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setPen(_NO_PEN)
         painter.setBrush(accent)
         painter.drawEllipse(dot)
         painter.setPen(self._text_color(option))
         text = cell.status_text() or status.label
         text_rect = QRect(rect.left() + 18, text_top, rect.width() - 18, line_h)
-        text = fm.elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width())
-        painter.drawText(
-            text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text
-        )
+        text = fm.elidedText(text, _ELIDE_RIGHT, text_rect.width())
+        painter.drawText(text_rect, _LEFT_VCENTER, text)
         if show_bar:
             bar_rect = QRect(rect.left() + 18, text_top + line_h + 6, rect.width() - 18, 6)
             self._paint_progress(painter, option, row, bar_rect)
@@ -267,9 +289,9 @@ class PhotoDelegate(QStyledItemDelegate):
     ) -> None:
         """A thin bar in the status accent: bytes sent while uploading, full once stored."""
         fraction = row.fraction
-        track = option.palette.color(QPalette.ColorRole.Mid)
+        track = option.palette.color(_MID)
         track.setAlpha(70)
-        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setPen(_NO_PEN)
         painter.setBrush(track)
         painter.drawRoundedRect(rect, 3, 3)
         if fraction > 0:

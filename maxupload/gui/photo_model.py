@@ -136,9 +136,7 @@ class PhotoModel(QAbstractTableModel):
         if role == OTHER_ROLE:
             return self.is_other(row)
         if role == _DISPLAY:
-            if col == Column.SIZE and row.is_staged and row.size_after is None:
-                self._want_estimate(row.path)
-            return self.display_text(row, col)
+            return self.size_text(row) if col == Column.SIZE else self.display_text(row, col)
         if role == _TOOLTIP:
             return self._tooltip(row, col)
         if role == _ACCESSIBLE:
@@ -174,6 +172,13 @@ class PhotoModel(QAbstractTableModel):
                 return f"{row.status.label} {round(100 * row.fraction)}%"
             return row.status.label
         return ""
+
+    def size_text(self, row: PhotoRow) -> str:
+        """The size column's text; a staged row without its size after preparation yet has it
+        estimated (once, on the pool) now that it is shown."""
+        if row.is_staged and row.size_after is None:
+            self._want_estimate(row.path)
+        return self.display_text(row, Column.SIZE)
 
     @staticmethod
     def _tooltip(row: PhotoRow, col: int) -> str:
