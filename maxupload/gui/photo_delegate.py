@@ -29,6 +29,8 @@ Index = QModelIndex | QPersistentModelIndex
 ROW_HEIGHT = 64
 HEADER_HEIGHT = 30  # the group header band above a group's first row
 THUMB = 52
+#: Space kept free at the right end of the photo column's text.
+TEXT_END_PADDING = 6
 
 # Qt's enum values, looked up once: PySide6's Python enums make every attribute lookup and
 # every ``|`` a Python call, and a screen of rows paints about 20 cells each time it changes.
@@ -203,7 +205,7 @@ class PhotoDelegate(QStyledItemDelegate):
     def _paint_photo(
         self, painter: QPainter, option: QStyleOptionViewItem, cell: _Cell, row: PhotoRow
     ) -> None:
-        rect = option.rect.adjusted(8, 0, -6, 0)
+        rect = option.rect.adjusted(8, 0, -TEXT_END_PADDING, 0)
         side = min(THUMB, rect.height() - 8)  # shorter rows on small screens
         thumb_rect = QRect(rect.left(), rect.center().y() - side // 2 + 1, side, side)
         pix = cell.thumbnail()
@@ -224,10 +226,11 @@ class PhotoDelegate(QStyledItemDelegate):
         text_rect = rect.adjusted(side + 12, 6, 0, -6)
         fm = option.fontMetrics
         painter.setPen(self._text_color(option))
-        name = fm.elidedText(row.name, _ELIDE_MIDDLE, text_rect.width())
         font = painter.font()
         font.setWeight(_DEMIBOLD)
         painter.setFont(font)
+        # Shortened by the bold font's own widths: the plain font's left its end cut off.
+        name = painter.fontMetrics().elidedText(row.name, _ELIDE_MIDDLE, text_rect.width())
         line_h = fm.height()
         top = text_rect.center().y() - line_h
         painter.drawText(
