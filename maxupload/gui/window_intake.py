@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from maxupload.gui import jobs
+from maxupload.gui.after_paint import after_next_paint
 from maxupload.gui.drop_zone import image_from_mime, paths_from_mime
 from maxupload.gui.photo_model import PhotoRow, row_from_item
 
@@ -95,6 +96,10 @@ class WindowIntake:
             first = self.model.find_item(result.photos[0].id)  # listed here or by a notice
             if first is not None:
                 self.table.selectRow(first)
+        if rows:  # the drop's reading goes on once these rows are on screen
+            after_next_paint(self.table.viewport(), self.uploads.first_rows_shown)
+        else:
+            self.uploads.first_rows_shown()
         return rows
 
     @Slot(object)

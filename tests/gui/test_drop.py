@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 
+from maxupload.gui.upload_controller import UploadController
 from tests.gui.conftest import TIMEOUT_MS, add_photos, drop, make_photos, mime_for
 
 
@@ -71,6 +72,39 @@ def test_a_large_drop_is_listed_part_by_part_and_never_loses_or_repeats_a_file(
     assert copy.path == twin and photos[0].name in copy.error
     assert not window.rejections.entries()
     assert window.table.selectionModel().hasSelection()  # the first row, as before
+
+
+def test_a_drop_is_read_on_once_its_first_rows_are_painted(
+    qtbot: Any, make_app: Any, tmp_path: Path
+) -> None:
+    """Reading a drop shares Python's lock with the window's thread, so after the first rows
+    the reading waits until the window has painted them: a reading nobody releases stays at
+    its first part; the window releases its own drop's reading with its first paint of them."""
+    ctx = make_app()
+    window = ctx.window
+    photos = make_photos(tmp_path / "camera", 8)
+    uploads = ctx.uploads
+    # A reading that nobody shows: a second controller on the same service, not wired to a
+    # window. It waits (here up to a minute) after its first part until told the rows show.
+    alone = UploadController(
+        uploads.service, uploads.io_pool, uploads.image_pool, uploads.reader, window
+    )
+    alone.first_part, alone.part_size, alone.first_rows_wait_s = 2, 3, 60.0
+    parts: list[int] = []
+    alone.part_staged.connect(lambda part: parts.append(len(part.photos)))
+    alone.stage(photos[:5])
+    qtbot.waitUntil(lambda: parts == [2], timeout=TIMEOUT_MS)
+    qtbot.wait(500)  # far longer than reading three small photos takes
+    assert parts == [2]
+    with qtbot.waitSignal(alone.staged, timeout=TIMEOUT_MS):
+        alone.first_rows_shown()
+    assert parts[:2] == [2, 3] and sum(parts) == 5, parts
+
+    # The window's own drop: released by the window's paint, long before the minute is up.
+    uploads.first_part, uploads.part_size, uploads.first_rows_wait_s = 2, 3, 60.0
+    with qtbot.waitSignal(window.intake_done, timeout=TIMEOUT_MS) as signal:
+        drop(window, photos[5:])
+    assert signal.args == [3, 0]
 
 
 def test_drop_folder_with_junk_shows_rejections_with_reasons(
