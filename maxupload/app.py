@@ -7,6 +7,7 @@ embedded sandbox with its demo clinic and a demo key kept in memory only.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import shutil
 import signal
@@ -381,6 +382,7 @@ class AppContext:
                 self.demo_server.stop()
             if self._temp_dir is not None:
                 shutil.rmtree(self._temp_dir, ignore_errors=True)
+            gc.unfreeze()  # the objects the warm-up set aside can be collected again
 
 
 def build_demo(**config: Any) -> AppContext:
