@@ -7,10 +7,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from PySide6.QtCore import QAbstractEventDispatcher, QEvent, QObject, QTimer
+from PySide6.QtCore import QAbstractEventDispatcher, QEvent, QObject
 from PySide6.QtWidgets import QWidget
 
 _PAINT = QEvent.Type.Paint
+
+
+def _dispatcher() -> QAbstractEventDispatcher:
+    """The GUI thread's event dispatcher (QApplication made it)."""
+    dispatcher = QAbstractEventDispatcher.instance()
+    assert dispatcher is not None, "a QApplication runs this thread's event loop"
+    return dispatcher
 
 
 class _AfterPaint(QObject):
@@ -27,18 +34,12 @@ class _AfterPaint(QObject):
             self._widget.removeEventFilter(self)
             # The paint runs after this filter; ``done`` waits until the event loop has nothing
             # left to do (the layout and paints that came with it are done too).
-            dispatcher = QAbstractEventDispatcher.instance()
-            if dispatcher is None:
-                QTimer.singleShot(0, self._finish)
-            else:
-                dispatcher.aboutToBlock.connect(self._finish)
+            _dispatcher().aboutToBlock.connect(self._finish)
         return False
 
     def _finish(self) -> None:
-        dispatcher = QAbstractEventDispatcher.instance()
-        if dispatcher is not None:
-            with contextlib.suppress(RuntimeError, TypeError):
-                dispatcher.aboutToBlock.disconnect(self._finish)
+        with contextlib.suppress(RuntimeError, TypeError):
+            _dispatcher().aboutToBlock.disconnect(self._finish)
         done, self._done = self._done, None
         if done is not None:
             done()
