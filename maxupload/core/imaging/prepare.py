@@ -3,8 +3,9 @@
 The sent file is written fresh from the pixels, with only a colour profile, so nothing from the
 original's EXIF/XMP/IPTC/comments can leak. The fast path decodes JPEGs at a reduced scale
 (libjpeg DCT scaling via ``Image.draft``), shrinks by whole factors with ``Image.reduce`` and
-finishes with a filter chosen by the source and the factor left (``resample``); orientation and
-colour conversion run on the small image.
+finishes with a filter chosen by the source and the factor left (``resample``); a real shrink of
+a large JPEG and of a plain PNG is libvips's instead (``libvips``). Orientation and colour
+conversion run on the small image.
 """
 
 from __future__ import annotations
@@ -262,7 +263,8 @@ def _render(
 
     ``describe`` is True when preparing for sending: the metadata is listed for the receipt
     and embedded HEIC thumbnails are never used. ``decoded`` is shown the decoded pixels
-    (before any resample or orientation) so other work can share this decode.
+    (before any resample or orientation) so other work can share this decode; Pillow then
+    decodes (libvips, which shrinks as it decodes, is used only where nothing shares it).
     """
     im = open_image(source, max_pixels=max_pixels)
     handed_over = False  # the decoded image itself is the result (nothing to resize or convert)
@@ -279,7 +281,7 @@ def _render(
         if frames:
             changes.append(frames)
         target = target_size(src_w, src_h, long_edge)
-        small = None  # a plain PNG's pixels, decoded and shrunk at once by libvips
+        small = None  # pixels decoded and shrunk at once by libvips (``libvips``)
         if kind == "png":
             if decoded is None and target != (src_w, src_h):
                 from maxupload.core.imaging import libvips  # with the first PNG, not at start
@@ -302,12 +304,18 @@ def _render(
         if embedded is None and kind in ("jpeg", "mpo") and target != (src_w, src_h):
             want = (math.ceil(target[0] * DRAFT_GAP), math.ceil(target[1] * DRAFT_GAP))
             im.draft(im.mode, want)
+            if kind == "jpeg" and decoded is None:  # a decode to share stays Pillow's
+                from maxupload.core.imaging import libvips  # with the first one, not at start
+
+                small = _decoding(
+                    lambda: libvips.shrink_opened_jpeg(source, im, (src_w, src_h), target)
+                )
         elif kind == "heic" and not describe and target != (src_w, src_h):
             # Display only (thumbnails, previews): pillow-heif then decodes an embedded
             # thumbnail at least this large when it is an exact scaled copy (same orientation,
             # crop and colour profile). Sent images always come from the main image.
             im.draft(im.mode, (target[0] * 2, target[1] * 2))
-        if embedded is None:
+        if small is None and embedded is None:
             _load_pixels(im)
             if decoded is not None:
                 decoded(im)
