@@ -9,12 +9,14 @@ Two cases, where Pillow's decode and resample measured slowest:
   libjpeg-turbo and shrinks with lanczos3.
 
 Either way libvips resamples in small vectorised strips as it decodes, so the full-size image
-never exists. Pillow still opens the file, reads every chunk or marker (EXIF, text, colour
-profile), orients, converts and encodes: only the pixels come from here. libvips runs one
-thread per call (the callers already run one photo per core) with its operation cache off, so
-memory stays flat. It is loaded with the first such shrink, never at start-up; where it cannot
-load, Pillow does the work as before and this is logged once. Measured: README, "Photo
-preparation".
+never exists. Where Pillow has decoded (the decode is shared with the photo checks, or the
+source is another format), ``resample`` runs the filter ``resample.shrink`` chose on Pillow's
+pixels: the same filter as Pillow's, vectorised. Pillow still opens the file, reads every chunk
+or marker (EXIF, text, colour profile), orients, converts and encodes: only the pixels come
+from here. libvips runs one thread per call (the callers already run one photo per core) with
+its operation cache off, so memory stays flat. It is loaded with the first such shrink, never
+at start-up; where it cannot load, Pillow does the work as before and this is logged once.
+Measured: README, "Photo preparation".
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ KERNEL = "lanczos3"
 #: photo to 3000 px measured 100 ms faster; a 3 MP decode to 1024 px (the preview) about the
 #: same, a 0.5 MP one to 256 px (thumbnails) slower.
 JPEG_MIN_PIXELS = 6_000_000
-#: Pillow's JPEG modes that libvips decodes to the same pixels (CMYK stays Pillow's).
-_JPEG_MODES = {"RGB": 3, "L": 1}
+#: Pillow's modes that libvips decodes from a JPEG to the same pixels (CMYK stays Pillow's) and
+#: resamples for Pillow, with their bands.
+_BANDS = {"RGB": 3, "L": 1}
 #: The scales libjpeg decodes at (Pillow's ``draft``, libvips's ``shrink``).
 _DCT_SCALES = (1, 2, 4, 8)
 #: Pillow's raw modes that libvips decodes to the same pixels: 8 bits per channel, grey or
@@ -116,7 +119,7 @@ def shrinks_jpeg(im: Image.Image, size: tuple[int, int]) -> bool:
     """True for an opened JPEG (DCT scale chosen with ``draft``, not decoded) that libvips
     shrinks to ``size`` faster than Pillow: 8-bit RGB or grey, at least ``JPEG_MIN_PIXELS``
     decoded, with a real shrink left after the DCT scaling (not a trim), libvips usable."""
-    if not ENABLED or im.format != "JPEG" or im.mode not in _JPEG_MODES:
+    if not ENABLED or im.format != "JPEG" or im.mode not in _BANDS:
         return False
     if im.width * im.height < JPEG_MIN_PIXELS or remaining_factor(im.size, size) <= TRIM_LIMIT:
         return False
@@ -145,12 +148,31 @@ def shrink_opened_jpeg(
             v = vips.Image.jpegload_buffer(
                 source, shrink=scale, access="sequential", fail_on="warning"
             )
-        if (v.width, v.height) != im.size or v.bands != _JPEG_MODES[im.mode]:
+        if (v.width, v.height) != im.size or v.bands != _BANDS[im.mode]:
             return None
         return _shrunk(v, size)
     except vips.Error as exc:
         said = (exc.detail or exc.message).strip().splitlines() or [""]
         log.info("libvips did not decode a JPEG cleanly, Pillow does (%s)", said[-1])
+        return None
+
+
+def resample(im: Image.Image, size: tuple[int, int], kernel: str) -> Image.Image | None:
+    """``im`` (RGB or grey, decoded by Pillow) resampled to ``size`` by libvips with ``kernel``
+    (what ``resample.shrink`` chose); None where libvips is off or cannot load, or would not
+    give exactly that size (Pillow then resamples)."""
+    vips = _pyvips() if ENABLED else None
+    if vips is None or im.mode not in _BANDS:
+        return None
+    try:
+        bands = _BANDS[im.mode]
+        v = vips.Image.new_from_memory(im.tobytes(), im.width, im.height, bands, "uchar")
+        v = v.resize(size[0] / v.width, vscale=size[1] / v.height, kernel=kernel)
+        if (v.width, v.height) != size:
+            return None
+        return _pillow_image(im.mode, size, v.write_to_memory())
+    except vips.Error as exc:
+        log.warning("libvips could not resample, Pillow does (%s)", exc.message.strip())
         return None
 
 

@@ -1,11 +1,13 @@
 """Each photo's pixels are decoded once on the way to the server: preview, size and upload share
 one prepared copy. Decodes are counted at Pillow's decoder entry point (``Image._getdecoder``,
-which every ``load`` of a file goes through), on MaxUpload's threads (the sandbox, which checks
-what it receives, runs on its own)."""
+which every ``load`` of a file goes through; rows handed over from memory by ``frombytes`` are
+not a decode) and at libvips's loaders, on MaxUpload's threads (the sandbox, which checks what
+it receives, runs on its own)."""
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,13 +32,32 @@ class DecodeCounter:
         real = Image._getdecoder
 
         def counting(mode: str, decoder_name: str, args: Any, extra: tuple[Any, ...] = ()) -> Any:
-            thread = threading.current_thread().name
-            if not thread.startswith("sandbox-"):
-                with self._lock:
-                    self.decodes.append((decoder_name, thread))
+            if sys._getframe(1).f_code.co_name != "frombytes":
+                self._count(decoder_name)
             return real(mode, decoder_name, args, extra)
 
         monkeypatch.setattr(Image, "_getdecoder", counting)
+        try:
+            import pyvips  # type: ignore[import-untyped]
+        except ImportError:
+            return
+        for loader in ("jpegload", "jpegload_buffer", "pngload", "pngload_buffer"):
+            monkeypatch.setattr(pyvips.Image, loader, self._counting_loader(loader, pyvips))
+
+    def _counting_loader(self, loader: str, pyvips: Any) -> Any:
+        real = getattr(pyvips.Image, loader)
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self._count(f"libvips {loader}")
+            return real(*args, **kwargs)
+
+        return staticmethod(counting)
+
+    def _count(self, what: str) -> None:
+        thread = threading.current_thread().name
+        if not thread.startswith("sandbox-"):
+            with self._lock:
+                self.decodes.append((what, thread))
 
     def count(self) -> int:
         with self._lock:

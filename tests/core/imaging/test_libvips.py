@@ -211,16 +211,17 @@ def test_without_libvips_pillow_shrinks_and_says_so_once(images_dir: Path) -> No
     assert done.stderr.count("libvips is not available") == 1, done.stderr
 
 
-def test_libvips_loads_with_the_first_png_shrink_not_before(images_dir: Path) -> None:
-    """Start-up and photos (JPEG) never load libvips: the window's cold start does not grow."""
+def test_libvips_loads_with_the_first_large_shrink_not_before(images_dir: Path) -> None:
+    """Start-up and thumbnails never load libvips: the window's cold start does not grow."""
     jpeg = write_jpeg(images_dir / "a.jpg", photo(2400, 1800, seed=1))
     png = images_dir / "b.png"
     photo(2400, 1800, seed=2).save(png, compress_level=1)
     script = (
         "import sys\n"
         "from maxupload.core.imaging.prepare import prepare\n"
+        "from maxupload.core.imaging.thumbnails import thumbnail\n"
         "print('pyvips' in sys.modules, end=' ')\n"
-        "prepare(sys.argv[1])\n"
+        "thumbnail(sys.argv[1], 256)\n"
         "print('pyvips' in sys.modules, end=' ')\n"
         "prepare(sys.argv[2])\n"
         "print('pyvips' in sys.modules)\n"

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from maxupload.core.imaging import libvips
 from maxupload.core.imaging.prepare import prepare
 from maxupload.core.imaging.resample import (
     SHRINK_FILTER,
     TRIM_FILTER,
     filter_for,
     remaining_factor,
+    shrink,
 )
 from maxupload.core.imaging.thumbnails import preview
 from tests.plugins.images import photo, psnr, screenshot, worst_preset_psnr
@@ -57,3 +59,42 @@ def test_the_sent_screenshot_is_what_the_preview_shows(images_dir: Path) -> None
     with Image.open(io.BytesIO(prepared.data)) as sent:
         assert sent.size == (2000, 1250)
         assert psnr(sent, preview(path, 2000)) > 38.0
+
+
+@pytest.mark.parametrize(
+    ("mode", "size", "target", "graphics"),
+    [
+        ("RGB", (2016, 1512), (2000, 1500), False),  # a 12 MP photo's half-scale decode, trimmed
+        ("L", (1512, 2016), (1500, 2000), False),
+        ("RGB", (2880, 1800), (2000, 1250), True),  # a screenshot's real shrink: bicubic
+    ],
+)
+def test_libvips_runs_the_same_filter_as_pillow(
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    size: tuple[int, int],
+    target: tuple[int, int],
+    graphics: bool,
+) -> None:
+    """A large resample with no whole factor left runs in libvips: the same filter, the same
+    size and mode, pixels within rounding of Pillow's own."""
+    source = (screenshot(size) if graphics else photo(*size, seed=9)).convert(mode)
+    with monkeypatch.context() as patched:
+        patched.setattr(libvips, "ENABLED", False)
+        by_pillow = shrink(source, target, graphics=graphics)
+    by_libvips = shrink(source, target, graphics=graphics)
+    assert (by_libvips.size, by_libvips.mode) == (by_pillow.size, by_pillow.mode) == (target, mode)
+    assert by_libvips.tobytes() != by_pillow.tobytes()  # libvips did run
+    assert psnr(by_libvips, by_pillow) > 45.0
+
+
+def test_thumbnails_and_whole_factors_stay_pillows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below a megapixel, and where ``reduce`` still has a whole factor to take, Pillow
+    resamples exactly as without libvips."""
+    small = photo(1000, 750, seed=3)
+    big = photo(4032, 3024, seed=3)
+    for source, target in ((small, (256, 192)), (big, (1024, 768))):
+        with monkeypatch.context() as patched:
+            patched.setattr(libvips, "ENABLED", False)
+            by_pillow = shrink(source, target)
+        assert shrink(source, target).tobytes() == by_pillow.tobytes()
