@@ -9,10 +9,11 @@ screenshot's text and edges to 2000 px measure 36.8 dB, against 44.5 dB for the 
 so a real shrink of those sources takes bicubic. Bicubic on photos was measured too: +46 % CPU
 for a 12 MP JPEG to 3000 px (432 against 296 ms), 52.4 instead of 48.6 dB; not worth it there.
 Plain 8-bit PNGs and a real shrink of a large JPEG are decoded and shrunk by libvips instead,
-when it is there (``libvips``). Where Pillow decoded, libvips still runs the chosen filter on
-pixels of RGB or grey images from ``VIPS_MIN_PIXELS`` on, when no whole factor is left for
-``reduce`` (the 2016 -> 2000 px trim of a 12 MP photo's half-scale decode): the same triangle or
-bicubic filter, vectorised, in 40-50 % of Pillow's time.
+when it is there (``libvips``). Where Pillow decoded, libvips still runs the chosen filter on a
+real shrink of RGB or grey pixels from ``VIPS_MIN_PIXELS`` on, when no whole factor is left for
+``reduce`` (High from a 12 MP decode, 4032 -> 3000 px): the same triangle or bicubic filter,
+vectorised. Trims (2016 -> 2000 px) stay Pillow's: libvips's was faster alone, but not in a
+batch, and cost the memory of a copy in and out.
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ def shrink(im: Image.Image, size: tuple[int, int], *, graphics: bool = False) ->
 
 
 def _in_libvips(im: Image.Image, size: tuple[int, int]) -> bool:
-    """True where libvips runs the filter: RGB or grey, large, no whole factor left."""
+    """True where libvips runs the filter: RGB or grey, large, a real shrink (not a trim) with
+    no whole factor left for ``reduce``."""
     if im.mode not in ("RGB", "L") or im.width * im.height < VIPS_MIN_PIXELS:
+        return False
+    if remaining_factor(im.size, size) <= TRIM_LIMIT:
         return False
     return all(have < 2 * want * REDUCING_GAP for have, want in zip(im.size, size, strict=True))

@@ -64,8 +64,8 @@ def test_the_sent_screenshot_is_what_the_preview_shows(images_dir: Path) -> None
 @pytest.mark.parametrize(
     ("mode", "size", "target", "graphics"),
     [
-        ("RGB", (2016, 1512), (2000, 1500), False),  # a 12 MP photo's half-scale decode, trimmed
-        ("L", (1512, 2016), (1500, 2000), False),
+        ("RGB", (4032, 3024), (3000, 2250), False),  # High from a 12 MP photo's full decode
+        ("L", (3024, 4032), (2250, 3000), False),
         ("RGB", (2880, 1800), (2000, 1250), True),  # a screenshot's real shrink: bicubic
     ],
 )
@@ -76,8 +76,8 @@ def test_libvips_runs_the_same_filter_as_pillow(
     target: tuple[int, int],
     graphics: bool,
 ) -> None:
-    """A large resample with no whole factor left runs in libvips: the same filter, the same
-    size and mode, pixels within rounding of Pillow's own."""
+    """A large real shrink with no whole factor left runs in libvips: the same filter, the
+    same size and mode, pixels within rounding of Pillow's own."""
     source = (screenshot(size) if graphics else photo(*size, seed=9)).convert(mode)
     with monkeypatch.context() as patched:
         patched.setattr(libvips, "ENABLED", False)
@@ -89,11 +89,14 @@ def test_libvips_runs_the_same_filter_as_pillow(
 
 
 def test_thumbnails_and_whole_factors_stay_pillows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Below a megapixel, and where ``reduce`` still has a whole factor to take, Pillow
-    resamples exactly as without libvips."""
+    """Below a megapixel, where ``reduce`` still has a whole factor to take, and for a trim
+    (a 12 MP photo's half-scale decode to 2000 px), Pillow resamples exactly as without
+    libvips."""
     small = photo(1000, 750, seed=3)
     big = photo(4032, 3024, seed=3)
-    for source, target in ((small, (256, 192)), (big, (1024, 768))):
+    half = photo(2016, 1512, seed=3)
+    cases = ((small, (256, 192)), (big, (1024, 768)), (half, (2000, 1500)))
+    for source, target in cases:
         with monkeypatch.context() as patched:
             patched.setattr(libvips, "ENABLED", False)
             by_pillow = shrink(source, target)
