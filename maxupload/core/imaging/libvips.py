@@ -28,7 +28,7 @@ from typing import IO, Any, cast
 
 from PIL import Image, ImageFile, PngImagePlugin
 
-from maxupload.core.imaging.resample import TRIM_LIMIT, remaining_factor
+from maxupload.core.imaging.resample import TRIM_LIMIT, VIPS_MIN_PIXELS, remaining_factor
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,6 @@ ENABLED = True
 #: 1-2 ms more than cubic; Pillow's bicubic path gave 44.5 dB. On a 12 MP photo to 3000 px:
 #: 53.8 dB, against 48.6 dB for Pillow's bilinear path and 48.5 dB for libvips's linear.
 KERNEL = "lanczos3"
-#: A JPEG's shrink goes to libvips from this many pixels decoded (after DCT scaling). A 12 MP
-#: photo to 3000 px measured 100 ms faster; a 3 MP decode to 1024 px (the preview) about the
-#: same, a 0.5 MP one to 256 px (thumbnails) slower.
-JPEG_MIN_PIXELS = 6_000_000
 #: Pillow's modes that libvips decodes from a JPEG to the same pixels (CMYK stays Pillow's) and
 #: resamples for Pillow, with their bands.
 _BANDS = {"RGB": 3, "L": 1}
@@ -117,11 +113,11 @@ def shrink_png(source: bytes | str, size: tuple[int, int]) -> Image.Image | None
 
 def shrinks_jpeg(im: Image.Image, size: tuple[int, int]) -> bool:
     """True for an opened JPEG (DCT scale chosen with ``draft``, not decoded) that libvips
-    shrinks to ``size`` faster than Pillow: 8-bit RGB or grey, at least ``JPEG_MIN_PIXELS``
+    shrinks to ``size`` faster than Pillow: 8-bit RGB or grey, at least ``VIPS_MIN_PIXELS``
     decoded, with a real shrink left after the DCT scaling (not a trim), libvips usable."""
     if not ENABLED or im.format != "JPEG" or im.mode not in _BANDS:
         return False
-    if im.width * im.height < JPEG_MIN_PIXELS or remaining_factor(im.size, size) <= TRIM_LIMIT:
+    if im.width * im.height < VIPS_MIN_PIXELS or remaining_factor(im.size, size) <= TRIM_LIMIT:
         return False
     return _pyvips() is not None
 
@@ -135,9 +131,10 @@ def shrink_opened_jpeg(
     then decodes the file and accepts or refuses it as it always did."""
     if not shrinks_jpeg(im, size):
         return None
-    scale = source_size[0] // im.width
-    if scale not in _DCT_SCALES or im.size != tuple(-(-side // scale) for side in source_size):
+    scales = [s for s in _DCT_SCALES if im.size == tuple(-(-side // s) for side in source_size)]
+    if not scales:  # not a size libjpeg gives: leave it to Pillow
         return None
+    scale = scales[0]
     vips = _pyvips()
     assert vips is not None
     source = source_of(fp)

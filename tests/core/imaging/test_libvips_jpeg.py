@@ -167,3 +167,15 @@ def test_a_48_mp_photo_is_dct_scaled_by_libvips_as_by_pillow(
     a, b = _sent(through_vips), _sent(through_pillow)
     assert a.size == b.size == (3000, 2250)
     assert psnr(a, b) > 38.0
+
+
+def test_odd_sizes_libvips_scales_differently_stay_pillows(images_dir: Path) -> None:
+    """libjpeg rounds a DCT-scaled odd size up (6049 -> 3025 px at 1/2); libvips's ``shrink``
+    rounds it down. Such a photo is left to Pillow, and the size sent is Pillow's."""
+    path = write_jpeg(images_dir / "odd.jpg", photo(6049, 4033, seed=7), metadata=False)
+    with open_image(str(path)) as im:
+        im.draft(im.mode, (2500, 1667))
+        assert im.size == (3025, 2017) and libvips.shrinks_jpeg(im, (2500, 1667))
+        assert libvips.shrink_opened_jpeg(str(path), im, (6049, 4033), (2500, 1667)) is None
+    prepared = prepare(path, "custom:2500:85")
+    assert (prepared.width, prepared.height) == (2500, 1667)

@@ -66,7 +66,7 @@ def test_the_sent_screenshot_is_what_the_preview_shows(images_dir: Path) -> None
     [
         ("RGB", (4032, 3024), (3000, 2250), False),  # High from a 12 MP photo's full decode
         ("L", (3024, 4032), (2250, 3000), False),
-        ("RGB", (2880, 1800), (2000, 1250), True),  # a screenshot's real shrink: bicubic
+        ("RGB", (3600, 2250), (2000, 1250), True),  # a screenshot's real shrink: bicubic
     ],
 )
 def test_libvips_runs_the_same_filter_as_pillow(
@@ -89,13 +89,13 @@ def test_libvips_runs_the_same_filter_as_pillow(
 
 
 def test_thumbnails_and_whole_factors_stay_pillows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Below a megapixel, where ``reduce`` still has a whole factor to take, and for a trim
-    (a 12 MP photo's half-scale decode to 2000 px), Pillow resamples exactly as without
-    libvips."""
-    small = photo(1000, 750, seed=3)
+    """Below 6 MP (the 1024 px view of a 2000 px copy), where ``reduce`` still has a whole
+    factor to take, and for a trim (a 12 MP photo's half-scale decode to 2000 px), Pillow
+    resamples exactly as without libvips."""
+    copy = photo(2000, 1500, seed=3)
     big = photo(4032, 3024, seed=3)
     half = photo(2016, 1512, seed=3)
-    cases = ((small, (256, 192)), (big, (1024, 768)), (half, (2000, 1500)))
+    cases = ((copy, (1024, 768)), (big, (1024, 768)), (half, (2000, 1500)))
     for source, target in cases:
         with monkeypatch.context() as patched:
             patched.setattr(libvips, "ENABLED", False)
