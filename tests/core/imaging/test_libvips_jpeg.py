@@ -4,7 +4,6 @@ read and removed, damaged files refused as before, small shrinks and shared deco
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,8 @@ from PIL import Image
 
 from maxupload.core.imaging import libvips
 from maxupload.core.imaging.formats import ImageRejected, open_image
-from maxupload.core.imaging.prepare import Prepared, prepare, prepare_with_view, target_size
+from maxupload.core.imaging.prepare import prepare, prepare_with_view, target_size
+from tests.core.imaging.test_libvips import _both_ways, _sent
 from tests.plugins.images import (
     marker_image,
     photo,
@@ -23,28 +23,12 @@ from tests.plugins.images import (
 )
 
 
-def _sent(prepared: Prepared) -> Image.Image:
-    with Image.open(io.BytesIO(prepared.data)) as im:
-        im.load()
-        return im
-
-
 def _takes_libvips(path: Path, preset_edge: int) -> bool:
     """Whether ``prepare`` hands ``path`` to libvips: opened and DCT-scaled as it does."""
     with open_image(str(path)) as im:
         target = target_size(im.width, im.height, preset_edge)
         im.draft(im.mode, target)
         return libvips.shrinks_jpeg(im, target)
-
-
-def _both_ways(path: Path, preset: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Prepared, ...]:
-    """``prepare`` through libvips, then through Pillow alone, same file."""
-    with monkeypatch.context() as patched:
-        patched.setattr(libvips, "ENABLED", True)
-        through_vips = prepare(path, preset)
-        patched.setattr(libvips, "ENABLED", False)
-        through_pillow = prepare(path, preset)
-    return through_vips, through_pillow
 
 
 @pytest.fixture(scope="module")
