@@ -131,10 +131,10 @@ def shrink_opened_jpeg(
     then decodes the file and accepts or refuses it as it always did."""
     if not shrinks_jpeg(im, size):
         return None
-    scales = [s for s in _DCT_SCALES if im.size == tuple(-(-side // s) for side in source_size)]
-    if not scales:  # not a size libjpeg gives: leave it to Pillow
+    scaled = (s for s in _DCT_SCALES if im.size == tuple(-(-side // s) for side in source_size))
+    scale = next(scaled, None)
+    if scale is None:  # not a size libjpeg gives: leave it to Pillow
         return None
-    scale = scales[0]
     vips = _pyvips()
     assert vips is not None
     source = source_of(fp)
@@ -164,22 +164,20 @@ def resample(im: Image.Image, size: tuple[int, int], kernel: str) -> Image.Image
     try:
         bands = _BANDS[im.mode]
         v = vips.Image.new_from_memory(im.tobytes(), im.width, im.height, bands, "uchar")
-        v = v.resize(size[0] / v.width, vscale=size[1] / v.height, kernel=kernel)
-        if (v.width, v.height) != size:
-            return None
-        return _pillow_image(im.mode, size, v.write_to_memory())
+        return _shrunk(v, size, kernel)
     except vips.Error as exc:
         log.warning("libvips could not resample, Pillow does (%s)", exc.message.strip())
         return None
 
 
-def _shrunk(v: Any, size: tuple[int, int]) -> Image.Image | None:
-    """The libvips image ``v`` shrunk to ``size`` as a Pillow image; None when libvips would not
-    give exactly that size or a mode Pillow has. Alpha is resampled premultiplied."""
+def _shrunk(v: Any, size: tuple[int, int], kernel: str = KERNEL) -> Image.Image | None:
+    """The libvips image ``v`` shrunk to ``size`` with ``kernel`` as a Pillow image; None when
+    libvips would not give exactly that size or a mode Pillow has. Alpha is resampled
+    premultiplied."""
     alpha = bool(v.hasalpha())
     if alpha:
         v = v.premultiply()
-    v = v.resize(size[0] / v.width, vscale=size[1] / v.height, kernel=KERNEL)
+    v = v.resize(size[0] / v.width, vscale=size[1] / v.height, kernel=kernel)
     if alpha:
         v = v.unpremultiply().cast("uchar")
     if (v.width, v.height) != size or v.bands not in _MODES:
