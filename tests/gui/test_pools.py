@@ -151,3 +151,19 @@ def test_image_workers_yield_the_cpu_to_the_window(qtbot: Any, make_app: Any) ->
         "thumb": min(19, base + NICE_STEP),
         "io": base,
     }
+
+
+def test_image_workers_keep_one_priority_job_after_job(qtbot: Any, make_app: Any) -> None:
+    """Every job on a pool's thread finds it at the window's nice + NICE_STEP: not lowered a
+    step further by each job (which took Qt's pool threads to 19, below the worker processes
+    whose work the window's thread then waited for behind Python's lock)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice values are Linux's")
+    ctx = make_app()
+    base = thread_nice()
+    assert base is not None
+    seen: list[int] = []
+    for _ in range(6):
+        ctx.thumb_pool.submit(thread_nice, seen.append)  # one thread: every job on it
+    qtbot.waitUntil(lambda: len(seen) == 6, timeout=TIMEOUT_MS)
+    assert seen == [min(19, base + NICE_STEP)] * 6

@@ -4,12 +4,18 @@ Decoding, resizing and hashing run on worker threads; on a 2-core machine three 
 take the cores from the GUI thread, whose paints and model updates then wait. The window turns
 this on once at start (:func:`yield_to_window`); every pool (the window's image pools, the
 upload engine's workers, preparing ahead, the checks) calls :func:`worker_started` first thing
-on its thread, which lowers that thread's scheduling priority once. The command line never turns
+on its thread, which lowers that thread's scheduling priority. The command line never turns
 it on: it has no window to keep responsive, and its batch keeps its full share of the machine.
 
-Linux: nice is per thread there (``setpriority`` on the thread id), +10. Windows: the thread's
-priority is set below normal. macOS: the thread's quality of service becomes "utility". Other
-systems, or a call the system refuses: the thread keeps its priority (nothing else changes).
+Linux: nice is per thread there (``setpriority`` on the thread id). A worker takes the window's
+own nice +10 as a value, before every job. It is not lowered one more step per job: Qt's pool
+threads get a new Python thread state for each job, so a flag kept on the thread is forgotten,
+and steps of +10 took them to 19, below the worker processes; the window's thread then waited
+for Python's lock behind them.
+
+Windows: the thread's priority is set below normal. macOS: the thread's quality of service
+becomes "utility". Other systems, or a call the system refuses: the thread keeps its priority
+(nothing else changes).
 """
 
 from __future__ import annotations
@@ -29,11 +35,17 @@ _MAC_QOS_UTILITY = 0x11
 
 _enabled = threading.Event()
 _local = threading.local()
+#: Linux: the nice value workers take (the window's thread's own plus NICE_STEP).
+_worker_nice: int | None = None
 
 
 def yield_to_window(enabled: bool = True) -> None:
-    """From now on, worker threads lower their priority when they start work (the window)."""
+    """From now on, worker threads lower their priority when they start work (the window).
+    Called on the window's thread: workers then run NICE_STEP nicer than it (Linux)."""
+    global _worker_nice
     if enabled:
+        base = thread_nice()
+        _worker_nice = None if base is None else min(19, base + NICE_STEP)
         _enabled.set()
     else:
         _enabled.clear()
@@ -45,12 +57,16 @@ def yielding() -> bool:
 
 
 def worker_started() -> bool:
-    """Call first thing on a worker thread: lowers it once, when :func:`yield_to_window` is on.
+    """Call first thing on a worker thread: lowers it, when :func:`yield_to_window` is on, to
+    the workers' priority (on Linux the window's nice + NICE_STEP, however often it is called).
 
-    Cheap to call before every job (a thread-local flag). True when this thread runs lowered.
+    Cheap to call before every job. True when this thread runs lowered.
     """
     if not _enabled.is_set():
         return False
+    target = _worker_nice
+    if target is not None:
+        return nice_at_least(target)
     if not getattr(_local, "lowered", False):
         _local.lowered = lower_this_thread()
     return bool(_local.lowered)
